@@ -1,0 +1,43 @@
+# posture-monitor: `make run` and `make test` are all a newcomer needs (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: run test lint pytest deps venv bench docs clean
+
+run: deps venv
+	$(BIN)/posture db upgrade
+	$(BIN)/posture demo
+
+test: deps venv lint pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+pytest: venv
+	$(BIN)/pytest
+
+deps:
+	@.ci/install-deps
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+docs: venv
+	$(BIN)/python -m monitor.catalogue > docs/findings.md
+
+bench: venv
+	$(BIN)/python bench/scheduler.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,14 @@
+"""The check registry: the one explicit map from name to check class. Everything else derives from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from checks.base import Check
+from checks.reachability import ReachabilityCheck
+
+Registry = Mapping[str, type[Check]]  # type: ignore[type-arg]
+
+REGISTRY: Registry = {
+    ReachabilityCheck.name: ReachabilityCheck,
+}

@@ -1,0 +1,125 @@
+"""The check contract: `run` gathers facts (I/O only), `evaluate` judges them (pure)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from monitor.models import Observation, Severity, Target
+
+
+class CheckError(Exception):
+    """Base of the errors a check raises on purpose; the runner maps each type to a status."""
+
+
+class TargetUnreachable(CheckError):
+    """Refused, reset, DNS failure, no handshake possible: the target's side."""
+
+
+class CheckMisconfigured(CheckError):
+    """Our side: a missing binary, an impossible configuration."""
+
+
+class CheckConfig(BaseModel):
+    """Base of every check's settings; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: float = Field(default=30.0, gt=0, le=3600, description="deadline of one run")
+
+
+class CheckDetails(BaseModel):
+    """Base of every check's typed facts; stored as JSON and re-judged without a new scan."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingSpec:
+    """One entry of the finding catalogue. A key ending in `.*` names a family (`patch.cve.*`)."""
+
+    key: str
+    severity: Severity
+    title: str
+    meaning: str
+    remediation: str
+
+    def matches(self, key: str) -> bool:
+        if self.key.endswith(".*"):
+            return key.startswith(self.key[:-1]) and len(key) > len(self.key) - 1
+        return key == self.key
+
+    def observe(
+        self,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        severity: Severity | None = None,
+        title: str | None = None,
+        remediation: str | None = None,
+    ) -> Observation:
+        concrete = key or self.key
+        if not self.matches(concrete):
+            raise ValueError(f"key {concrete!r} does not belong to catalogue entry {self.key!r}")
+        return Observation(
+            key=concrete,
+            severity=self.severity if severity is None else severity,
+            title=title or self.title,
+            detail=dict(detail or {}),
+            remediation=self.remediation if remediation is None else remediation,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What a check may read but not own."""
+
+    executor: Executor | None = None
+    # the judgement's notion of "now" (certificate expiry); a field, so evaluate() stays pure
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # latest details of other checks on the same endpoint, by check name (the patch check reads `ports`)
+    peer_details: Mapping[str, Any] = field(default_factory=dict)
+    # shared, read-only services (vulnerability database, trust stores), by name
+    resources: Mapping[str, Any] = field(default_factory=dict)
+
+
+C = TypeVar("C", bound=CheckConfig)
+D = TypeVar("D", bound=CheckDetails)
+
+
+class Check(ABC, Generic[C, D]):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    config_model: ClassVar[type[CheckConfig]]
+    details_model: ClassVar[type[CheckDetails]]
+    findings: ClassVar[tuple[FindingSpec, ...]] = ()
+    # checks whose details this one reads through CheckContext.peer_details; they run first
+    depends_on: ClassVar[tuple[str, ...]] = ()
+    # True: the check also reads its own previous details (drift: "a port opened since the last scan")
+    reads_previous: ClassVar[bool] = False
+
+    @classmethod
+    def peer_names(cls) -> tuple[str, ...]:
+        """The checks whose latest details the daemon hands to this one through CheckContext.peer_details."""
+        return cls.depends_on + ((cls.name,) if cls.reads_previous else ())
+
+    @abstractmethod
+    async def run(self, target: Target, cfg: C, ctx: CheckContext) -> D:
+        """Gather facts. Raise TargetUnreachable / CheckMisconfigured; never judge here."""
+
+    @abstractmethod
+    def evaluate(self, details: D, cfg: C, ctx: CheckContext) -> list[Observation]:
+        """Judge facts. Pure: no I/O, no clock beyond what `details` carries."""
+
+    @classmethod
+    def spec(cls, key: str) -> FindingSpec:
+        for entry in cls.findings:
+            if entry.matches(key):
+                return entry
+        raise KeyError(f"{cls.name}: no catalogue entry for {key!r}")

@@ -1,0 +1,106 @@
+"""Reference check: can we open a TCP connection, how long does it take, does the port speak TLS?"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import ssl
+import time
+from typing import ClassVar
+
+from pydantic import Field
+
+from checks.base import Check, CheckConfig, CheckContext, CheckDetails, FindingSpec, TargetUnreachable
+from monitor.models import Observation, Severity, Target
+
+
+class ReachabilityConfig(CheckConfig):
+    timeout_s: float = Field(default=10.0, gt=0, le=600)
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    probe_tls: bool = True
+    slow_connect_ms: float = Field(default=1000.0, gt=0, description="connect latency that counts as slow")
+
+
+class ReachabilityDetails(CheckDetails):
+    connect_ms: float
+    speaks_tls: bool | None  # None when the probe was switched off or gave no verdict
+    tls_version: str | None = None
+
+
+SLOW_CONNECT = FindingSpec(
+    key="reachability.slow_connect",
+    severity=Severity.INFO,
+    title="TCP connection set-up is slow",
+    meaning="The TCP handshake took longer than the configured threshold (`slow_connect_ms`).",
+    remediation="Check the server's load and the network path; a slow handshake often precedes an outage.",
+)
+
+
+def _client_tls_context() -> ssl.SSLContext:
+    # A probe only: does the peer complete a TLS handshake at all? Verification is the TLS check's job.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    return context
+
+
+class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
+    name: ClassVar[str] = "reachability"
+    description: ClassVar[str] = "TCP connect, connect latency, whether the port speaks TLS"
+    config_model = ReachabilityConfig
+    details_model = ReachabilityDetails
+    findings = (SLOW_CONNECT,)
+
+    async def run(self, target: Target, cfg: ReachabilityConfig, ctx: CheckContext) -> ReachabilityDetails:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(cfg.connect_timeout_s):
+                _, writer = await asyncio.open_connection(target.host, target.port)
+        except TimeoutError:
+            raise TargetUnreachable(f"no TCP connection within {cfg.connect_timeout_s:g} s") from None
+        except OSError as err:
+            raise TargetUnreachable(f"TCP connect failed: {err.strerror or type(err).__name__}") from None
+        connect_ms = (time.perf_counter() - started) * 1000
+        writer.close()
+        await _closed(writer)
+        speaks_tls, version = (await self._probe_tls(target, cfg)) if cfg.probe_tls else (None, None)
+        return ReachabilityDetails(connect_ms=round(connect_ms, 3), speaks_tls=speaks_tls, tls_version=version)
+
+    async def _probe_tls(self, target: Target, cfg: ReachabilityConfig) -> tuple[bool | None, str | None]:
+        server_name = None if _is_ip_literal(target.host) else target.host
+        try:
+            async with asyncio.timeout(cfg.connect_timeout_s):
+                _, writer = await asyncio.open_connection(
+                    target.host, target.port, ssl=_client_tls_context(), server_hostname=server_name
+                )
+        except (ssl.SSLError, ConnectionError, TimeoutError):
+            return False, None
+        except OSError:
+            return None, None
+        ssl_object = writer.get_extra_info("ssl_object")
+        version = ssl_object.version() if isinstance(ssl_object, ssl.SSLObject) else None
+        writer.close()
+        await _closed(writer)
+        return True, version
+
+    def evaluate(self, details: ReachabilityDetails, cfg: ReachabilityConfig, ctx: CheckContext) -> list[Observation]:
+        if details.connect_ms > cfg.slow_connect_ms:
+            return [SLOW_CONNECT.observe({"connect_ms": details.connect_ms, "threshold_ms": cfg.slow_connect_ms})]
+        return []
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+async def _closed(writer: asyncio.StreamWriter) -> None:
+    # the peer may reset right after the handshake; we only needed the handshake
+    with contextlib.suppress(OSError, ssl.SSLError):
+        await writer.wait_closed()

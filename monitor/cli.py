@@ -1,0 +1,253 @@
+"""The `posture` command: run the daemon, scan by hand, administer agencies, scopes, endpoints, tokens."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from checks import REGISTRY
+from monitor import __version__
+from monitor.app import Daemon, cadence_from
+from monitor.display import printable, result_report, table
+from monitor.durations import MIN_INTERVAL_S, parse_duration
+from monitor.errors import InvalidInput, UserError
+from monitor.models import Target
+from monitor.oneoff import EXIT_ERROR, document, exit_code, parse_check_names, scan
+from monitor.scope import parse_host_port, parse_port
+from monitor.settings import Settings, SettingsError, check_configs, configure_logging, load_settings
+from monitor.store.engine import make_engine
+from monitor.store.registry import ROLES, Actor, Registry
+from monitor.store.schema import SchemaOutdated, ensure_current, upgrade
+
+log = logging.getLogger("posture")
+CLI_ACTOR = Actor(name="cli", source="cli")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        self.exit(EXIT_ERROR, f"posture: usage error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="posture", description="Security posture monitoring for public agencies.")
+    parser.add_argument("--version", action="version", version=f"posture-monitor {__version__}")
+    parser.add_argument("--config", type=Path, help="TOML settings file (POSTURE_* variables override it)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    commands.add_parser("run", help="run the daemon")
+
+    scan_cmd = commands.add_parser("scan", help="scan one HOST[:PORT] now, without the database")
+    scan_cmd.add_argument("target", metavar="HOST[:PORT]", help="port 443 when omitted")
+    scan_cmd.add_argument("--checks", help=f"comma-separated, default all ({', '.join(REGISTRY)})")
+    scan_cmd.add_argument("--json", action="store_true", help="print the JSON document (docs/scan-json.md)")
+
+    agency = commands.add_parser("agency", help="agencies").add_subparsers(dest="action", required=True)
+    agency_add = agency.add_parser("add", help="add an agency")
+    agency_add.add_argument("slug", help="2-40 of a-z, 0-9, '-'; used in MQTT topics")
+    agency_add.add_argument("--name", required=True, help="full name, e.g. 'Stadt Oldenburg'")
+    agency.add_parser("list", help="list agencies")
+
+    scope = commands.add_parser("scope", help="what each agency owns").add_subparsers(dest="action", required=True)
+    scope_add = scope.add_parser("add", help="add a domain suffix or CIDR to an agency's scope")
+    scope_add.add_argument("slug")
+    scope_add.add_argument("value", metavar="DOMAIN|CIDR")
+    scope_list = scope.add_parser("list", help="list scopes")
+    scope_list.add_argument("slug", nargs="?")
+
+    endpoint = commands.add_parser("endpoint", help="registered endpoints").add_subparsers(dest="action", required=True)
+    endpoint_add = endpoint.add_parser("add", help="register HOST:PORT for an agency (inside its scope)")
+    endpoint_add.add_argument("slug")
+    endpoint_add.add_argument("target", metavar="HOST:PORT")
+    endpoint_add.add_argument("--checks", help="comma-separated; default: every registered check")
+    endpoint_add.add_argument("--interval", help="e.g. 30s, 15m, 1h, 1d (minimum 5s); default from settings")
+    endpoint_add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    endpoint_add.add_argument("--expect-ports", metavar="PORTS", help="declared open ports, e.g. 80,443")
+    endpoint_list = endpoint.add_parser("list", help="list endpoints")
+    endpoint_list.add_argument("slug", nargs="?")
+    endpoint_remove = endpoint.add_parser("remove", help="remove an endpoint by id")
+    endpoint_remove.add_argument("id", type=int)
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    token_create = token.add_parser("create", help="create a token; printed once, alone on the last line")
+    token_create.add_argument("--role", required=True, choices=ROLES)
+    token_create.add_argument("--agency", help="the agency of an agency token")
+
+    db = commands.add_parser("db", help="database").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="migrate the schema to this version")
+
+    demo = commands.add_parser("demo", help="seed a loopback demo agency, start weak local servers, scan them")
+    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        quiet = args.command not in ("run", "demo")  # admin commands print results, not progress logs
+        configure_logging("WARNING" if quiet else settings.log_level)
+        return asyncio.run(_dispatch(args, settings))
+    except SettingsError as err:
+        for problem in err.problems:
+            print(f"posture: config: {printable(problem)}", file=sys.stderr)
+    except UserError as err:
+        print(f"posture: error: {printable(err)}", file=sys.stderr)
+    except SchemaOutdated as err:
+        print(f"posture: error: {err}", file=sys.stderr)
+    except (SQLAlchemyError, OSError) as err:
+        print(f"posture: error: database: {_short_db_error(err)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_ERROR
+
+
+def _short_db_error(err: BaseException) -> str:
+    original = getattr(err, "orig", None) or err
+    return printable(" ".join(str(original).split())[:200]) or type(original).__name__
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        await Daemon(settings).run()
+        return 0
+    if args.command == "scan":
+        return await _scan(args, settings)
+    if args.command == "demo":
+        from monitor.demo import run_demo
+
+        return await run_demo(settings, args.duration)
+    handler = _ADMIN[(args.command, args.action)]
+    engine = make_engine(settings.database_url)
+    try:
+        if handler is not _db_upgrade:
+            await ensure_current(engine)
+        return await handler(args, settings, engine)
+    finally:
+        await engine.dispose()
+
+
+async def _scan(args: argparse.Namespace, settings: Settings) -> int:
+    host, port = parse_host_port(args.target, default_port=443, field="target")
+    names = parse_check_names(args.checks, REGISTRY)
+    configs = check_configs(settings, REGISTRY)
+    target = Target(host=host, port=port)
+    show_progress = sys.stderr.isatty() and not args.json
+
+    def progress(name: str, index: int, total: int) -> None:
+        print(f"\r\x1b[Kscanning {target.display}: {name} ({index}/{total})…", end="", file=sys.stderr, flush=True)
+
+    results = await scan(target, names, REGISTRY, configs, progress if show_progress else None)
+    if show_progress:
+        print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+    if args.json:
+        print(json.dumps(document(target, results), indent=2))
+    else:
+        print(result_report(target.display, results))
+    return exit_code(results)
+
+
+Handler = Callable[[argparse.Namespace, Settings, AsyncEngine], Awaitable[int]]
+
+
+async def _agency_add(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+    agency = await Registry(engine).add_agency(args.slug, args.name, CLI_ACTOR)
+    print(f"agency {agency.slug} added (id {agency.id})")
+    return 0
+
+
+async def _agency_list(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+    agencies = await Registry(engine).list_agencies()
+    print(table(["slug", "name", "endpoints"], [(a.slug, a.name, a.endpoints) for a in agencies]))
+    return 0
+
+
+async def _scope_add(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+    entry = await Registry(engine).add_scope(args.slug, args.value, CLI_ACTOR)
+    print(f"scope of {args.slug}: added {entry.kind} {entry.value}")
+    return 0
+
+
+async def _scope_list(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+    scopes = await Registry(engine).list_scopes(args.slug)
+    print(table(["agency", "kind", "value"], [(slug, e.kind, e.value) for slug, e in scopes]))
+    return 0
+
+
+async def _endpoint_add(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+    host, port = parse_host_port(args.target, field="target")
+    checks = parse_check_names(args.checks, REGISTRY)
+    intervals = {}
+    if args.interval is not None:
+        try:
+            seconds = parse_duration(args.interval, minimum_s=MIN_INTERVAL_S)
+        except ValueError as err:
+            raise InvalidInput("interval", str(err)) from None
+        intervals = {check: seconds for check in checks}
+    labels = dict(_label(text) for text in args.label)
+    expected = [parse_port(p, "expect-ports") for p in args.expect_ports.split(",")] if args.expect_ports else []
+    record = await Registry(engine).add_endpoint(
+        args.slug, host, port, checks, cadence_from(settings), CLI_ACTOR, intervals, labels, expected
+    )
+    print(f"endpoint {record.id} registered: {record.host}:{record.port} ({', '.join(record.checks)})")
+    return 0
+
+
+def _label(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or len(key) > 64 or len(value) > 200:
+        raise InvalidInput("label", f"{text!r} is not KEY=VALUE (key up to 64, value up to 200 characters)")
+    return key.strip(), value.strip()
+
+
+async def _endpoint_list(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+    endpoints = await Registry(engine).list_endpoints(args.slug)
+    rows = [(e.id, e.agency, f"{e.host}:{e.port}", ",".join(e.checks)) for e in endpoints]
+    print(table(["id", "agency", "endpoint", "checks"], rows))
+    return 0
+
+
+async def _endpoint_remove(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+    await Registry(engine).remove_endpoint(args.id, CLI_ACTOR)
+    print(f"endpoint {args.id} removed")
+    return 0
+
+
+async def _token_create(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+    token = await Registry(engine).create_token(args.role, args.agency, CLI_ACTOR)
+    scope = f" for agency {args.agency}" if args.agency else ""
+    print(f"new {args.role} token{scope}; it is shown only now:")
+    print(token)
+    return 0
+
+
+async def _db_upgrade(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+    before, after = await upgrade(engine)
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    if before == after:
+        print(f"database {where} is current (revision {after})")
+    else:
+        print(f"database {where} upgraded: {before or 'empty'} -> {after}")
+    return 0
+
+
+_ADMIN: dict[tuple[str, str], Handler] = {
+    ("agency", "add"): _agency_add,
+    ("agency", "list"): _agency_list,
+    ("scope", "add"): _scope_add,
+    ("scope", "list"): _scope_list,
+    ("endpoint", "add"): _endpoint_add,
+    ("endpoint", "list"): _endpoint_list,
+    ("endpoint", "remove"): _endpoint_remove,
+    ("token", "create"): _token_create,
+    ("db", "upgrade"): _db_upgrade,
+}

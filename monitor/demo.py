@@ -1,0 +1,181 @@
+"""`posture demo`: a loopback demo agency with deliberately weak servers, scanned live by the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from checks import REGISTRY
+from monitor.app import Daemon, cadence_from
+from monitor.display import printable
+from monitor.errors import Conflict
+from monitor.settings import Settings
+from monitor.store.engine import make_engine
+from monitor.store.history import History
+from monitor.store.registry import Actor, Registry
+from monitor.store.schema import upgrade
+
+DEMO_AGENCY = "demo"
+DEMO_INTERVAL_S = 5.0
+DEMO_ACTOR = Actor(name="demo", source="cli")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoServer:
+    label: str
+    host: str
+    port: int
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _expired_self_signed(directory: Path) -> ssl.SSLContext:
+    """A certificate with three classic mistakes: self-signed, expired, RSA-1024."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 (weak on purpose)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "demo.posture.invalid")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=400))
+        .not_valid_after(now - timedelta(days=10))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("demo.posture.invalid")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "demo.crt", directory / "demo.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.load_cert_chain(cert_path, key_path)
+    return context
+
+
+async def _answer_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    # Answers whatever arrives (a request, or a TLS probe's ClientHello) like a careless web server would.
+    with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
+        async with asyncio.timeout(5):
+            await reader.read(4096)
+        body = b"Demo-Kommune\n"
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nServer: Apache/2.4.49 (Unix)\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+    writer.close()
+
+
+class DemoServers:
+    """Three local endpoints: a plain web server, a TLS server with a bad certificate, a closed port."""
+
+    def __init__(self) -> None:
+        self._servers: list[asyncio.Server] = []
+        self._tempdir = tempfile.TemporaryDirectory(prefix="posture-demo-")
+
+    async def start(self) -> list[DemoServer]:
+        web_host, tls_host, closed_host = "127.0.0.2", "127.0.0.3", "127.0.0.4"
+        web = await asyncio.start_server(_answer_http, web_host, 0)
+        tls = await asyncio.start_server(_answer_http, tls_host, 0, ssl=_expired_self_signed(Path(self._tempdir.name)))
+        self._servers = [web, tls]
+        return [
+            DemoServer("plain web server (banner: Apache/2.4.49)", web_host, _port(web)),
+            DemoServer("TLS, expired self-signed RSA-1024 certificate", tls_host, _port(tls)),
+            DemoServer("closed port (becomes unreachable)", closed_host, _free_port(closed_host)),
+        ]
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+            await server.wait_closed()
+        self._tempdir.cleanup()
+
+
+def _port(server: asyncio.Server) -> int:
+    return int(server.sockets[0].getsockname()[1])
+
+
+async def _seed(registry: Registry, settings: Settings, servers: list[DemoServer]) -> None:
+    with contextlib.suppress(Conflict):
+        await registry.add_agency(DEMO_AGENCY, "Demo-Kommune (loopback)", DEMO_ACTOR)
+    for value in ("127.0.0.0/8", "::1/128"):
+        with contextlib.suppress(Conflict):
+            await registry.add_scope(DEMO_AGENCY, value, DEMO_ACTOR)
+    for old in await registry.list_endpoints(DEMO_AGENCY):
+        await registry.remove_endpoint(old.id, DEMO_ACTOR)  # ports change from run to run
+    checks = list(REGISTRY)
+    for server in servers:
+        record = await registry.add_endpoint(
+            DEMO_AGENCY,
+            server.host,
+            server.port,
+            checks,
+            cadence_from(settings),
+            DEMO_ACTOR,
+            intervals=dict.fromkeys(checks, DEMO_INTERVAL_S),
+            labels={"demo": server.label},
+        )
+        print(f"  endpoint {record.id}: {server.host}:{server.port}  {server.label}")
+
+
+async def _feed(history: History, stop: asyncio.Event) -> None:
+    runs, events = 0, 0
+    while not stop.is_set():
+        for run in await history.runs_after(runs):
+            runs = run.id
+            error = f"  ({printable(run.error)})" if run.error else ""
+            print(
+                f"{run.started_at:%H:%M:%S}  scan   {run.check:<13} {run.endpoint:<22} {run.status:<12}"
+                f"{run.duration_s * 1000:7.1f} ms  {run.observation_count} observations{error}"
+            )
+        for event in await history.events_after(events):
+            events = event.id
+            data = event.data
+            print(
+                f"{datetime.now(UTC):%H:%M:%S}  ALERT  {event.type:<20} [{data['severity']}] {data['endpoint']} "
+                f"{data['key']}: {printable(data['title'])}"
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
+async def run_demo(settings: Settings, duration_s: float | None) -> int:
+    engine = make_engine(settings.database_url)
+    servers = DemoServers()
+    try:
+        await upgrade(engine)
+        print(f"posture demo: database {settings.database_url}")
+        started = await servers.start()
+        print(f"agency {DEMO_AGENCY!r}, scope 127.0.0.0/8 and ::1, every check every {DEMO_INTERVAL_S:g} s:")
+        await _seed(Registry(engine), settings, started)
+        daemon = Daemon(settings)
+        feed = asyncio.create_task(_feed(History(engine), daemon.stop))
+        if duration_s is not None:
+            asyncio.get_running_loop().call_later(duration_s, daemon.request_stop)
+        print("daemon starting; Ctrl-C stops it.", file=sys.stderr)
+        await daemon.run()
+        await feed
+    finally:
+        await servers.stop()
+        await engine.dispose()
+    return 0

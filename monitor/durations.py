@@ -1,0 +1,28 @@
+"""Durations as operators write them: `90s`, `15m`, `1h`, `7d`."""
+
+from __future__ import annotations
+
+import re
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_INTERVAL_S = 5.0
+
+
+def parse_duration(text: str, *, minimum_s: float = 0.0) -> float:
+    """Seconds in `text`; raises ValueError with the allowed form."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (use a number with s, m, h or d, e.g. 30s, 15m, 1h, 7d)")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < minimum_s:
+        raise ValueError(f"{text!r} is shorter than the minimum of {minimum_s:g} s")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    for unit in ("d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"

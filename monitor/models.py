@@ -1,0 +1,99 @@
+"""Domain types shared by the daemon and the checks: frozen, free of I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any, Generic, TypeVar
+
+
+class Severity(IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            allowed = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {text!r} (allowed: {allowed})") from None
+
+
+class CheckStatus(StrEnum):
+    OK = "ok"  # ran to completion (observations may be non-empty)
+    UNREACHABLE = "unreachable"  # refused, DNS failure, handshake impossible
+    TIMED_OUT = "timed_out"
+    MISCONFIGURED = "misconfigured"  # our side: bad config, missing binary, out of scope
+    CRASHED = "crashed"  # a bug: traceback logged, short reason in the result
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a check looks at: one registered endpoint, or an ad-hoc host for `posture scan`."""
+
+    host: str
+    port: int
+    endpoint_id: int | None = None
+    agency: str | None = None
+
+    @property
+    def display(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One finding as seen in one run. `detail` holds evidence; attacker-controlled strings stay data."""
+
+    key: str
+    severity: Severity
+    title: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    remediation: str = ""
+
+
+D = TypeVar("D")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult(Generic[D]):
+    check: str
+    endpoint_id: int | None
+    status: CheckStatus
+    started_at: datetime
+    duration_s: float
+    details: D | None = None  # typed facts, set when status is OK
+    observations: tuple[Observation, ...] = ()
+    error: str | None = None  # short reason when status is not OK
+
+
+class EventType(StrEnum):
+    FINDING_OPENED = "finding.opened"
+    FINDING_ESCALATED = "finding.escalated"
+    FINDING_RESOLVED = "finding.resolved"
+    ENDPOINT_UNREACHABLE = "endpoint.unreachable"
+    ENDPOINT_RECOVERED = "endpoint.recovered"
+
+
+@dataclass(frozen=True, slots=True)
+class FindingEvent:
+    """A change worth telling someone about; alerts are edges, never levels."""
+
+    type: EventType
+    endpoint_id: int
+    check: str
+    key: str
+    severity: Severity
+    title: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    remediation: str = ""

@@ -1,0 +1,117 @@
+"""`posture scan`: run checks on one target without a database, in dependency order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
+from checks import Registry
+from checks.base import CheckConfig, CheckContext
+from monitor.errors import InvalidInput
+from monitor.models import CheckResult, CheckStatus, Severity, Target
+from monitor.runner import execute
+
+# exit codes of `posture scan`
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def parse_check_names(raw: str | None, registry: Registry) -> list[str]:
+    """`a,b` → the named checks; None → all. Unknown names are an error naming the allowed ones."""
+    if raw is None:
+        return list(registry)
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = [name for name in names if name not in registry]
+    if unknown or not names:
+        raise InvalidInput(
+            "checks", f"unknown check {', '.join(unknown) or '(none given)'}; known: {', '.join(registry)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def in_dependency_order(names: Sequence[str], registry: Registry) -> list[str]:
+    """Dependencies first; a dependency not asked for is added, because its facts are needed."""
+    ordered: list[str] = []
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in ordered:
+            return
+        if name in trail:
+            raise InvalidInput("checks", f"dependency cycle: {' -> '.join((*trail, name))}")
+        for dependency in registry[name].depends_on:
+            visit(dependency, (*trail, name))
+        ordered.append(name)
+
+    for name in names:
+        visit(name, ())
+    return ordered
+
+
+async def scan(
+    target: Target,
+    names: Sequence[str],
+    registry: Registry,
+    configs: Mapping[str, CheckConfig],
+    progress: Callable[[str, int, int], None] | None = None,
+    resources: Mapping[str, Any] | None = None,
+) -> list[CheckResult[Any]]:
+    ordered = in_dependency_order(names, registry)
+    results: list[CheckResult[Any]] = []
+    peer_details: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="check") as executor:
+        for index, name in enumerate(ordered):
+            if progress:
+                progress(name, index + 1, len(ordered))
+            check = registry[name]()
+            context = CheckContext(
+                executor=executor,
+                peer_details={peer: peer_details[peer] for peer in check.depends_on if peer in peer_details},
+                resources=resources or {},
+            )
+            result = await execute(check, target, configs[name], context)
+            if result.details is not None:
+                peer_details[name] = result.details
+            results.append(result)
+    return results
+
+
+def exit_code(results: Sequence[CheckResult[Any]]) -> int:
+    if any(r.status in (CheckStatus.MISCONFIGURED, CheckStatus.CRASHED) for r in results):
+        return EXIT_ERROR
+    if any(r.status is not CheckStatus.OK for r in results):
+        return EXIT_FINDINGS
+    worst = max((o.severity for r in results for o in r.observations), default=Severity.INFO)
+    return EXIT_FINDINGS if worst >= Severity.MEDIUM else EXIT_CLEAN
+
+
+def document(target: Target, results: Sequence[CheckResult[Any]]) -> dict[str, Any]:
+    """The `posture scan --json` document (schema in docs/scan-json.md)."""
+    return {
+        "target": {"host": target.host, "port": target.port},
+        "results": [
+            {
+                "check": result.check,
+                "status": result.status.value,
+                "started_at": result.started_at.isoformat(),
+                "duration_s": result.duration_s,
+                "observations": [
+                    {
+                        "key": o.key,
+                        "severity": o.severity.label,
+                        "title": o.title,
+                        "detail": to_jsonable_python(o.detail, fallback=str),
+                        "remediation": o.remediation,
+                    }
+                    for o in result.observations
+                ],
+                "details": result.details.model_dump(mode="json")
+                if isinstance(result.details, BaseModel)
+                else to_jsonable_python(result.details, fallback=str),
+                "error": result.error,
+            }
+            for result in results
+        ],
+    }

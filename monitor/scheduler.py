@@ -1,0 +1,237 @@
+"""The dispatch loop: claim due checks, run them within global and per-host limits, record in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, deque
+from collections.abc import Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from checks.base import Check, CheckConfig, CheckContext
+from monitor.models import CheckResult, CheckStatus, Target
+from monitor.runner import execute
+from monitor.scope import ScopeEntry, in_scope
+from monitor.store.work import DueItem, WorkQueue
+
+log = logging.getLogger(__name__)
+
+OUT_OF_SCOPE = "host is outside its agency's scope: not scanned"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    concurrency: int = 32
+    per_host: int = 1
+    grace_period_s: float = 10.0
+    claim_batch: int = 500
+    flush_every_s: float = 0.05
+    flush_size: int = 500
+    idle_poll_s: float = 1.0
+
+
+class Scheduler:
+    def __init__(
+        self,
+        queue: WorkQueue,
+        checks: Mapping[str, Check[Any, Any]],
+        configs: Mapping[str, CheckConfig],
+        limits: Limits,
+        executor: Executor | None = None,
+    ) -> None:
+        self.queue = queue
+        self.checks = checks
+        self.configs = configs
+        self.limits = limits
+        self.executor = executor
+        self._running: dict[asyncio.Task[None], DueItem] = {}
+        self._waiting: dict[str, deque[tuple[DueItem, list[ScopeEntry]]]] = {}  # claimed, not started
+        self._waiting_count = 0
+        self._ready_hosts: deque[str] = deque()  # hosts with waiting items and a free per-host slot
+        self._stopping = False
+        self._active_per_host: Counter[str] = Counter()
+        self._done: list[tuple[DueItem, CheckResult[Any]]] = []
+        self._slot_freed = asyncio.Event()
+        self._flush_now = asyncio.Event()
+        self.dispatched = 0
+        self.recorded = 0
+
+    @property
+    def backlog(self) -> int:
+        return self._waiting_count + len(self._running)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until `stop` is set, then shut down in phases (grace, cancel, flush)."""
+        retaken = await self.queue.release_all()
+        if retaken:
+            log.info("retook %d leases left by this instance's previous run", retaken)
+        flusher = asyncio.create_task(self._flush_loop(), name="result-flusher")
+        try:
+            await self._dispatch_loop(stop)
+        finally:
+            await self._shutdown()
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+            await self._flush()
+
+    async def _dispatch_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            free = self.limits.concurrency - len(self._running)
+            # Items waiting for a busy host do not hold a global slot, but at most `concurrency` of them wait.
+            asked = min(free, self.limits.claim_batch, self.limits.concurrency - self._waiting_count)
+            # Claim in chunks, not one item per finished check: a claim is a transaction.
+            if asked >= max(1, self.limits.concurrency // 4) or (asked > 0 and not self._running):
+                claim = await self.queue.claim(datetime.now(UTC), asked)
+                for item in claim.items:
+                    self._admit(item, claim.scopes.get(item.agency_id, []))
+                self._pump()
+                if len(claim.items) == asked:
+                    continue  # more may be due right now
+                timeout = await self._idle_wait()
+            else:
+                timeout = self.limits.idle_poll_s
+            await _first_of(stop, self._slot_freed, timeout)
+            self._slot_freed.clear()
+
+    async def _idle_wait(self) -> float:
+        next_due = await self.queue.next_due()
+        if next_due is None:
+            return self.limits.idle_poll_s
+        wait = (next_due - datetime.now(UTC)).total_seconds()
+        return min(max(wait, 0.01), self.limits.idle_poll_s)
+
+    def _admit(self, item: DueItem, scopes: list[ScopeEntry]) -> None:
+        self._waiting.setdefault(item.host, deque()).append((item, scopes))
+        self._waiting_count += 1
+        if self._active_per_host[item.host] < self.limits.per_host:
+            self._ready_hosts.append(item.host)
+
+    def _pump(self) -> None:
+        """Start waiting items while a global slot is free, from hosts below their own limit."""
+        while self._ready_hosts and len(self._running) < self.limits.concurrency and not self._stopping:
+            host = self._ready_hosts.popleft()
+            queue = self._waiting.get(host)
+            if not queue or self._active_per_host[host] >= self.limits.per_host:
+                continue  # a stale entry
+            item, scopes = queue.popleft()
+            self._waiting_count -= 1
+            if not queue:
+                del self._waiting[host]
+            self._start(item, scopes)
+            if queue and self._active_per_host[host] < self.limits.per_host:
+                self._ready_hosts.append(host)
+
+    def _start(self, item: DueItem, scopes: list[ScopeEntry]) -> None:
+        self._active_per_host[item.host] += 1
+        task = asyncio.create_task(self._run_one(item, scopes), name=f"check:{item.check}:{item.endpoint_id}")
+        self._running[task] = item
+        task.add_done_callback(self._finished)
+        self.dispatched += 1
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        host = self._running.pop(task).host
+        self._active_per_host[host] -= 1
+        if not self._active_per_host[host]:
+            del self._active_per_host[host]
+        if host in self._waiting:
+            self._ready_hosts.append(host)
+        self._pump()
+        self._slot_freed.set()
+
+    async def _run_one(self, item: DueItem, scopes: list[ScopeEntry]) -> None:
+        try:
+            result = await self._execute(item, scopes)
+        except Exception:
+            # Our side failed before the runner could (reading peer details); the lease expires and it runs again.
+            log.exception("could not dispatch %s on endpoint %d", item.check, item.endpoint_id)
+            return
+        self._done.append((item, result))
+        if len(self._done) >= self.limits.flush_size:
+            self._flush_now.set()
+
+    async def _execute(self, item: DueItem, scopes: list[ScopeEntry]) -> CheckResult[Any]:
+        check = self.checks.get(item.check)
+        if check is None:
+            return _refused(item, f"unknown check {item.check!r}: not in this version's registry")
+        if not in_scope(item.host, scopes):
+            # The scanner is also a weapon: nothing outside the agency's registered scope is ever touched.
+            log.warning("refused %s on %s:%s: %s", item.check, item.host, item.port, OUT_OF_SCOPE)
+            return _refused(item, OUT_OF_SCOPE)
+        target = Target(host=item.host, port=item.port, endpoint_id=item.endpoint_id, agency=item.agency)
+        context = CheckContext(executor=self.executor, peer_details=await self._peer_details(check, item))
+        return await execute(check, target, self.configs[item.check], context)
+
+    async def _peer_details(self, check: Check[Any, Any], item: DueItem) -> dict[str, Any]:
+        names = type(check).peer_names()
+        if not names:
+            return {}
+        stored = await self.queue.latest_details([(item.endpoint_id, name) for name in names])
+        details: dict[str, Any] = {}
+        for (_, name), raw in stored.items():
+            peer = self.checks.get(name)
+            if peer is None:
+                continue
+            try:
+                details[name] = type(peer).details_model.model_validate(raw)
+            except ValidationError:
+                log.warning("stored %s details of endpoint %d no longer parse; ignored", name, item.endpoint_id)
+        return details
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await _first_of(self._flush_now, None, self.limits.flush_every_s)
+            self._flush_now.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._done:
+            return
+        batch, self._done = self._done, []
+        try:
+            self.recorded += await self.queue.record(batch)
+        except Exception:
+            # The leases stay: these checks run again once they expire. Losing a run beats losing the daemon.
+            log.exception("could not record %d results", len(batch))
+
+    async def _shutdown(self) -> None:
+        self._stopping = True
+        waiting = [item for queue in self._waiting.values() for item, _ in queue]
+        self._waiting.clear()
+        self._ready_hosts.clear()
+        self._waiting_count = 0
+        running = list(self._running)
+        if running:
+            log.info("waiting up to %g s for %d running checks", self.limits.grace_period_s, len(running))
+            _, late = await asyncio.wait(running, timeout=self.limits.grace_period_s)
+            for task in late:
+                waiting.append(self._running[task])
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        await self.queue.release(waiting)
+
+
+def _refused(item: DueItem, reason: str) -> CheckResult[Any]:
+    return CheckResult(
+        check=item.check,
+        endpoint_id=item.endpoint_id,
+        status=CheckStatus.MISCONFIGURED,
+        started_at=datetime.now(UTC),
+        duration_s=0.0,
+        error=reason,
+    )
+
+
+async def _first_of(first: asyncio.Event, second: asyncio.Event | None, wait_s: float) -> None:
+    """Wait until either event is set or `wait_s` passes."""
+    waiters = [asyncio.create_task(event.wait()) for event in (first, second) if event is not None]
+    try:
+        await asyncio.wait(waiters, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)

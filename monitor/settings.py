@@ -1,0 +1,202 @@
+"""Settings: POSTURE_* environment variables over an optional TOML file; strict, validated at start."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from checks import REGISTRY, Registry
+from checks.base import CheckConfig
+from monitor.durations import MIN_INTERVAL_S, parse_duration
+
+ENV_PREFIX = "POSTURE_"
+CONFIG_FILE_ENV = "POSTURE_CONFIG_FILE"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/posture.db"
+_INSTANCE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class SettingsError(Exception):
+    """Settings are invalid: one line per problem, each naming the setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB",
+    )
+    http_addr: str = Field(default="127.0.0.1:8080", description="HOST:PORT for /metrics, /healthz, the API")
+    mqtt_url: str | None = Field(
+        default=None, description="mqtt://user:pass@host:1883 or mqtts://…; unset: alerts stay in the outbox"
+    )
+    instance_id: str = Field(default_factory=socket.gethostname, description="names this instance")
+    concurrency: int = Field(default=32, ge=1, le=10_000, description="checks running at once, in all")
+    per_host_concurrency: int = Field(default=1, ge=1, le=100, description="checks running at once per host")
+    default_interval: str = Field(default="1h", description="interval of an endpoint without its own")
+    jitter: float = Field(default=0.1, ge=0, le=0.5, description="± share of the interval added at random")
+    risk_interval_factor: float = Field(
+        default=0.5, gt=0, le=1, description="interval multiplier while high/critical findings are open"
+    )
+    grace_period_s: float = Field(default=10.0, ge=0, le=600, description="shutdown grace for running checks")
+    lease_s: float = Field(default=900.0, ge=10, description="how long a claimed check is owned")
+    unreachable_after: int = Field(default=3, ge=1, le=100, description="failed runs before endpoint.unreachable")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-check settings by name")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)  # the environment overrides the file
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if scheme not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
+            raise ValueError("must start with sqlite+aiosqlite:/// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("http_addr")
+    @classmethod
+    def _http_addr(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not HOST:PORT")
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"mqtt", "mqtts"} or not parts.hostname:
+            raise ValueError("must look like mqtt://user:pass@host:1883 or mqtts://host:8883")
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError("port is not a number in 1-65535") from None
+        return value
+
+    @field_validator("instance_id")
+    @classmethod
+    def _instance_id(cls, value: str) -> str:
+        if not _INSTANCE_ID.match(value):
+            raise ValueError("1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+        return value
+
+    @field_validator("default_interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        parse_duration(value, minimum_s=MIN_INTERVAL_S)
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @property
+    def default_interval_s(self) -> float:
+        return parse_duration(self.default_interval)
+
+    @property
+    def http_host_port(self) -> tuple[str, int]:
+        host, _, port = self.http_addr.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(
+    config_file: Path | None = None,
+    registry: Registry = REGISTRY,
+) -> Settings:
+    """Settings from the environment and an optional TOML file, or SettingsError naming every problem."""
+    env = os.environ
+    path = config_file or (Path(env[CONFIG_FILE_ENV]) if env.get(CONFIG_FILE_ENV) else None)
+    file_values = _read_toml(path) if path else {}
+    known = set(Settings.model_fields)
+    problems = [
+        f"{name}: unknown setting (known: {', '.join(ENV_PREFIX + k.upper() for k in sorted(known))})"
+        for name in sorted(env)
+        if name.startswith(ENV_PREFIX) and name != CONFIG_FILE_ENV and name[len(ENV_PREFIX) :].lower() not in known
+    ]
+    if problems:
+        raise SettingsError(problems)
+    try:
+        settings = Settings(**file_values)
+    except ValidationError as err:
+        raise SettingsError(_describe(err, path)) from None
+    check_configs(settings, registry)
+    return settings
+
+
+def check_configs(settings: Settings, registry: Registry = REGISTRY) -> dict[str, CheckConfig]:
+    """Each registered check's validated config; unknown check names and keys are errors."""
+    problems = [
+        f"checks.{name}: unknown check (known: {', '.join(sorted(registry))})"
+        for name in settings.checks
+        if name not in registry
+    ]
+    configs: dict[str, CheckConfig] = {}
+    for name, check in registry.items():
+        try:
+            configs[name] = check.config_model.model_validate(settings.checks.get(name, {}))
+        except ValidationError as err:
+            problems += [f"checks.{name}.{line}" for line in _describe(err, None)]
+    if problems:
+        raise SettingsError(problems)
+    return configs
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError([f"config file {path}: not found"]) from None
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise SettingsError([f"config file {path}: {err}"]) from None
+
+
+def _describe(err: ValidationError, path: Path | None) -> list[str]:
+    where = f" (in {path})" if path else ""
+    lines = []
+    for problem in err.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "settings"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"{field}: {message}{where}")
+    return lines
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))

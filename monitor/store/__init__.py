@@ -1,0 +1,1 @@
+"""Storage: tables, engine, migrations and the Store that the daemon talks to."""

@@ -1,0 +1,66 @@
+"""Reading what happened: scan runs and alert events, newest after a cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.store.registry import ENDPOINT
+from monitor.store.work import OUTBOX, SCAN_RUN
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: int
+    endpoint: str
+    check: str
+    status: str
+    started_at: datetime
+    duration_s: float
+    observation_count: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    id: int
+    type: str
+    agency: str
+    data: dict[str, Any]
+
+
+class History:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def runs_after(self, cursor: int, limit: int = 200) -> list[RunRecord]:
+        query = (
+            select(SCAN_RUN, ENDPOINT.c.host, ENDPOINT.c.port)
+            .join(ENDPOINT, ENDPOINT.c.id == SCAN_RUN.c.endpoint_id)
+            .where(SCAN_RUN.c.id > cursor)
+            .order_by(SCAN_RUN.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [
+                RunRecord(
+                    row.id,
+                    f"{row.host}:{row.port}",
+                    row.check,
+                    row.status,
+                    row.started_at,
+                    row.duration_s,
+                    row.observation_count,
+                    row.error,
+                )
+                for row in await conn.execute(query)
+            ]
+
+    async def events_after(self, cursor: int, limit: int = 200) -> list[EventRecord]:
+        query = select(OUTBOX).where(OUTBOX.c.id > cursor).order_by(OUTBOX.c.id).limit(limit)
+        async with self.engine.connect() as conn:
+            return [EventRecord(row.id, row.type, row.agency, row.data) for row in await conn.execute(query)]

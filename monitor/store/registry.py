@@ -1,0 +1,249 @@
+"""Agencies, their scope, their endpoints and API tokens; every write leaves an audit row."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from monitor.cadence import Cadence
+from monitor.errors import Conflict, InvalidInput, NotFound
+from monitor.scope import ScopeEntry, in_scope, validate_agency_slug
+from monitor.store.tables import Agency, ApiToken, AuditLog, CheckState, Endpoint, Scope
+
+AGENCY = Agency.__table__  # type: ignore[attr-defined]
+SCOPE = Scope.__table__  # type: ignore[attr-defined]
+ENDPOINT = Endpoint.__table__  # type: ignore[attr-defined]
+CHECK_STATE = CheckState.__table__  # type: ignore[attr-defined]
+API_TOKEN = ApiToken.__table__  # type: ignore[attr-defined]
+AUDIT_LOG = AuditLog.__table__  # type: ignore[attr-defined]
+
+ROLES = ("admin", "analyst", "agency")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who writes, for the audit log: a CLI user, a token, the daemon itself."""
+
+    name: str
+    source: str = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyRecord:
+    id: int
+    slug: str
+    name: str
+    endpoints: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRecord:
+    id: int
+    agency: str
+    host: str
+    port: int
+    checks: tuple[str, ...]
+    intervals: Mapping[str, float] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    expected_ports: tuple[int, ...] = ()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Registry:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def _audit(
+        self, conn: AsyncConnection, actor: Actor, action: str, target: str, detail: Mapping[str, Any]
+    ) -> None:
+        await conn.execute(
+            insert(AUDIT_LOG).values(
+                at=_now(), actor=actor.name, action=action, target=target, detail=dict(detail), source=actor.source
+            )
+        )
+
+    async def _agency_id(self, conn: AsyncConnection, slug: str) -> int:
+        agency_id = (await conn.execute(select(AGENCY.c.id).where(AGENCY.c.slug == slug))).scalar()
+        if agency_id is None:
+            raise NotFound("agency", f"no agency {slug!r} (see `posture agency list`)")
+        return int(agency_id)
+
+    async def add_agency(self, slug: str, name: str, actor: Actor) -> AgencyRecord:
+        validate_agency_slug(slug)
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidInput("name", "must be 1-200 characters")
+        try:
+            async with self.engine.begin() as conn:
+                row = await conn.execute(
+                    insert(AGENCY).values(slug=slug, name=name, created_at=_now()).returning(AGENCY.c.id)
+                )
+                agency_id = row.scalar_one()
+                await self._audit(conn, actor, "agency.add", slug, {"name": name})
+        except IntegrityError:
+            raise Conflict("slug", f"agency {slug!r} exists already") from None
+        return AgencyRecord(agency_id, slug, name)
+
+    async def list_agencies(self) -> list[AgencyRecord]:
+        count = func.count(ENDPOINT.c.id)
+        query = (
+            select(AGENCY.c.id, AGENCY.c.slug, AGENCY.c.name, count)
+            .select_from(AGENCY.outerjoin(ENDPOINT, ENDPOINT.c.agency_id == AGENCY.c.id))
+            .group_by(AGENCY.c.id, AGENCY.c.slug, AGENCY.c.name)
+            .order_by(AGENCY.c.slug)
+        )
+        async with self.engine.connect() as conn:
+            return [AgencyRecord(*row) for row in await conn.execute(query)]
+
+    async def add_scope(self, slug: str, raw: str, actor: Actor) -> ScopeEntry:
+        entry = ScopeEntry.parse(raw)
+        try:
+            async with self.engine.begin() as conn:
+                agency_id = await self._agency_id(conn, slug)
+                await conn.execute(
+                    insert(SCOPE).values(agency_id=agency_id, kind=entry.kind, value=entry.value, created_at=_now())
+                )
+                await self._audit(conn, actor, "scope.add", slug, {"kind": entry.kind, "value": entry.value})
+        except IntegrityError:
+            raise Conflict("scope", f"{entry.value} is already in the scope of {slug!r}") from None
+        return entry
+
+    async def list_scopes(self, slug: str | None = None) -> list[tuple[str, ScopeEntry]]:
+        query = select(AGENCY.c.slug, SCOPE.c.kind, SCOPE.c.value).join(AGENCY, AGENCY.c.id == SCOPE.c.agency_id)
+        if slug is not None:
+            query = query.where(AGENCY.c.slug == slug)
+        async with self.engine.connect() as conn:
+            if slug is not None:
+                await self._agency_id(conn, slug)
+            rows = await conn.execute(query.order_by(AGENCY.c.slug, SCOPE.c.value))
+            return [(row.slug, ScopeEntry(row.kind, row.value)) for row in rows]
+
+    async def scopes_by_agency(self, conn: AsyncConnection, agency_ids: Sequence[int]) -> dict[int, list[ScopeEntry]]:
+        rows = await conn.execute(
+            select(SCOPE.c.agency_id, SCOPE.c.kind, SCOPE.c.value).where(SCOPE.c.agency_id.in_(agency_ids))
+        )
+        scopes: dict[int, list[ScopeEntry]] = {agency_id: [] for agency_id in agency_ids}
+        for row in rows:
+            scopes[row.agency_id].append(ScopeEntry(row.kind, row.value))
+        return scopes
+
+    async def add_endpoint(
+        self,
+        slug: str,
+        host: str,
+        port: int,
+        checks: Sequence[str],
+        cadence: Cadence,
+        actor: Actor,
+        intervals: Mapping[str, float] | None = None,
+        labels: Mapping[str, str] | None = None,
+        expected_ports: Sequence[int] = (),
+    ) -> EndpointRecord:
+        """Register an endpoint; `host` must be normalised and the check names known (the caller's job)."""
+        if not checks:
+            raise InvalidInput("checks", "at least one check is needed")
+        now = _now()
+        interval_map = dict(intervals or {})
+        label_map = dict(labels or {})
+        try:
+            async with self.engine.begin() as conn:
+                agency_id = await self._agency_id(conn, slug)
+                scopes = (await self.scopes_by_agency(conn, [agency_id]))[agency_id]
+                if not in_scope(host, scopes):
+                    allowed = ", ".join(entry.value for entry in scopes) or "nothing yet: add a scope first"
+                    raise InvalidInput("host", f"{host} is outside the scope of {slug!r} (scope: {allowed})")
+                values = {
+                    "agency_id": agency_id,
+                    "host": host,
+                    "port": port,
+                    "checks": list(checks),
+                    "intervals": interval_map,
+                    "labels": label_map,
+                    "expected_ports": sorted(set(expected_ports)),
+                    "created_at": now,
+                }
+                endpoint_id = (
+                    await conn.execute(insert(ENDPOINT).values(values).returning(ENDPOINT.c.id))
+                ).scalar_one()
+                await conn.execute(
+                    insert(CHECK_STATE),
+                    [
+                        {
+                            "endpoint_id": endpoint_id,
+                            "check": check,
+                            "next_due": cadence.first_due(now, cadence.interval_for(interval_map, check)),
+                            "consecutive_failures": 0,
+                        }
+                        for check in checks
+                    ],
+                )
+                await self._audit(conn, actor, "endpoint.add", f"{slug}/{endpoint_id}", {"host": host, "port": port})
+        except IntegrityError:
+            raise Conflict("endpoint", f"{host}:{port} is already registered for {slug!r}") from None
+        return EndpointRecord(
+            endpoint_id, slug, host, port, tuple(checks), interval_map, label_map, tuple(expected_ports)
+        )
+
+    async def list_endpoints(self, slug: str | None = None) -> list[EndpointRecord]:
+        query = select(ENDPOINT, AGENCY.c.slug).join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+        if slug is not None:
+            query = query.where(AGENCY.c.slug == slug)
+        async with self.engine.connect() as conn:
+            if slug is not None:
+                await self._agency_id(conn, slug)
+            rows = await conn.execute(query.order_by(AGENCY.c.slug, ENDPOINT.c.id))
+            return [
+                EndpointRecord(
+                    row.id,
+                    row.slug,
+                    row.host,
+                    row.port,
+                    tuple(row.checks),
+                    row.intervals,
+                    row.labels,
+                    tuple(row.expected_ports),
+                )
+                for row in rows
+            ]
+
+    async def remove_endpoint(self, endpoint_id: int, actor: Actor) -> None:
+        async with self.engine.begin() as conn:
+            removed = await conn.execute(
+                delete(ENDPOINT).where(ENDPOINT.c.id == endpoint_id).returning(ENDPOINT.c.host)
+            )
+            host = removed.scalar()
+            if host is None:
+                raise NotFound("endpoint", f"no endpoint with id {endpoint_id}")
+            await self._audit(conn, actor, "endpoint.remove", str(endpoint_id), {"host": host})
+
+    async def create_token(self, role: str, agency: str | None, actor: Actor) -> str:
+        """A new bearer token, returned once; only its hash is stored."""
+        if role not in ROLES:
+            raise InvalidInput("role", f"{role!r} is not one of {', '.join(ROLES)}")
+        if (role == "agency") != (agency is not None):
+            raise InvalidInput("agency", "an agency token needs --agency; admin and analyst tokens take none")
+        token = secrets.token_urlsafe(32)
+        async with self.engine.begin() as conn:
+            agency_id = await self._agency_id(conn, agency) if agency else None
+            await conn.execute(
+                insert(API_TOKEN).values(
+                    token_hash=hash_token(token), role=role, agency_id=agency_id, created_at=_now()
+                )
+            )
+            await self._audit(conn, actor, "token.create", agency or role, {"role": role})
+        return token

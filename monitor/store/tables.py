@@ -1,0 +1,158 @@
+"""The tables. sqlmodel stays inside monitor/store; the rest of the daemon sees plain records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from monitor.store.columns import UtcDateTime
+
+
+def _when(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UtcDateTime, nullable=nullable, index=index))
+
+
+def _json(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+def _endpoint_fk(primary_key: bool = False) -> Any:
+    return Field(
+        sa_column=Column(
+            Integer, ForeignKey("endpoint.id", ondelete="CASCADE"), primary_key=primary_key, nullable=False
+        )
+    )
+
+
+class Agency(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = _when()
+
+
+class Scope(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("agency_id", "value"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=False))
+    kind: str = Field(max_length=10)  # "domain" | "cidr"
+    value: str = Field(max_length=253)
+    created_at: datetime = _when()
+
+
+class Endpoint(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("agency_id", "host", "port"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    host: str = Field(max_length=253)
+    port: int
+    checks: list[str] = _json()
+    intervals: dict[str, float] = _json()  # seconds by check name; absent: the default interval
+    labels: dict[str, str] = _json()
+    expected_ports: list[int] = _json()
+    created_at: datetime = _when()
+
+
+class CheckState(SQLModel, table=True):
+    __tablename__ = "check_state"
+    __table_args__ = (Index("ix_check_state_due", "next_due"),)
+    endpoint_id: int = _endpoint_fk(primary_key=True)
+    check: str = Field(max_length=40, primary_key=True)
+    next_due: datetime = _when()
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires: datetime | None = _when(nullable=True)
+    consecutive_failures: int = 0
+    last_status: str | None = Field(default=None, max_length=20)
+    last_run_at: datetime | None = _when(nullable=True)
+
+
+class LatestResult(SQLModel, table=True):
+    __tablename__ = "latest_result"
+    endpoint_id: int = _endpoint_fk(primary_key=True)
+    check: str = Field(max_length=40, primary_key=True)
+    status: str = Field(max_length=20)
+    started_at: datetime = _when()
+    duration_s: float
+    details: dict[str, Any] | None = _json(nullable=True)
+    observations: list[dict[str, Any]] = _json()
+    error: str | None = Field(default=None, max_length=400)
+
+
+class Finding(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("endpoint_id", "key"), Index("ix_finding_state", "state", "severity"))
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: int = _endpoint_fk()
+    check: str = Field(max_length=40)
+    key: str = Field(max_length=200)
+    severity: int
+    title: str = Field(max_length=400)
+    detail: dict[str, Any] = _json()
+    remediation: str = ""
+    state: str = Field(max_length=10)  # "open" | "resolved"
+    kev: bool = False
+    first_seen: datetime = _when()
+    last_seen: datetime = _when()
+    resolved_at: datetime | None = _when(nullable=True)
+    accepted_until: datetime | None = _when(nullable=True)
+    accepted_reason: str | None = None
+    accepted_by: str | None = Field(default=None, max_length=100)
+
+
+class ScanRun(SQLModel, table=True):
+    __tablename__ = "scan_run"
+    __table_args__ = (Index("ix_scan_run_endpoint", "endpoint_id", "check", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: int = _endpoint_fk()
+    check: str = Field(max_length=40)
+    status: str = Field(max_length=20)
+    started_at: datetime = _when()
+    duration_s: float
+    observation_count: int = 0
+    error: str | None = Field(default=None, max_length=400)
+    worker: str = Field(max_length=64)
+
+
+class Outbox(SQLModel, table=True):
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=36, unique=True)  # stays the same across retries
+    type: str = Field(max_length=60)
+    agency: str = Field(max_length=40)
+    endpoint_id: int
+    severity: int
+    data: dict[str, Any] = _json()
+    created_at: datetime = _when()
+    sent_at: datetime | None = _when(nullable=True)
+    attempts: int = 0
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(index=True)
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=60)
+    target: str = Field(max_length=300)
+    detail: dict[str, Any] = _json()
+    source: str = Field(max_length=100)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=10)  # "admin" | "analyst" | "agency"
+    agency_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=True)
+    )
+    created_at: datetime = _when()
+    revoked_at: datetime | None = _when(nullable=True)
+    last_used_at: datetime | None = _when(nullable=True)
+
+
+METADATA = SQLModel.metadata

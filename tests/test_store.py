@@ -1,0 +1,96 @@
+"""The store: migrations match the models, on SQLite and on a real PostgreSQL, one code path."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from checks.base import CheckContext
+from monitor.cadence import Cadence
+from monitor.models import Target
+from monitor.runner import execute
+from monitor.store.engine import make_engine
+from monitor.store.history import History
+from monitor.store.registry import CHECK_STATE, Actor, Registry
+from monitor.store.schema import SchemaOutdated, current_revision, ensure_current, head_revision, upgrade
+from monitor.store.tables import METADATA
+from monitor.store.work import WorkQueue
+from tests.fake_checks import FakeConfig, FindingCheck
+
+ACTOR = Actor("test")
+
+
+async def schema_diff(engine: AsyncEngine) -> list[object]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), METADATA)
+        )
+
+
+async def round_trip(engine: AsyncEngine) -> None:
+    """Register, claim, run, record, read back: the daemon's whole path through the store."""
+    cadence = Cadence(3600, rng=random.Random(3))
+    registry = Registry(engine)
+    await registry.add_agency("lk-test", "Landkreis Test", ACTOR)
+    await registry.add_scope("lk-test", "127.0.0.0/8", ACTOR)
+    endpoint = await registry.add_endpoint("lk-test", "127.0.0.2", 443, ["finding"], cadence, ACTOR)
+    async with engine.begin() as conn:
+        await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
+    queue = WorkQueue(engine, "replica-1", cadence, 3, lease_s=60)
+    claim = await queue.claim(datetime.now(UTC), 10)
+    assert [(i.endpoint_id, i.check, i.agency) for i in claim.items] == [(endpoint.id, "finding", "lk-test")]
+    assert (await queue.claim(datetime.now(UTC), 10)).items == []  # leased: nobody else gets it
+    item = claim.items[0]
+    result = await execute(FindingCheck(), Target(item.host, item.port, item.endpoint_id), FakeConfig(), CheckContext())
+    assert await queue.record([(item, result)]) == 1
+    assert await queue.latest_details([(endpoint.id, "finding")]) == {
+        (endpoint.id, "finding"): {"host": "127.0.0.2", "port": 443}
+    }
+    history = History(engine)
+    [run] = await history.runs_after(0)
+    assert (run.status, run.endpoint) == ("ok", "127.0.0.2:443")
+    [event] = await history.events_after(0)
+    assert (event.type, event.data["key"], event.data["endpoint"]) == (
+        "finding.opened",
+        "fake.noticed",
+        "127.0.0.2:443",
+    )
+
+
+async def test_sqlite_migrations_match_the_models_and_the_path_works(engine: AsyncEngine) -> None:
+    assert await schema_diff(engine) == []
+    await round_trip(engine)
+
+
+async def test_postgresql_migrations_match_the_models_and_the_path_works(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        with pytest.raises(SchemaOutdated):
+            await ensure_current(engine)
+        assert await upgrade(engine) == (None, head_revision())
+        await ensure_current(engine)
+        assert await schema_diff(engine) == []
+        await round_trip(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_is_idempotent(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        assert await current_revision(engine) is None
+        await upgrade(engine)
+        assert await upgrade(engine) == (head_revision(), head_revision())
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_runs_in_wal_mode(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
