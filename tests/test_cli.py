@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.store.schema import head_revision
 from tests.conftest import InProcessPosture, Posture, posture_env
 
 
@@ -78,7 +79,7 @@ def test_outdated_schema_says_to_upgrade(posture: Posture) -> None:
     result = posture("agency", "list")
     assert result.code == 2
     assert result.stderr.strip() == (
-        "posture: error: database schema is empty, this version needs 0001: run `posture db upgrade`"
+        f"posture: error: database schema is empty, this version needs {head_revision()}: run `posture db upgrade`"
     )
 
 

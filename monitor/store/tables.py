@@ -101,6 +101,13 @@ class Finding(SQLModel, table=True):
     accepted_until: datetime | None = _when(nullable=True)
     accepted_reason: str | None = None
     accepted_by: str | None = Field(default=None, max_length=100)
+    # lifecycle (see monitor/findings.py): remediation deadline, reminders, flapping
+    due_at: datetime | None = _when(nullable=True)
+    last_notified_at: datetime | None = _when(nullable=True)
+    overdue_notified: bool = False
+    transitions: list[str] = _json()  # ISO times of recent opened/resolved changes, for flap detection
+    flapping: bool = False
+    resolution: str | None = Field(default=None, max_length=20)  # "not_seen" | "fix_verified"
 
 
 class ScanRun(SQLModel, table=True):
