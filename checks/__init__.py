@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from checks.base import Check
+from checks.ports import PortsCheck
 from checks.reachability import ReachabilityCheck
 
 Registry = Mapping[str, type[Check]]  # type: ignore[type-arg]
 
 REGISTRY: Registry = {
     ReachabilityCheck.name: ReachabilityCheck,
+    PortsCheck.name: PortsCheck,
 }

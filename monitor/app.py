@@ -6,17 +6,27 @@ import asyncio
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY, Registry
 from checks.base import Check
+from monitor.aio import first_of
+from monitor.alerter import BrokerConfig, Publisher
 from monitor.api.health import build_app
 from monitor.cadence import Cadence
+from monitor.durations import parse_duration
+from monitor.findings import Policy
+from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
 from monitor.settings import Settings, check_configs
 from monitor.store.engine import make_engine
+from monitor.store.finding_store import AlertRouter
+from monitor.store.outbox_store import OutboxStore
 from monitor.store.schema import ensure_current
 from monitor.store.work import WorkQueue
 
@@ -27,12 +37,58 @@ def cadence_from(settings: Settings) -> Cadence:
     return Cadence(settings.default_interval_s, settings.jitter, settings.risk_interval_factor)
 
 
+def policy_from(settings: Settings) -> Policy:
+    def span(text: str) -> timedelta:
+        return timedelta(seconds=parse_duration(text))
+
+    return Policy(
+        unreachable_after=settings.unreachable_after,
+        reopen_window=span(settings.reopen_window),
+        reminders={
+            Severity.CRITICAL: span(settings.reminder_critical),
+            Severity.HIGH: span(settings.reminder_high),
+            Severity.MEDIUM: span(settings.reminder_medium),
+        },
+        deadlines={Severity.CRITICAL: span(settings.deadline_critical), Severity.HIGH: span(settings.deadline_high)},
+        flap_threshold=settings.flap_threshold,
+        flap_window=span(settings.flap_window),
+    )
+
+
+def work_queue(engine: AsyncEngine, settings: Settings) -> WorkQueue:
+    router = AlertRouter(settings.ui_base_url, Severity.parse(settings.alert_min_severity))
+    return WorkQueue(
+        engine, settings.instance_id, cadence_from(settings), policy_from(settings), settings.lease_s, router
+    )
+
+
+def publisher_from(engine: AsyncEngine, settings: Settings) -> Publisher | None:
+    if settings.mqtt_url is None:
+        return None
+    broker = BrokerConfig.from_url(
+        settings.mqtt_url,
+        protocol=settings.mqtt_protocol,
+        password_file=settings.mqtt_password_file,
+        ca_file=settings.mqtt_ca_file,
+        cert_file=settings.mqtt_cert_file,
+        key_file=settings.mqtt_key_file,
+    )
+    return Publisher(
+        OutboxStore(engine),
+        broker,
+        settings.instance_id,
+        topic_prefix=settings.mqtt_topic_prefix,
+        payload_format=settings.alert_format,
+    )
+
+
 class Daemon:
     def __init__(self, settings: Settings, registry: Registry = REGISTRY) -> None:
         self.settings = settings
         self.registry = registry
         self.stop = asyncio.Event()
         self.scheduler: Scheduler | None = None
+        self.publisher: Publisher | None = None
         self.http_port: int | None = None
 
     def request_stop(self) -> None:
@@ -46,9 +102,10 @@ class Daemon:
         runner: web.AppRunner | None = None
         try:
             await ensure_current(engine)
-            queue = WorkQueue(
-                engine, settings.instance_id, cadence_from(settings), settings.unreachable_after, settings.lease_s
-            )
+            queue = work_queue(engine, settings)
+            self.publisher = publisher_from(engine, settings)
+            if self.publisher is not None:
+                queue.on_outbox = self.publisher.notify
             checks: dict[str, Check[Any, Any]] = {name: cls() for name, cls in self.registry.items()}
             limits = Limits(
                 concurrency=settings.concurrency,
@@ -57,15 +114,22 @@ class Daemon:
             )
             self.scheduler = Scheduler(queue, checks, configs, limits, executor)
             runner = await self._start_http(build_app(engine))
-            if settings.mqtt_url is None:
+            if self.publisher is None:
                 log.warning("POSTURE_MQTT_URL is not set: alerts stay queued in the outbox")
             if handle_signals:
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(signum, self.request_stop)
             log.info("posture-monitor %s running; http on %s", settings.instance_id, settings.http_addr)
+            # Phases: the scheduler stops first (grace period), then the lifecycle sweep, the publisher last,
+            # so that what the last checks found still goes out before the broker connection closes.
+            publisher_stop = asyncio.Event()
             async with asyncio.TaskGroup() as group:
-                group.create_task(self.scheduler.run(self.stop), name="scheduler")
+                if self.publisher is not None:
+                    group.create_task(self.publisher.run(publisher_stop), name="publisher")
+                group.create_task(self._sweep_loop(queue), name="lifecycle")
+                await self.scheduler.run(self.stop)
+                publisher_stop.set()
             log.info("scheduler stopped: %d checks dispatched", self.scheduler.dispatched)
         finally:
             if runner is not None:
@@ -73,6 +137,16 @@ class Daemon:
             executor.shutdown(wait=False, cancel_futures=True)
             await engine.dispose()
             log.info("stopped")
+
+    async def _sweep_loop(self, queue: WorkQueue) -> None:
+        while not self.stop.is_set():
+            try:
+                queued = await queue.sweep()
+                if queued:
+                    log.info("lifecycle: %d reminder/deadline/expiry events queued", queued)
+            except SQLAlchemyError:
+                log.exception("lifecycle sweep failed; retrying at the next interval")
+            await first_of(self.stop, wait_s=self.settings.sweep_interval_s)
 
     async def _start_http(self, app: web.Application) -> web.AppRunner:
         host, port = self.settings.http_host_port

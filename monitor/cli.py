@@ -24,7 +24,14 @@ from monitor.errors import InvalidInput, UserError
 from monitor.models import Target
 from monitor.oneoff import EXIT_ERROR, document, exit_code, parse_check_names, scan
 from monitor.scope import parse_host_port, parse_port
-from monitor.settings import Settings, SettingsError, check_configs, configure_logging, load_settings
+from monitor.settings import (
+    Settings,
+    SettingsError,
+    check_configs,
+    configure_logging,
+    endpoint_config,
+    load_settings,
+)
 from monitor.store.engine import make_engine
 from monitor.store.registry import ROLES, Actor, Registry
 from monitor.store.schema import SchemaOutdated, ensure_current, upgrade
@@ -50,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument("target", metavar="HOST[:PORT]", help="port 443 when omitted")
     scan_cmd.add_argument("--checks", help=f"comma-separated, default all ({', '.join(REGISTRY)})")
     scan_cmd.add_argument("--json", action="store_true", help="print the JSON document (docs/scan-json.md)")
+    scan_cmd.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80,8000-8100")
 
     agency = commands.add_parser("agency", help="agencies").add_subparsers(dest="action", required=True)
     agency_add = agency.add_parser("add", help="add an agency")
@@ -72,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     endpoint_add.add_argument("--interval", help="e.g. 30s, 15m, 1h, 1d (minimum 5s); default from settings")
     endpoint_add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
     endpoint_add.add_argument("--expect-ports", metavar="PORTS", help="declared open ports, e.g. 80,443")
+    endpoint_add.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80")
     endpoint_list = endpoint.add_parser("list", help="list endpoints")
     endpoint_list.add_argument("slug", nargs="?")
     endpoint_remove = endpoint.add_parser("remove", help="remove an endpoint by id")
@@ -140,6 +149,8 @@ async def _scan(args: argparse.Namespace, settings: Settings) -> int:
     host, port = parse_host_port(args.target, default_port=443, field="target")
     names = parse_check_names(args.checks, REGISTRY)
     configs = check_configs(settings, REGISTRY)
+    for name, overrides in _check_settings(args).items():
+        configs[name] = endpoint_config(configs[name], overrides)
     target = Target(host=host, port=port)
     show_progress = sys.stderr.isatty() and not args.json
 
@@ -195,11 +206,20 @@ async def _endpoint_add(args: argparse.Namespace, settings: Settings, engine: As
         intervals = {check: seconds for check in checks}
     labels = dict(_label(text) for text in args.label)
     expected = [parse_port(p, "expect-ports") for p in args.expect_ports.split(",")] if args.expect_ports else []
+    overrides = _check_settings(args)
+    configs = check_configs(settings, REGISTRY)
+    for name in checks:  # refuse now what could not run later
+        endpoint_config(configs[name], overrides.get(name), expected)
     record = await Registry(engine).add_endpoint(
-        args.slug, host, port, checks, cadence_from(settings), CLI_ACTOR, intervals, labels, expected
+        args.slug, host, port, checks, cadence_from(settings), CLI_ACTOR, intervals, labels, expected, overrides
     )
     print(f"endpoint {record.id} registered: {record.host}:{record.port} ({', '.join(record.checks)})")
     return 0
+
+
+def _check_settings(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Per-check settings given on the command line (`--ports SPEC` for the ports check)."""
+    return {"ports": {"ports": args.ports}} if getattr(args, "ports", None) else {}
 
 
 def _label(text: str) -> tuple[str, str]:

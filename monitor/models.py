@@ -81,6 +81,10 @@ class EventType(StrEnum):
     FINDING_OPENED = "finding.opened"
     FINDING_ESCALATED = "finding.escalated"
     FINDING_RESOLVED = "finding.resolved"
+    FINDING_REMINDER = "finding.reminder"
+    FINDING_OVERDUE = "finding.overdue"
+    FINDING_ACCEPTANCE_EXPIRED = "finding.acceptance_expired"
+    FINDING_FLAPPING = "finding.flapping"
     ENDPOINT_UNREACHABLE = "endpoint.unreachable"
     ENDPOINT_RECOVERED = "endpoint.recovered"
 

@@ -14,9 +14,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from checks.base import Check, CheckConfig, CheckContext
+from monitor.aio import first_of
+from monitor.errors import InvalidInput
 from monitor.models import CheckResult, CheckStatus, Target
 from monitor.runner import execute
 from monitor.scope import ScopeEntry, in_scope
+from monitor.settings import endpoint_config
 from monitor.store.work import DueItem, WorkQueue
 
 log = logging.getLogger(__name__)
@@ -95,7 +98,7 @@ class Scheduler:
                 timeout = await self._idle_wait()
             else:
                 timeout = self.limits.idle_poll_s
-            await _first_of(stop, self._slot_freed, timeout)
+            await first_of(stop, self._slot_freed, wait_s=timeout)
             self._slot_freed.clear()
 
     async def _idle_wait(self) -> float:
@@ -164,7 +167,11 @@ class Scheduler:
             return _refused(item, OUT_OF_SCOPE)
         target = Target(host=item.host, port=item.port, endpoint_id=item.endpoint_id, agency=item.agency)
         context = CheckContext(executor=self.executor, peer_details=await self._peer_details(check, item))
-        return await execute(check, target, self.configs[item.check], context)
+        try:
+            config = endpoint_config(self.configs[item.check], item.check_settings, item.expected_ports)
+        except InvalidInput as err:
+            return _refused(item, f"endpoint settings no longer valid: {err}")
+        return await execute(check, target, config, context)
 
     async def _peer_details(self, check: Check[Any, Any], item: DueItem) -> dict[str, Any]:
         names = type(check).peer_names()
@@ -184,7 +191,7 @@ class Scheduler:
 
     async def _flush_loop(self) -> None:
         while True:
-            await _first_of(self._flush_now, None, self.limits.flush_every_s)
+            await first_of(self._flush_now, wait_s=self.limits.flush_every_s)
             self._flush_now.clear()
             await self._flush()
 
@@ -224,14 +231,3 @@ def _refused(item: DueItem, reason: str) -> CheckResult[Any]:
         duration_s=0.0,
         error=reason,
     )
-
-
-async def _first_of(first: asyncio.Event, second: asyncio.Event | None, wait_s: float) -> None:
-    """Wait until either event is set or `wait_s` passes."""
-    waiters = [asyncio.create_task(event.wait()) for event in (first, second) if event is not None]
-    try:
-        await asyncio.wait(waiters, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)

@@ -7,8 +7,9 @@ import os
 import re
 import socket
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
@@ -17,6 +18,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from checks import REGISTRY, Registry
 from checks.base import CheckConfig
 from monitor.durations import MIN_INTERVAL_S, parse_duration
+from monitor.errors import InvalidInput
+from monitor.models import Severity
 
 ENV_PREFIX = "POSTURE_"
 CONFIG_FILE_ENV = "POSTURE_CONFIG_FILE"
@@ -55,6 +58,26 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=900.0, ge=10, description="how long a claimed check is owned")
     unreachable_after: int = Field(default=3, ge=1, le=100, description="failed runs before endpoint.unreachable")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    ui_base_url: str = Field(default="http://127.0.0.1:8080", description="base of links to findings in alerts")
+    alert_min_severity: str = Field(default="low", description="events below this severity are not alerted")
+    alert_format: Literal["cloudevents", "intelmq"] = Field(
+        default="cloudevents", description="MQTT payload: CloudEvents 1.0 JSON, or IntelMQ harmonization"
+    )
+    mqtt_protocol: Literal["5", "3.1.1"] = Field(default="5", description="MQTT protocol version")
+    mqtt_ca_file: Path | None = Field(default=None, description="CA bundle to verify an mqtts:// broker")
+    mqtt_cert_file: Path | None = Field(default=None, description="client certificate (PEM) for mqtts://")
+    mqtt_key_file: Path | None = Field(default=None, description="client key (PEM) for mqtts://")
+    mqtt_password_file: Path | None = Field(default=None, description="file holding the MQTT password")
+    mqtt_topic_prefix: str = Field(default="posture/v1", description="prefix of every topic")
+    reopen_window: str = Field(default="90d", description="a finding back within this reopens the old one")
+    reminder_critical: str = Field(default="7d", description="re-announce open critical findings this often")
+    reminder_high: str = Field(default="14d", description="re-announce open high findings this often")
+    reminder_medium: str = Field(default="60d", description="re-announce open medium findings this often")
+    deadline_critical: str = Field(default="15d", description="remediation deadline of critical findings")
+    deadline_high: str = Field(default="30d", description="remediation deadline of high findings (KEV: CISA's)")
+    flap_threshold: int = Field(default=4, ge=2, le=100, description="open/resolve changes that make a flap")
+    flap_window: str = Field(default="1d", description="window for flap_threshold")
+    sweep_interval_s: float = Field(default=60.0, ge=1, le=3600, description="how often reminders/deadlines run")
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-check settings by name")
 
     @classmethod
@@ -109,6 +132,32 @@ class Settings(BaseSettings):
     @classmethod
     def _interval(cls, value: str) -> str:
         parse_duration(value, minimum_s=MIN_INTERVAL_S)
+        return value
+
+    @field_validator(
+        "reopen_window",
+        "reminder_critical",
+        "reminder_high",
+        "reminder_medium",
+        "deadline_critical",
+        "deadline_high",
+        "flap_window",
+    )
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value, minimum_s=1)
+        return value
+
+    @field_validator("alert_min_severity")
+    @classmethod
+    def _severity(cls, value: str) -> str:
+        return Severity.parse(value).label
+
+    @field_validator("mqtt_topic_prefix")
+    @classmethod
+    def _topic_prefix(cls, value: str) -> str:
+        if not value or any(ch in value for ch in "+#\x00") or value.startswith("/") or value.endswith("/"):
+            raise ValueError("must be a topic path without wildcards or leading/trailing '/'")
         return value
 
     @field_validator("log_level")
@@ -173,6 +222,28 @@ def check_configs(settings: Settings, registry: Registry = REGISTRY) -> dict[str
     if problems:
         raise SettingsError(problems)
     return configs
+
+
+def endpoint_config(
+    base: CheckConfig, overrides: Mapping[str, Any] | None = None, expected_ports: Sequence[int] = ()
+) -> CheckConfig:
+    """The config one check runs with on one endpoint: the global one, with the endpoint's own settings.
+
+    An endpoint's declared expected ports reach every check whose config has an `expected_ports` field.
+    Raises InvalidInput naming the setting when the result is not a valid config.
+    """
+    updates = dict(overrides or {})
+    if expected_ports and "expected_ports" in type(base).model_fields:
+        updates["expected_ports"] = sorted(expected_ports)
+    if not updates:
+        return base
+    try:
+        return type(base).model_validate({**base.model_dump(), **updates})
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise InvalidInput(field, "unknown setting" if first["type"] == "extra_forbidden" else message) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

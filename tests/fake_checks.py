@@ -54,6 +54,17 @@ class FindingCheck(NoopCheck):
         return [NOTICED.observe({"port": details.port})] if details.port % 2 else []
 
 
+class ToggleCheck(NoopCheck):
+    """Reports `fake.noticed` while `present` is true: a server that gets fixed between two runs."""
+
+    name: ClassVar[str] = "toggle"
+    findings = (NOTICED,)
+    present: ClassVar[bool] = True
+
+    def evaluate(self, details: FakeDetails, cfg: FakeConfig, ctx: CheckContext) -> list[Observation]:
+        return [NOTICED.observe({"port": details.port, "banner": "<script>alert(1)</script>"})] if self.present else []
+
+
 class HangingCheck(NoopCheck):
     name: ClassVar[str] = "hang"
 
@@ -114,6 +125,7 @@ FAKE_REGISTRY = {
     for check in (
         NoopCheck,
         FindingCheck,
+        ToggleCheck,
         HangingCheck,
         RaisingCheck,
         UnreachableCheck,

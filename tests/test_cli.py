@@ -25,7 +25,7 @@ def registered(posture: Posture) -> Posture:
 def test_admin_commands_round_trip(registered: Posture) -> None:
     added = registered("endpoint", "add", "stadt-a", "127.0.0.2:8443", "--interval", "10m", "--label", "team=it")
     assert added.code == 0, added.stderr
-    assert added.stdout.strip() == "endpoint 1 registered: 127.0.0.2:8443 (reachability)"
+    assert added.stdout.strip() == "endpoint 1 registered: 127.0.0.2:8443 (reachability, ports)"
     listing = registered("endpoint", "list")
     assert "127.0.0.2:8443" in listing.stdout and "stadt-a" in listing.stdout
     assert "stadt-a  Stadt A  1" in registered("agency", "list").stdout
@@ -106,7 +106,7 @@ def listener() -> Iterator[int]:
 
 
 def test_scan_json_against_a_local_listener(posture_subprocess: Posture, listener: int) -> None:
-    result = posture_subprocess("scan", f"127.0.0.1:{listener}", "--json")
+    result = posture_subprocess("scan", f"127.0.0.1:{listener}", "--json", "--checks", "reachability")
     assert result.code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["target"] == {"host": "127.0.0.1", "port": listener}
@@ -121,14 +121,14 @@ def test_scan_of_a_closed_port_is_unreachable(posture: Posture) -> None:
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()
-    result = posture("scan", f"127.0.0.1:{port}", "--json")
+    result = posture("scan", f"127.0.0.1:{port}", "--json", "--checks", "reachability")
     [reach] = json.loads(result.stdout)["results"]
     assert (reach["status"] == "unreachable" and "refused" in reach["error"].lower()) or "failed" in reach["error"]
     assert result.code == 1
 
 
 def test_scan_table_output_and_usage_errors(posture: Posture, listener: int) -> None:
-    table = posture("scan", f"127.0.0.1:{listener}")
+    table = posture("scan", f"127.0.0.1:{listener}", "--checks", "reachability")
     assert "reachability" in table.stdout and "ok" in table.stdout
     assert posture("scan", "127.0.0.1:99999").code == 2
     assert posture("scan", "127.0.0.1", "--checks", "nope").code == 2
@@ -136,5 +136,25 @@ def test_scan_table_output_and_usage_errors(posture: Posture, listener: int) -> 
 
 
 def test_scan_defaults_to_port_443(posture: Posture) -> None:
-    doc = json.loads(posture("scan", "127.0.0.9", "--json").stdout)
+    doc = json.loads(posture("scan", "127.0.0.9", "--json", "--checks", "reachability").stdout)
     assert doc["target"]["port"] == 443
+
+
+def test_scan_ports_by_hand_with_a_port_spec(posture: Posture, listener: int) -> None:
+    result = posture("scan", f"127.0.0.1:{listener}", "--checks", "ports", "--ports", str(listener), "--json")
+    [ports] = json.loads(result.stdout)["results"]
+    assert ports["status"] == "ok", ports["error"]
+    assert [p["port"] for p in ports["details"]["open_ports"]] == [listener]
+
+
+def test_bad_port_specs_are_usage_errors(registered: Posture) -> None:
+    scan = registered("scan", "127.0.0.1:22", "--checks", "ports", "--ports", "22-x")
+    assert scan.code == 2 and scan.stderr.startswith("posture: error: ports:")
+    add = registered("endpoint", "add", "stadt-a", "127.0.0.2:22", "--ports", "top:0")
+    assert add.code == 2 and "ports" in add.stderr
+    assert registered("endpoint", "list").stdout.strip().splitlines() == ["ID  AGENCY  ENDPOINT  CHECKS"]
+
+
+def test_endpoint_port_settings_are_stored(registered: Posture) -> None:
+    added = registered("endpoint", "add", "stadt-a", "127.0.0.2:443", "--ports", "22,443", "--expect-ports", "443")
+    assert added.code == 0, added.stderr

@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks.base import Check, CheckContext
 from monitor.cadence import Cadence
+from monitor.findings import Policy
 from monitor.models import Target
 from monitor.runner import execute
 from monitor.scheduler import OUT_OF_SCOPE, Limits, Scheduler
+from monitor.store.finding_store import FINDING, OUTBOX
 from monitor.store.registry import CHECK_STATE, SCOPE, Actor, Registry
-from monitor.store.work import FINDING, OUTBOX, SCAN_RUN, WorkQueue
+from monitor.store.work import SCAN_RUN, WorkQueue
 from tests.fake_checks import FAKE_REGISTRY, FakeConfig, SlowCheck
 
 ACTOR = Actor("test")
@@ -39,7 +41,7 @@ async def seed(
 
 
 def scheduler(engine: AsyncEngine, limits: Limits, owner: str = "test-1") -> Scheduler:
-    queue = WorkQueue(engine, owner, CADENCE, unreachable_after=2, lease_s=60)
+    queue = WorkQueue(engine, owner, CADENCE, Policy(unreachable_after=2), lease_s=60)
     checks: dict[str, Check[Any, Any]] = {name: cls() for name, cls in FAKE_REGISTRY.items()}
     return Scheduler(queue, checks, dict.fromkeys(FAKE_REGISTRY, FakeConfig(timeout_s=0.5)), limits)
 
@@ -145,7 +147,7 @@ async def test_shutdown_cancels_after_the_grace_period_and_releases_leases(engin
 
 async def test_results_of_a_lease_lost_to_another_replica_are_dropped(engine: AsyncEngine) -> None:
     await seed(engine, [("127.0.0.2", 80)], ["noop"], interval=3600)
-    mine = WorkQueue(engine, "replica-a", CADENCE, 3, lease_s=60)
+    mine = WorkQueue(engine, "replica-a", CADENCE, Policy(), lease_s=60)
     claim = await mine.claim(datetime.now(UTC), 10)
     async with engine.begin() as conn:  # our lease expired and replica-b took the item over
         await conn.execute(update(CHECK_STATE).values(lease_owner="replica-b"))

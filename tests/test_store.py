@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks.base import CheckContext
 from monitor.cadence import Cadence
+from monitor.findings import Policy
 from monitor.models import Target
 from monitor.runner import execute
 from monitor.store.engine import make_engine
@@ -42,7 +43,7 @@ async def round_trip(engine: AsyncEngine) -> None:
     endpoint = await registry.add_endpoint("lk-test", "127.0.0.2", 443, ["finding"], cadence, ACTOR)
     async with engine.begin() as conn:
         await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
-    queue = WorkQueue(engine, "replica-1", cadence, 3, lease_s=60)
+    queue = WorkQueue(engine, "replica-1", cadence, Policy(), lease_s=60)
     claim = await queue.claim(datetime.now(UTC), 10)
     assert [(i.endpoint_id, i.check, i.agency) for i in claim.items] == [(endpoint.id, "finding", "lk-test")]
     assert (await queue.claim(datetime.now(UTC), 10)).items == []  # leased: nobody else gets it

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.store.finding_store import OUTBOX
 from monitor.store.registry import ENDPOINT
-from monitor.store.work import OUTBOX, SCAN_RUN
+from monitor.store.work import SCAN_RUN
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ class EndpointRecord:
     intervals: Mapping[str, float] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     expected_ports: tuple[int, ...] = ()
+    check_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def hash_token(token: str) -> str:
@@ -153,6 +154,7 @@ class Registry:
         intervals: Mapping[str, float] | None = None,
         labels: Mapping[str, str] | None = None,
         expected_ports: Sequence[int] = (),
+        check_settings: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> EndpointRecord:
         """Register an endpoint; `host` must be normalised and the check names known (the caller's job)."""
         if not checks:
@@ -160,6 +162,7 @@ class Registry:
         now = _now()
         interval_map = dict(intervals or {})
         label_map = dict(labels or {})
+        settings_map = {name: dict(values) for name, values in (check_settings or {}).items()}
         try:
             async with self.engine.begin() as conn:
                 agency_id = await self._agency_id(conn, slug)
@@ -175,6 +178,7 @@ class Registry:
                     "intervals": interval_map,
                     "labels": label_map,
                     "expected_ports": sorted(set(expected_ports)),
+                    "check_settings": settings_map,
                     "created_at": now,
                 }
                 endpoint_id = (
@@ -196,7 +200,15 @@ class Registry:
         except IntegrityError:
             raise Conflict("endpoint", f"{host}:{port} is already registered for {slug!r}") from None
         return EndpointRecord(
-            endpoint_id, slug, host, port, tuple(checks), interval_map, label_map, tuple(expected_ports)
+            endpoint_id,
+            slug,
+            host,
+            port,
+            tuple(checks),
+            interval_map,
+            label_map,
+            tuple(expected_ports),
+            settings_map,
         )
 
     async def list_endpoints(self, slug: str | None = None) -> list[EndpointRecord]:
@@ -217,6 +229,7 @@ class Registry:
                     row.intervals,
                     row.labels,
                     tuple(row.expected_ports),
+                    row.check_settings,
                 )
                 for row in rows
             ]

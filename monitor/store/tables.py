@@ -32,6 +32,7 @@ class Agency(SQLModel, table=True):
     slug: str = Field(max_length=40, unique=True)
     name: str = Field(max_length=200)
     created_at: datetime = _when()
+    min_alert_severity: int | None = None  # None: the global POSTURE_ALERT_MIN_SEVERITY
 
 
 class Scope(SQLModel, table=True):
@@ -55,6 +56,7 @@ class Endpoint(SQLModel, table=True):
     intervals: dict[str, float] = _json()  # seconds by check name; absent: the default interval
     labels: dict[str, str] = _json()
     expected_ports: list[int] = _json()
+    check_settings: dict[str, dict[str, Any]] = _json()  # per-check config overrides, validated at registration
     created_at: datetime = _when()
 
 

@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic_core import to_jsonable_python
 from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.cadence import Cadence
-from monitor.findings import KnownFinding, reconcile
-from monitor.models import CheckResult, CheckStatus, EventType, FindingEvent, Observation, Severity
+from monitor.findings import Policy, reconcile, sweep
+from monitor.models import CheckResult, CheckStatus, Observation, Severity
 from monitor.scope import ScopeEntry
+from monitor.store import finding_store
+from monitor.store.finding_store import AlertRouter, AlertTarget, jsonable, severity_or_none
 from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, Registry
-from monitor.store.tables import Finding, LatestResult, Outbox, ScanRun
+from monitor.store.tables import LatestResult, ScanRun
 
-FINDING = Finding.__table__  # type: ignore[attr-defined]
 LATEST = LatestResult.__table__  # type: ignore[attr-defined]
-OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 SCAN_RUN = ScanRun.__table__  # type: ignore[attr-defined]
 
 log = logging.getLogger(__name__)
@@ -39,6 +37,13 @@ class DueItem:
     host: str
     port: int
     interval_s: float
+    agency_min_severity: Severity | None = None
+    expected_ports: tuple[int, ...] = ()
+    check_settings: Mapping[str, Any] = field(default_factory=dict)  # this check's overrides on this endpoint
+
+    @property
+    def alert_target(self) -> AlertTarget:
+        return AlertTarget(self.agency, self.endpoint_id, self.host, self.port, self.agency_min_severity)
 
     @property
     def key(self) -> tuple[int, str]:
@@ -51,37 +56,33 @@ class Claim:
     scopes: dict[int, list[ScopeEntry]]  # by agency id
 
 
-@dataclass(slots=True)
-class _FindingRow:
-    id: int
-    check: str
-    severity: Severity
-    state: str
-
-
-def _jsonable(value: Any) -> Any:
-    return to_jsonable_python(value, fallback=str)
-
-
 def _observation_json(observation: Observation) -> dict[str, Any]:
     return {
         "key": observation.key,
         "severity": observation.severity.label,
         "title": observation.title,
-        "detail": _jsonable(observation.detail),
+        "detail": jsonable(observation.detail),
         "remediation": observation.remediation,
     }
 
 
 class WorkQueue:
     def __init__(
-        self, engine: AsyncEngine, owner: str, cadence: Cadence, unreachable_after: int, lease_s: float
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        cadence: Cadence,
+        policy: Policy,
+        lease_s: float,
+        router: AlertRouter | None = None,
     ) -> None:
         self.engine = engine
         self.owner = owner
         self.cadence = cadence
-        self.unreachable_after = unreachable_after
+        self.policy = policy
         self.lease = timedelta(seconds=lease_s)
+        self.router = router or AlertRouter("http://127.0.0.1:8080", Severity.LOW)
+        self.on_outbox: Callable[[], None] | None = None  # told when rows were queued (wakes the publisher)
         self.registry = Registry(engine)
         dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
         self._insert = dialect.insert
@@ -110,8 +111,16 @@ class WorkQueue:
                 return Claim([], {})
             endpoint_ids = sorted({row.endpoint_id for row in claimed})
             rows = await conn.execute(
-                select(ENDPOINT.c.id, ENDPOINT.c.host, ENDPOINT.c.port, ENDPOINT.c.intervals, ENDPOINT.c.agency_id)
-                .add_columns(AGENCY.c.slug)
+                select(
+                    ENDPOINT.c.id,
+                    ENDPOINT.c.host,
+                    ENDPOINT.c.port,
+                    ENDPOINT.c.intervals,
+                    ENDPOINT.c.agency_id,
+                    ENDPOINT.c.expected_ports,
+                    ENDPOINT.c.check_settings,
+                )
+                .add_columns(AGENCY.c.slug, AGENCY.c.min_alert_severity)
                 .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
                 .where(ENDPOINT.c.id.in_(endpoint_ids))
             )
@@ -126,6 +135,9 @@ class WorkQueue:
                 host=endpoint.host,
                 port=endpoint.port,
                 interval_s=self.cadence.interval_for(endpoint.intervals, row.check),
+                agency_min_severity=severity_or_none(endpoint.min_alert_severity),
+                expected_ports=tuple(endpoint.expected_ports),
+                check_settings=endpoint.check_settings.get(row.check, {}),
             )
             for row in claimed
             if (endpoint := endpoints.get(row.endpoint_id)) is not None
@@ -189,26 +201,26 @@ class WorkQueue:
             kept = [(item, result) for item, result in done if item.key in failures]
             if len(kept) < len(done):
                 log.warning("dropped %d results whose lease expired before they finished", len(done) - len(kept))
-            findings = await self._findings(conn, endpoint_ids)
-            scan_runs, states, events = [], [], []
+            findings = await finding_store.load(conn, endpoint_ids)
+            scan_runs, states, outbox = [], [], []
             for item, result in kept:
-                known = findings.get(item.key, {})
-                outcome = reconcile(
-                    {key: KnownFinding(key, row.severity, row.state == "open") for key, row in known.items()},
-                    result,
-                    failures[item.key],
-                    self.unreachable_after,
-                )
-                await self._apply_findings(conn, item, result, known, now)
-                risky = self._risky(result, known)
-                events += [(item, event) for event in outcome.events]
+                stored = findings.get(item.key, {})
+                known = {key: state for key, (_, state) in stored.items()}
+                outcome = reconcile(known, result, failures[item.key], self.policy, now)
+                ids = await finding_store.save(conn, item.endpoint_id, outcome.states, stored)
+                current = known | {state.key: state for state in outcome.states}
+                outbox += [
+                    self.router.row(item.alert_target, event, now, ids.get(event.key), current.get(event.key))
+                    for event in outcome.events
+                ]
                 scan_runs.append(self._scan_run(item, result))
+                due = self.cadence.next_due(result.started_at, item.interval_s, finding_store.is_risky(current))
                 states.append(
                     {
                         "e": item.endpoint_id,
                         "c": item.check,
                         # start to start: a slow check does not stretch its endpoint's cadence
-                        "due": max(now, self.cadence.next_due(result.started_at, item.interval_s, risky)),
+                        "due": max(now, due),
                         "failures": outcome.failures,
                         "status": result.status.value,
                         "ran": result.started_at,
@@ -230,9 +242,30 @@ class WorkQueue:
                     ),
                     states,
                 )
-            if events:
-                await conn.execute(insert(OUTBOX), [self._outbox_row(item, event, now) for item, event in events])
+            queued = await finding_store.write_outbox(conn, outbox)
+        if queued and self.on_outbox is not None:
+            self.on_outbox()
         return len(kept)
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        """Time-driven lifecycle (reminders, deadlines, expired acceptances); returns events queued."""
+        now = now or datetime.now(UTC)
+        async with self.engine.begin() as conn:
+            candidates = await finding_store.sweep_candidates(conn, now, self.policy)
+            by_endpoint_key = {
+                (endpoint_id, state.key): (finding_id, target) for finding_id, state, target, endpoint_id in candidates
+            }
+            changes = sweep([(endpoint_id, state) for _, state, _, endpoint_id in candidates], self.policy, now)
+            rows = []
+            for endpoint_id, state, event in changes:
+                finding_id, target = by_endpoint_key[(endpoint_id, state.key)]
+                await finding_store.save(conn, endpoint_id, [state], {state.key: (finding_id, state)})
+                if event is not None:
+                    rows.append(self.router.row(target, event, now, finding_id, state))
+            queued = await finding_store.write_outbox(conn, rows)
+        if queued and self.on_outbox is not None:
+            self.on_outbox()
+        return queued
 
     async def _owned(self, conn: AsyncConnection, endpoint_ids: Sequence[int]) -> dict[tuple[int, str], int]:
         rows = await conn.execute(
@@ -241,65 +274,6 @@ class WorkQueue:
             )
         )
         return {(row.endpoint_id, row.check): row.consecutive_failures for row in rows}
-
-    async def _findings(
-        self, conn: AsyncConnection, endpoint_ids: Sequence[int]
-    ) -> dict[tuple[int, str], dict[str, _FindingRow]]:
-        rows = await conn.execute(
-            select(
-                FINDING.c.id, FINDING.c.endpoint_id, FINDING.c.check, FINDING.c.key, FINDING.c.severity, FINDING.c.state
-            ).where(FINDING.c.endpoint_id.in_(endpoint_ids))
-        )
-        found: dict[tuple[int, str], dict[str, _FindingRow]] = {}
-        for row in rows:
-            found.setdefault((row.endpoint_id, row.check), {})[row.key] = _FindingRow(
-                row.id, row.check, Severity(row.severity), row.state
-            )
-        return found
-
-    async def _apply_findings(
-        self,
-        conn: AsyncConnection,
-        item: DueItem,
-        result: CheckResult[Any],
-        known: dict[str, _FindingRow],
-        now: datetime,
-    ) -> None:
-        if result.status is not CheckStatus.OK:
-            return
-        seen = {observation.key for observation in result.observations}
-        for observation in result.observations:
-            values = {
-                "severity": int(observation.severity),
-                "title": observation.title,
-                "detail": _jsonable(observation.detail),
-                "remediation": observation.remediation,
-                "state": "open",
-                "last_seen": now,
-                "resolved_at": None,
-            }
-            previous = known.get(observation.key)
-            if previous is None:
-                await conn.execute(
-                    insert(FINDING).values(
-                        endpoint_id=item.endpoint_id, check=item.check, key=observation.key, first_seen=now, **values
-                    )
-                )
-            else:
-                if previous.state != "open":
-                    values["first_seen"] = now
-                await conn.execute(update(FINDING).where(FINDING.c.id == previous.id).values(**values))
-        resolved = [row.id for key, row in known.items() if row.state == "open" and key not in seen]
-        if resolved:
-            await conn.execute(
-                update(FINDING).where(FINDING.c.id.in_(resolved)).values(state="resolved", resolved_at=now)
-            )
-
-    @staticmethod
-    def _risky(result: CheckResult[Any], known: dict[str, _FindingRow]) -> bool:
-        if result.status is CheckStatus.OK:
-            return any(observation.severity >= Severity.HIGH for observation in result.observations)
-        return any(row.state == "open" and row.severity >= Severity.HIGH for row in known.values())
 
     def _scan_run(self, item: DueItem, result: CheckResult[Any]) -> dict[str, Any]:
         return {
@@ -326,7 +300,7 @@ class WorkQueue:
                     "error": result.error,
                     "details": result.details.model_dump(mode="json")
                     if isinstance(result.details, BaseModel)
-                    else _jsonable(result.details),
+                    else jsonable(result.details),
                     "observations": [_observation_json(o) for o in result.observations],
                 }
                 for result in results
@@ -343,26 +317,3 @@ class WorkQueue:
                 ),
                 rows,
             )
-
-    def _outbox_row(self, item: DueItem, event: FindingEvent, now: datetime) -> dict[str, Any]:
-        return {
-            "event_id": str(uuid.uuid4()),
-            "type": event.type.value,
-            "agency": item.agency,
-            "endpoint_id": item.endpoint_id,
-            "severity": int(event.severity),
-            "data": {
-                "agency": item.agency,
-                "endpoint_id": item.endpoint_id,
-                "endpoint": f"{item.host}:{item.port}",
-                "check": event.check,
-                "key": event.key,
-                "severity": event.severity.label,
-                "title": event.title,
-                "detail": _jsonable(event.detail),
-                "remediation": event.remediation,
-                "observed_at": now.isoformat(),
-                "resolved": event.type is EventType.FINDING_RESOLVED,
-            },
-            "created_at": now,
-        }

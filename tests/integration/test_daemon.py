@@ -38,7 +38,7 @@ def test_daemon_scans_at_the_interval_and_stops_cleanly_on_sigterm(
         ["db", "upgrade"],
         ["agency", "add", "test-agency", "--name", "Test"],
         ["scope", "add", "test-agency", "127.0.0.0/8"],
-        ["endpoint", "add", "test-agency", f"127.0.0.2:{port}", "--interval", "5s"],
+        ["endpoint", "add", "test-agency", f"127.0.0.2:{port}", "--interval", "5s", "--checks", "reachability"],
     ):
         assert posture_subprocess(*args).code == 0
     http_port = free_port()

@@ -1,4 +1,5 @@
-"""finding lifecycle: deadlines, reminders, flapping, resolution
+"""finding lifecycle: deadlines, reminders, flapping, resolution; alert routing per agency;
+per-endpoint check settings
 
 Revision ID: 0002
 Revises: 0001
@@ -19,6 +20,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("agency", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("min_alert_severity", sa.Integer(), nullable=True))
+    with op.batch_alter_table("endpoint", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("check_settings", sa.JSON(), nullable=False, server_default="{}"))
     with op.batch_alter_table("finding", schema=None) as batch_op:
         batch_op.add_column(sa.Column("due_at", monitor.store.columns.UtcDateTime(), nullable=True))
         batch_op.add_column(sa.Column("last_notified_at", monitor.store.columns.UtcDateTime(), nullable=True))
@@ -29,6 +34,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("agency", schema=None) as batch_op:
+        batch_op.drop_column("min_alert_severity")
+    with op.batch_alter_table("endpoint", schema=None) as batch_op:
+        batch_op.drop_column("check_settings")
     with op.batch_alter_table("finding", schema=None) as batch_op:
         for column in ("resolution", "flapping", "transitions", "overdue_notified", "last_notified_at", "due_at"):
             batch_op.drop_column(column)

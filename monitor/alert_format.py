@@ -1,0 +1,86 @@
+"""Alert payloads and topics, pure: CloudEvents 1.0 (structured JSON) or IntelMQ's harmonization."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+TYPE_PREFIX = "org.posture-monitor."
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """One queued alert, as stored in the outbox."""
+
+    row_id: int
+    event_id: str  # stays the same across retries, so consumers deduplicate
+    type: str
+    agency: str
+    endpoint_id: int
+    severity: str
+    created_at: datetime
+    data: Mapping[str, Any]
+
+
+def alert_topic(prefix: str, agency: str, severity: str) -> str:
+    # agency slugs are [a-z0-9-] by validation and severities a fixed set: no topic injection possible
+    return f"{prefix}/alerts/{agency}/{severity}"
+
+
+def state_topic(prefix: str, agency: str, endpoint_id: int) -> str:
+    return f"{prefix}/state/{agency}/{endpoint_id}"
+
+
+def status_topic(prefix: str, instance: str) -> str:
+    return f"{prefix}/status/{instance}"
+
+
+def cloudevent(event: OutboxEvent, source: str) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": event.event_id,
+        "source": source,
+        "type": TYPE_PREFIX + event.type,
+        "subject": f"{event.agency}/{event.endpoint_id}",
+        "time": event.created_at.isoformat(),
+        "datacontenttype": "application/json",
+        "data": dict(event.data),
+    }
+
+
+# IntelMQ's classification.type per finding family; the taxonomy follows from the type in IntelMQ 3
+_INTELMQ_TYPES = {"tls": "weak-crypto", "ports": "potentially-unwanted-accessible", "patch": "vulnerable-system"}
+
+
+def intelmq_event(event: OutboxEvent, feed: str) -> dict[str, Any]:
+    data = event.data
+    key = str(data.get("key", ""))
+    host = str(data.get("host", ""))
+    try:
+        address_field = "source.ip" if ipaddress.ip_address(host) else ""
+    except ValueError:
+        address_field = "source.fqdn"
+    return {
+        "feed.name": feed,
+        "time.observation": str(data.get("observed_at", event.created_at.isoformat())),
+        "classification.type": _INTELMQ_TYPES.get(key.split(".", 1)[0], "undetermined"),
+        "classification.identifier": key.lower(),
+        address_field: host,
+        "source.port": int(data.get("port", 0)),
+        "severity": event.severity,
+        "event_description.text": str(data.get("title", "")),
+        "extra.event_id": event.event_id,
+        "extra.event_type": event.type,
+        "extra.agency": event.agency,
+        "extra.check": data.get("check"),
+        "extra.detail": data.get("detail"),
+        "extra.remediation": data.get("remediation"),
+        "extra.first_seen": data.get("first_seen"),
+        "extra.due_date": data.get("due_date"),
+        "extra.kev": data.get("kev"),
+        "extra.link": data.get("link"),
+    }

@@ -1,0 +1,210 @@
+"""Drain the outbox to MQTT: QoS 1, a row is sent only once the broker acknowledged it; reconnect forever."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from monitor.aio import first_of
+from monitor.alert_format import (
+    CLOUDEVENTS_CONTENT_TYPE,
+    OutboxEvent,
+    alert_topic,
+    cloudevent,
+    intelmq_event,
+    state_topic,
+    status_topic,
+)
+from monitor.store.outbox_store import OutboxStore
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerConfig:
+    host: str
+    port: int
+    tls: bool
+    username: str | None = None
+    password: str | None = None  # never logged
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    protocol: str = "5"
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        protocol: str = "5",
+        password_file: Path | None = None,
+        ca_file: Path | None = None,
+        cert_file: Path | None = None,
+        key_file: Path | None = None,
+    ) -> BrokerConfig:
+        parts = urlsplit(url)
+        tls = parts.scheme == "mqtts"
+        password = unquote(parts.password) if parts.password else None
+        if password_file is not None:
+            password = password_file.read_text().strip()
+        return cls(
+            host=parts.hostname or "localhost",
+            port=parts.port or (8883 if tls else 1883),
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=password,
+            ca_file=ca_file,
+            cert_file=cert_file,
+            key_file=key_file,
+            protocol=protocol,
+        )
+
+    @property
+    def display(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        if not self.tls:
+            return None
+        context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        if self.cert_file is not None:
+            context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+class Publisher:
+    """Exactly one task drains the outbox; each row is marked sent after its PUBACK."""
+
+    def __init__(
+        self,
+        outbox: OutboxStore,
+        broker: BrokerConfig,
+        instance_id: str,
+        *,
+        topic_prefix: str = "posture/v1",
+        payload_format: str = "cloudevents",
+    ) -> None:
+        self.outbox = outbox
+        self.broker = broker
+        self.instance_id = instance_id
+        self.prefix = topic_prefix
+        self.payload_format = payload_format
+        self.source = f"urn:posture-monitor:{instance_id}"
+        self.wake = asyncio.Event()
+        self.connected = False
+        self.published = 0
+
+    def notify(self) -> None:
+        """New rows were queued: drain now rather than at the next poll."""
+        self.wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                async with self._client() as client:
+                    self.connected = True
+                    backoff = 0.5
+                    log.info("connected to MQTT broker %s", self.broker.display)
+                    await client.publish(self._status(), b"online", qos=1, retain=True)
+                    await self._drain(client, stop)
+                    # the broker sends the Last Will only on an unclean disconnect: say it ourselves
+                    await client.publish(self._status(), b"offline", qos=1, retain=True)
+                    return
+            except (aiomqtt.MqttError, OSError) as err:
+                log.warning("MQTT broker %s: %s; retrying in %.1f s", self.broker.display, err, backoff)
+            finally:
+                self.connected = False
+            await first_of(stop, wait_s=backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def _client(self) -> aiomqtt.Client:
+        v5 = self.broker.protocol == "5"
+        client = aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            username=self.broker.username,
+            password=self.broker.password,
+            identifier=f"posture-{self.instance_id}",
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            will=aiomqtt.Will(self._status(), b"offline", qos=1, retain=True),
+            tls_context=self.broker.tls_context(),
+            timeout=10,
+            keepalive=15,
+            max_inflight_messages=200,
+        )
+        client.pending_calls_threshold = 2 * BATCH  # a batch in flight is the plan, not a warning sign
+        return client
+
+    def _status(self) -> str:
+        return status_topic(self.prefix, self.instance_id)
+
+    async def _drain(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.wake.clear()
+            batch = await self.outbox.pending(BATCH)
+            if not batch:
+                await first_of(stop, self.wake, wait_s=1.0)
+                continue
+            results = await asyncio.gather(*(self._publish(client, event) for event in batch), return_exceptions=True)
+            sent, failed = _acknowledged(batch, results)
+            await self.outbox.mark_sent(sent, failed)
+            self.published += len(sent)
+            if failed:
+                error = next(r for r in results if isinstance(r, BaseException))
+                raise aiomqtt.MqttError(f"{len(failed)} of {len(batch)} alerts not acknowledged: {error}")
+            await self._publish_states(client, sorted({event.endpoint_id for event in batch}))
+
+    async def _publish(self, client: aiomqtt.Client, event: OutboxEvent) -> None:
+        if self.payload_format == "intelmq":
+            body: dict[str, Any] = intelmq_event(event, feed="posture-monitor")
+            properties = self._properties("application/json")
+        else:
+            body = cloudevent(event, self.source)
+            properties = self._properties(CLOUDEVENTS_CONTENT_TYPE)
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        await client.publish(
+            alert_topic(self.prefix, event.agency, event.severity), payload, qos=1, properties=properties
+        )
+
+    async def _publish_states(self, client: aiomqtt.Client, endpoint_ids: Sequence[int]) -> None:
+        for state in await self.outbox.endpoint_states(endpoint_ids):
+            topic = state_topic(self.prefix, state["agency"], state["endpoint_id"])
+            payload = json.dumps(state, separators=(",", ":")).encode()
+            await client.publish(topic, payload, qos=1, retain=True, properties=self._properties("application/json"))
+
+    def _properties(self, content_type: str) -> Properties | None:
+        if self.broker.protocol != "5":
+            return None
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.ContentType = content_type
+        return properties
+
+
+def _acknowledged(batch: Sequence[OutboxEvent], results: Sequence[object]) -> tuple[list[int], list[int]]:
+    """Rows acknowledged, and rows to send again. After one failure for an endpoint, its later rows go again
+    too, so its events keep their order (a consumer may see a duplicate, with the same id, never a reordering)."""
+    broken: set[int] = set()
+    sent, failed = [], []
+    for event, result in zip(batch, results, strict=True):
+        if isinstance(result, BaseException) or event.endpoint_id in broken:
+            broken.add(event.endpoint_id)
+            failed.append(event.row_id)
+        else:
+            sent.append(event.row_id)
+    return sent, failed

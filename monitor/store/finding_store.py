@@ -1,0 +1,212 @@
+"""Findings and their outbox rows, inside the caller's transaction: load states, save states, route alerts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from sqlalchemy import and_, false, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.findings import FindingState, Policy
+from monitor.models import FindingEvent, Severity
+from monitor.store.registry import AGENCY, ENDPOINT
+from monitor.store.tables import Finding, Outbox
+
+FINDING = Finding.__table__  # type: ignore[attr-defined]
+OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+
+StoredFindings = dict[str, tuple[int, FindingState]]  # by key: (row id, state)
+
+
+def jsonable(value: Any) -> Any:
+    return to_jsonable_python(value, fallback=str)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertTarget:
+    """Where an event belongs: its agency, endpoint, and the agency's routing."""
+
+    agency: str
+    endpoint_id: int
+    host: str
+    port: int
+    min_severity: Severity | None  # the agency's own routing; None: the global default
+
+    @property
+    def endpoint(self) -> str:
+        """host:port as shown to people ([v6]:port for IPv6)."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def _state(row: Any) -> FindingState:
+    return FindingState(
+        key=row.key,
+        check=row.check,
+        severity=Severity(row.severity),
+        title=row.title,
+        is_open=row.state == "open",
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        detail=row.detail,
+        remediation=row.remediation,
+        kev=row.kev,
+        resolved_at=row.resolved_at,
+        accepted_until=row.accepted_until,
+        due_at=row.due_at,
+        last_notified_at=row.last_notified_at,
+        overdue_notified=row.overdue_notified,
+        transitions=tuple(datetime.fromisoformat(t) for t in row.transitions or ()),
+        flapping=row.flapping,
+    )
+
+
+def _columns(state: FindingState) -> dict[str, Any]:
+    return {
+        "check": state.check,
+        "key": state.key,
+        "severity": int(state.severity),
+        "title": state.title,
+        "detail": jsonable(state.detail),
+        "remediation": state.remediation,
+        "state": "open" if state.is_open else "resolved",
+        "kev": state.kev,
+        "first_seen": state.first_seen,
+        "last_seen": state.last_seen,
+        "resolved_at": state.resolved_at,
+        "accepted_until": state.accepted_until,
+        "due_at": state.due_at,
+        "last_notified_at": state.last_notified_at,
+        "overdue_notified": state.overdue_notified,
+        "transitions": [t.isoformat() for t in state.transitions],
+        "flapping": state.flapping,
+        "resolution": None if state.is_open else "not_seen",
+    }
+
+
+async def load(conn: AsyncConnection, endpoint_ids: Sequence[int]) -> dict[tuple[int, str], StoredFindings]:
+    rows = await conn.execute(select(FINDING).where(FINDING.c.endpoint_id.in_(endpoint_ids)))
+    found: dict[tuple[int, str], StoredFindings] = {}
+    for row in rows:
+        found.setdefault((row.endpoint_id, row.check), {})[row.key] = (row.id, _state(row))
+    return found
+
+
+async def save(
+    conn: AsyncConnection, endpoint_id: int, states: Iterable[FindingState], stored: StoredFindings
+) -> dict[str, int]:
+    """Insert or update each state; returns the row id of every saved finding by key."""
+    ids: dict[str, int] = {}
+    for state in states:
+        existing = stored.get(state.key)
+        if existing is None:
+            inserted = await conn.execute(
+                insert(FINDING).values(endpoint_id=endpoint_id, **_columns(state)).returning(FINDING.c.id)
+            )
+            ids[state.key] = inserted.scalar_one()
+        else:
+            await conn.execute(update(FINDING).where(FINDING.c.id == existing[0]).values(**_columns(state)))
+            ids[state.key] = existing[0]
+    return ids
+
+
+async def sweep_candidates(
+    conn: AsyncConnection, now: datetime, policy: Policy
+) -> list[tuple[int, FindingState, AlertTarget, int]]:
+    """Findings that the passage of time may change: (finding id, state, alert target, endpoint id)."""
+    noticed = func.coalesce(FINDING.c.last_notified_at, FINDING.c.first_seen)
+    reminder_due = [
+        and_(FINDING.c.severity == int(severity), noticed <= now - every)
+        for severity, every in policy.reminders.items()
+    ]
+    due = or_(
+        FINDING.c.accepted_until <= now,
+        FINDING.c.flapping.is_(True),
+        and_(FINDING.c.state == "open", FINDING.c.due_at <= now, FINDING.c.overdue_notified.is_(False)),
+        and_(FINDING.c.state == "open", or_(*reminder_due) if reminder_due else false()),
+    )
+    query = (
+        select(FINDING, ENDPOINT.c.host, ENDPOINT.c.port, AGENCY.c.slug, AGENCY.c.min_alert_severity)
+        .join(ENDPOINT, ENDPOINT.c.id == FINDING.c.endpoint_id)
+        .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+        .where(due)
+        .order_by(FINDING.c.id)
+        .limit(5000)
+    )
+    return [
+        (
+            row.id,
+            _state(row),
+            AlertTarget(row.slug, row.endpoint_id, row.host, row.port, severity_or_none(row.min_alert_severity)),
+            row.endpoint_id,
+        )
+        for row in await conn.execute(query)
+    ]
+
+
+def severity_or_none(stored: int | None) -> Severity | None:
+    return None if stored is None else Severity(stored)
+
+
+class AlertRouter:
+    """Builds outbox rows for events, routed by severity: below the agency's minimum nothing is queued."""
+
+    def __init__(self, ui_base_url: str, default_min_severity: Severity) -> None:
+        self.ui_base_url = ui_base_url.rstrip("/")
+        self.default_min_severity = default_min_severity
+
+    def row(
+        self,
+        target: AlertTarget,
+        event: FindingEvent,
+        now: datetime,
+        finding_id: int | None = None,
+        state: FindingState | None = None,
+    ) -> dict[str, Any] | None:
+        minimum = self.default_min_severity if target.min_severity is None else target.min_severity
+        if event.severity < minimum:
+            return None
+        data = {
+            "agency": target.agency,
+            "endpoint_id": target.endpoint_id,
+            "endpoint": target.endpoint,
+            "host": target.host,
+            "port": target.port,
+            "check": event.check,
+            "key": event.key,
+            "severity": event.severity.label,
+            "title": event.title,
+            "detail": jsonable(event.detail),
+            "remediation": event.remediation,
+            "first_seen": state.first_seen.isoformat() if state else None,
+            "due_date": state.due_at.isoformat() if state and state.due_at else None,
+            "kev": bool(state and state.kev),
+            "observed_at": now.isoformat(),
+            "link": f"{self.ui_base_url}/findings/{finding_id}"
+            if finding_id
+            else f"{self.ui_base_url}/endpoints/{target.endpoint_id}",
+        }
+        return {
+            "event_id": str(uuid.uuid4()),
+            "type": event.type.value,
+            "agency": target.agency,
+            "endpoint_id": target.endpoint_id,
+            "severity": int(event.severity),
+            "data": data,
+            "created_at": now,
+        }
+
+
+async def write_outbox(conn: AsyncConnection, rows: Iterable[dict[str, Any] | None]) -> int:
+    kept = [row for row in rows if row is not None]
+    if kept:
+        await conn.execute(insert(OUTBOX), kept)
+    return len(kept)
+
+
+def is_risky(states: Mapping[str, FindingState]) -> bool:
+    return any(state.is_open and state.severity >= Severity.HIGH for state in states.values())
