@@ -18,17 +18,27 @@ import multiprocessing
 import shutil
 import statistics
 import sys
+import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checks.base import CheckContext
+from sqlalchemy import update
+
+from checks.base import Check, CheckContext
 from checks.ports import PortsCheck, PortsConfig, PortsDetails, scan_batch
 from checks.ports.scanner import parse_nmap_xml, run_nmap
+from monitor.cadence import Cadence
+from monitor.findings import Policy
 from monitor.models import CheckResult, CheckStatus, Target
-from monitor.runner import execute
+from monitor.scheduler import Limits, Scheduler
+from monitor.store.engine import make_engine
+from monitor.store.registry import CHECK_STATE, Actor, Registry
+from monitor.store.schema import upgrade
+from monitor.store.work import WorkQueue
 
 HOSTS = [f"127.0.0.{n}" for n in range(10, 60)]
 PORTS = (22, 6379, 8080)
@@ -94,18 +104,47 @@ def _listener_process(ready: Any, stop: Any) -> None:
 
 
 async def run_monitor(targets: list[Target], concurrency: int = 50) -> list[CheckResult[Any]]:
-    """The monitor's way: one ports check per endpoint through the runner, under a global concurrency limit.
-
-    Stands in for the scheduler (bounded concurrency, one deadline per run) until that exists; switch here.
-    """
-    check, cfg, ctx = PortsCheck(), PortsConfig(ports=PORT_SPEC), CheckContext()
-    limit = asyncio.Semaphore(concurrency)
-
-    async def one(target: Target) -> CheckResult[Any]:
-        async with limit:
-            return await execute(check, target, cfg, ctx)
-
-    return list(await asyncio.gather(*(one(t) for t in targets)))
+    """The monitor's way: the targets registered as endpoints in a fresh SQLite store, all due now, and the real
+    scheduler running the ports check on them (global cap `concurrency`, one per host), results recorded in the
+    store. Returns each target's recorded result, read back from the store."""
+    with tempfile.TemporaryDirectory(prefix="posture-bench-") as workdir:
+        engine = make_engine(f"sqlite+aiosqlite:///{workdir}/ports.db")
+        await upgrade(engine)
+        cadence = Cadence(86_400)
+        registry, actor = Registry(engine), Actor("bench")
+        await registry.add_agency("bench", "Bench", actor)
+        await registry.add_scope("bench", "127.0.0.0/8", actor)
+        ids = {}
+        for target in targets:
+            record = await registry.add_endpoint(
+                "bench",
+                target.host,
+                target.port,
+                ["ports"],
+                cadence,
+                actor,
+                check_settings={"ports": {"ports": PORT_SPEC}},
+            )
+            ids[record.id] = target
+        async with engine.begin() as conn:
+            await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
+        queue = WorkQueue(engine, "bench", cadence, Policy(), lease_s=600)
+        checks: dict[str, Check[Any, Any]] = {"ports": PortsCheck()}
+        scheduler = Scheduler(queue, checks, {"ports": PortsConfig()}, Limits(concurrency=concurrency))
+        stop = asyncio.Event()
+        task = asyncio.create_task(scheduler.run(stop))
+        while scheduler.recorded < len(targets):
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+        details = await queue.latest_details([(endpoint_id, "ports") for endpoint_id in ids])
+        await engine.dispose()
+    by_host = {ids[endpoint_id].host: PortsDetails.model_validate(raw) for (endpoint_id, _), raw in details.items()}
+    return [
+        CheckResult("ports", None, CheckStatus.OK if t.host in by_host else CheckStatus.CRASHED, datetime.now(UTC), 0.0,
+                    by_host.get(t.host))
+        for t in targets
+    ]  # fmt: skip
 
 
 async def run_batched(targets: list[Target], batch_size: int) -> dict[str, set[int]]:

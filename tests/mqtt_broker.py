@@ -118,6 +118,7 @@ class Subscriber:
     identifier: str = "test-subscriber"
     v5: bool = False  # MQTT 5 shows message properties; 3.1.1 keeps a persistent session simply
     messages: list[aiomqtt.Message] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # time.perf_counter() of each message, for latency
     _task: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -138,6 +139,7 @@ class Subscriber:
                         await client.subscribe(topic, qos=1)
                     self.ready.set()
                     async for message in client.messages:
+                        self.arrivals.append(time.perf_counter())
                         self.messages.append(message)
             except aiomqtt.MqttError:
                 await asyncio.sleep(0.2)
