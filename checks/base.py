@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,6 +77,22 @@ class FindingSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricFamily:
+    """A gauge a check exports for every endpoint it ran on; `agency` and `endpoint` labels come first."""
+
+    name: str  # posture_<check>_…, with a unit suffix where there is a unit
+    documentation: str
+    labels: tuple[str, ...] = ()  # the labels after agency and endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSample:
+    name: str  # a MetricFamily's name
+    labels: tuple[str, ...]  # values of that family's labels, in order
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
 class CheckContext:
     """What a check may read but not own."""
 
@@ -103,6 +119,13 @@ class Check(ABC, Generic[C, D]):
     depends_on: ClassVar[tuple[str, ...]] = ()
     # True: the check also reads its own previous details (drift: "a port opened since the last scan")
     reads_previous: ClassVar[bool] = False
+
+    # the metric families this check exports from its latest details (see `metrics`)
+    metric_families: ClassVar[tuple[MetricFamily, ...]] = ()
+
+    def metrics(self, details: D) -> Iterable[MetricSample]:
+        """Samples of `metric_families` from one endpoint's latest details. Pure; bounded cardinality."""
+        return ()
 
     @classmethod
     def peer_names(cls) -> tuple[str, ...]:

@@ -7,11 +7,21 @@ import contextlib
 import ipaddress
 import ssl
 import time
+from collections.abc import Iterable
 from typing import ClassVar
 
 from pydantic import Field
 
-from checks.base import Check, CheckConfig, CheckContext, CheckDetails, FindingSpec, TargetUnreachable
+from checks.base import (
+    Check,
+    CheckConfig,
+    CheckContext,
+    CheckDetails,
+    FindingSpec,
+    MetricFamily,
+    MetricSample,
+    TargetUnreachable,
+)
 from monitor.models import Observation, Severity, Target
 
 
@@ -53,6 +63,15 @@ class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
     config_model = ReachabilityConfig
     details_model = ReachabilityDetails
     findings = (SLOW_CONNECT,)
+    metric_families = (
+        MetricFamily("posture_reachability_connect_seconds", "TCP connect time of the last run"),
+        MetricFamily("posture_reachability_speaks_tls", "1 when the port completed a TLS handshake, 0 when not"),
+    )
+
+    def metrics(self, details: ReachabilityDetails) -> Iterable[MetricSample]:
+        yield MetricSample("posture_reachability_connect_seconds", (), details.connect_ms / 1000)
+        if details.speaks_tls is not None:
+            yield MetricSample("posture_reachability_speaks_tls", (), float(details.speaks_tls))
 
     async def run(self, target: Target, cfg: ReachabilityConfig, ctx: CheckContext) -> ReachabilityDetails:
         started = time.perf_counter()

@@ -20,6 +20,7 @@ from monitor.alerter import BrokerConfig, Publisher
 from monitor.api.health import build_app
 from monitor.cadence import Cadence
 from monitor.durations import parse_duration
+from monitor.exporter import MetricsEndpoint
 from monitor.findings import Policy
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
@@ -89,6 +90,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self.scheduler: Scheduler | None = None
         self.publisher: Publisher | None = None
+        self.metrics: MetricsEndpoint | None = None
         self.http_port: int | None = None
 
     def request_stop(self) -> None:
@@ -112,8 +114,14 @@ class Daemon:
                 per_host=settings.per_host_concurrency,
                 grace_period_s=settings.grace_period_s,
             )
-            self.scheduler = Scheduler(queue, checks, configs, limits, executor)
-            runner = await self._start_http(build_app(engine))
+            publisher = self.publisher
+            self.metrics = MetricsEndpoint(
+                engine, checks, lambda: publisher.connected if publisher else None, settings.metrics_refresh_s
+            )
+            self.scheduler = Scheduler(queue, checks, configs, limits, executor, self.metrics.runtime.observe)
+            app = build_app(engine)
+            app.router.add_get("/metrics", self.metrics.handle)
+            runner = await self._start_http(app)
             if self.publisher is None:
                 log.warning("POSTURE_MQTT_URL is not set: alerts stay queued in the outbox")
             if handle_signals:
@@ -128,6 +136,7 @@ class Daemon:
                 if self.publisher is not None:
                     group.create_task(self.publisher.run(publisher_stop), name="publisher")
                 group.create_task(self._sweep_loop(queue), name="lifecycle")
+                group.create_task(self.metrics.run(self.stop), name="metrics")
                 await self.scheduler.run(self.stop)
                 publisher_stop.set()
             log.info("scheduler stopped: %d checks dispatched", self.scheduler.dispatched)

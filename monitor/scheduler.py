@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,8 +46,10 @@ class Scheduler:
         configs: Mapping[str, CheckConfig],
         limits: Limits,
         executor: Executor | None = None,
+        on_result: Callable[[CheckResult[Any]], None] | None = None,
     ) -> None:
         self.queue = queue
+        self.on_result = on_result
         self.checks = checks
         self.configs = configs
         self.limits = limits
@@ -154,6 +156,8 @@ class Scheduler:
             log.exception("could not dispatch %s on endpoint %d", item.check, item.endpoint_id)
             return
         self._done.append((item, result))
+        if self.on_result is not None:
+            self.on_result(result)
         if len(self._done) >= self.limits.flush_size:
             self._flush_now.set()
 

@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     deadline_high: str = Field(default="30d", description="remediation deadline of high findings (KEV: CISA's)")
     flap_threshold: int = Field(default=4, ge=2, le=100, description="open/resolve changes that make a flap")
     flap_window: str = Field(default="1d", description="window for flap_threshold")
+    metrics_refresh_s: float = Field(default=15.0, ge=0.5, le=600, description="how often /metrics is re-rendered")
     sweep_interval_s: float = Field(default=60.0, ge=1, le=3600, description="how often reminders/deadlines run")
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-check settings by name")
 

@@ -6,12 +6,21 @@ import asyncio
 import ipaddress
 import re
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from checks.base import Check, CheckContext, CheckError, CheckMisconfigured, FindingSpec, TargetUnreachable
+from checks.base import (
+    Check,
+    CheckContext,
+    CheckError,
+    CheckMisconfigured,
+    FindingSpec,
+    MetricFamily,
+    MetricSample,
+    TargetUnreachable,
+)
 from checks.ports.catalogue import EXPOSURE_SPECS, SERVICE_CLASSES, ServiceClass
 from checks.ports.models import OpenPort, PortsConfig, PortsDetails
 from checks.ports.portspec import parse_port_list
@@ -57,6 +66,13 @@ class PortsCheck(Check[PortsConfig, PortsDetails]):
     details_model = PortsDetails
     findings = (*EXPOSURE_SPECS, UNEXPECTED, NEW_OPEN)
     reads_previous: ClassVar[bool] = True  # drift: ports.new_open
+    metric_families = (
+        MetricFamily("posture_port_open", "1 for every open port of the last scan", ("port", "service")),
+    )
+
+    def metrics(self, details: PortsDetails) -> Iterable[MetricSample]:
+        for open_port in details.open_ports:
+            yield MetricSample("posture_port_open", (str(open_port.port), open_port.service or "unknown"), 1.0)
 
     async def run(self, target: Target, cfg: PortsConfig, ctx: CheckContext) -> PortsDetails:
         address = await resolve_address(validate_host(target.host))

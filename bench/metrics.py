@@ -1,0 +1,105 @@
+"""Benchmark: /metrics over 10,000 endpoints' latest results (reachability and ports) in SQLite.
+
+Prints the time to render a fresh snapshot (done in the background every POSTURE_METRICS_REFRESH_S), the
+scrape time p50 over 50 real HTTP scrapes on loopback, and the series count per endpoint.
+Last lines: `scrape_ms=N` and `series_per_endpoint=M`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import insert
+
+from checks import REGISTRY
+from monitor.exporter import MetricsEndpoint
+from monitor.store.engine import make_engine
+from monitor.store.finding_store import FINDING
+from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT
+from monitor.store.schema import upgrade
+from monitor.store.work import LATEST
+
+SERVICES = [(22, "ssh"), (443, "https"), (8080, "http-proxy")]
+
+
+async def seed(engine: Any, count: int, agencies: int) -> None:
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(AGENCY),
+            [{"id": a + 1, "slug": f"agency-{a:03d}", "name": f"A {a}", "created_at": now} for a in range(agencies)],
+        )
+        for start in range(0, count, 5000):
+            ids = range(start + 1, min(start + 5000, count) + 1)
+            await conn.execute(insert(ENDPOINT), [
+                {"id": i, "agency_id": i % agencies + 1, "host": f"h{i}.bench.invalid", "port": 443,
+                 "checks": ["reachability", "ports"], "intervals": {}, "labels": {}, "expected_ports": [],
+                 "check_settings": {}, "created_at": now} for i in ids])  # fmt: skip
+            await conn.execute(insert(CHECK_STATE), [
+                {"endpoint_id": i, "check": c, "next_due": now, "consecutive_failures": 0, "last_run_at": now}
+                for i in ids for c in ("reachability", "ports")])  # fmt: skip
+            await conn.execute(insert(LATEST), [
+                {"endpoint_id": i, "check": "reachability", "status": "ok", "started_at": now, "duration_s": 0.01,
+                 "details": {"connect_ms": 1.5, "speaks_tls": True, "tls_version": "TLSv1.3"}, "observations": [],
+                 "error": None} for i in ids])  # fmt: skip
+            await conn.execute(insert(LATEST), [
+                {"endpoint_id": i, "check": "ports", "status": "ok", "started_at": now, "duration_s": 5.0,
+                 "details": {"address": f"192.0.2.{i % 250}", "scanned": "22,443,8080", "version_scan": "done",
+                             "open_ports": [{"port": p, "service": s, "product": "x", "version": "1"}
+                                            for p, s in SERVICES]},
+                 "observations": [], "error": None} for i in ids])  # fmt: skip
+            await conn.execute(insert(FINDING), [
+                {"endpoint_id": i, "check": "ports", "key": "ports.exposed.ssh", "severity": 1, "title": "SSH",
+                 "detail": {}, "remediation": "", "state": "open", "kev": False, "first_seen": now, "last_seen": now,
+                 "overdue_notified": False, "transitions": [], "flapping": False} for i in ids])  # fmt: skip
+
+
+async def main(count: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="posture-bench-") as workdir:
+        engine = make_engine(f"sqlite+aiosqlite:///{workdir}/metrics.db")
+        await upgrade(engine)
+        await seed(engine, count, agencies=100)
+        endpoint = MetricsEndpoint(engine, {name: cls() for name, cls in REGISTRY.items()})
+        renders = []
+        for _ in range(3):
+            await endpoint.refresh()
+            renders.append(endpoint.render_seconds)
+        app = web.Application()
+        app.router.add_get("/metrics", endpoint.handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/metrics"
+        scrapes = []
+        async with aiohttp.ClientSession() as session:
+            for _ in range(50):
+                started = time.perf_counter()
+                async with session.get(url) as response:
+                    body = await response.read()
+                scrapes.append(time.perf_counter() - started)
+        await runner.cleanup()
+        await engine.dispose()
+    series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
+    print(f"endpoints={count} bytes={len(body)} series={series}")
+    print(f"render_ms={statistics.median(renders) * 1000:.0f}")
+    print(f"scrape_ms={statistics.median(scrapes) * 1000:.1f}")
+    print(f"series_per_endpoint={series / count:.1f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--endpoints", type=int, default=10_000)
+    asyncio.run(main(parser.parse_args().endpoints))

@@ -1,0 +1,199 @@
+"""/metrics: a custom Collector over the latest-results snapshot, rendered off the event loop and cached.
+
+State lives in one place (the store): a removed endpoint disappears from /metrics by itself. The core owns
+health (success, last run, durations, runs); each check owns its own metric families (Check.metrics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from checks.base import Check
+from monitor.aio import first_of
+from monitor.models import CheckResult, CheckStatus, Severity
+from monitor.store.snapshot import Snapshot, load_snapshot
+
+log = logging.getLogger(__name__)
+
+
+class RuntimeMetrics:
+    """What only this process knows: runs and durations as they happen, the MQTT connection."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.runs = Counter("posture_check_runs", "Check runs by result status", ["check", "status"], registry=registry)
+        self.duration = Histogram(
+            "posture_check_duration_seconds",
+            "Duration of check runs",
+            ["check"],
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+            registry=registry,
+        )
+
+    def observe(self, result: CheckResult[Any]) -> None:
+        self.runs.labels(result.check, result.status.value).inc()
+        self.duration.labels(result.check).observe(result.duration_s)
+
+
+class SnapshotCollector(Collector):
+    def __init__(self, checks: Mapping[str, Check[Any, Any]], mqtt_connected: Callable[[], bool | None]) -> None:
+        self.checks = checks
+        self.mqtt_connected = mqtt_connected
+        self.snapshot: Snapshot | None = None
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # families depend on the snapshot; nothing to pre-register
+
+    def collect(self) -> Iterable[Metric]:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        yield from self._inventory(snapshot)
+        yield from self._health(snapshot)
+        yield from self._check_families(snapshot)
+        yield from self._findings(snapshot)
+        connected = self.mqtt_connected()
+        if connected is not None:
+            yield GaugeMetricFamily("posture_mqtt_connected", "1 while connected to the MQTT broker", value=connected)
+
+    def _inventory(self, snapshot: Snapshot) -> Iterable[Metric]:
+        info = GaugeMetricFamily(
+            "posture_endpoint_info", "Registered endpoints", labels=["agency", "endpoint", "host", "port"]
+        )
+        for endpoint in snapshot.endpoints.values():
+            info.add_metric([endpoint.agency, endpoint.label, endpoint.host, str(endpoint.port)], 1)
+        yield info
+        yield GaugeMetricFamily(
+            "posture_scheduler_due_backlog", "Checks due now and not yet claimed", value=snapshot.due_backlog
+        )
+        yield GaugeMetricFamily(
+            "posture_alert_outbox_pending",
+            "Alert events not yet acknowledged by the broker",
+            value=snapshot.outbox_pending,
+        )
+
+    def _health(self, snapshot: Snapshot) -> Iterable[Metric]:
+        labels = ["agency", "endpoint", "check"]
+        success = GaugeMetricFamily("posture_check_success", "1 when the last run completed (status ok)", labels=labels)
+        last_run = GaugeMetricFamily("posture_check_last_run_timestamp_seconds", "Start of the last run", labels=labels)
+        newest: dict[str, float] = {}
+        for row in snapshot.latest:
+            endpoint = snapshot.endpoints.get(row.endpoint_id)
+            if endpoint is None:
+                continue
+            values = [endpoint.agency, endpoint.label, row.check]
+            started = row.started_at.timestamp()
+            success.add_metric(values, 1.0 if row.status == CheckStatus.OK.value else 0.0)
+            last_run.add_metric(values, started)
+            newest[row.check] = max(newest.get(row.check, 0.0), started)
+        last_result = GaugeMetricFamily(
+            "posture_check_last_result_timestamp_seconds", "Newest result of each check type", labels=["check"]
+        )
+        for check, started in sorted(newest.items()):
+            last_result.add_metric([check], started)
+        yield from (success, last_run, last_result)
+
+    def _check_families(self, snapshot: Snapshot) -> Iterable[Metric]:
+        families: dict[str, GaugeMetricFamily] = {}
+        for check_class in {type(check) for check in self.checks.values()}:
+            for family in check_class.metric_families:
+                families[family.name] = GaugeMetricFamily(
+                    family.name, family.documentation, labels=["agency", "endpoint", *family.labels]
+                )
+        for row in snapshot.latest:
+            owner = self.checks.get(row.check)
+            endpoint = snapshot.endpoints.get(row.endpoint_id)
+            if owner is None or endpoint is None or row.details is None or not type(owner).metric_families:
+                continue
+            try:
+                details = type(owner).details_model.model_validate(row.details)
+            except ValidationError:
+                continue  # stored by an older version; the next run replaces it
+            for sample in owner.metrics(details):
+                families[sample.name].add_metric([endpoint.agency, endpoint.label, *sample.labels], sample.value)
+        yield from families.values()
+
+    def _findings(self, snapshot: Snapshot) -> Iterable[Metric]:
+        open_ = GaugeMetricFamily("posture_findings_open", "Open findings", labels=["agency", "check", "severity"])
+        oldest = GaugeMetricFamily(
+            "posture_finding_oldest_open_age_seconds", "Age of the oldest open finding", labels=["agency", "severity"]
+        )
+        overdue = GaugeMetricFamily(
+            "posture_findings_overdue", "Open findings past their remediation deadline", labels=["agency", "severity"]
+        )
+        accepted = GaugeMetricFamily(
+            "posture_findings_accepted", "Open findings with an accepted risk", labels=["agency"]
+        )
+        oldest_by: dict[tuple[str, str], float] = {}
+        overdue_by: dict[tuple[str, str], int] = {}
+        accepted_by: dict[str, int] = {}
+        now = snapshot.taken_at.timestamp()
+        for group in snapshot.findings:
+            severity = Severity(group.severity).label
+            if group.open:
+                open_.add_metric([group.agency, group.check, severity], group.open)
+            key = (group.agency, severity)
+            if group.oldest_first_seen is not None:
+                oldest_by[key] = max(oldest_by.get(key, 0.0), now - group.oldest_first_seen.timestamp())
+            overdue_by[key] = overdue_by.get(key, 0) + group.overdue
+            accepted_by[group.agency] = accepted_by.get(group.agency, 0) + group.accepted
+        for (agency, severity), age in sorted(oldest_by.items()):
+            oldest.add_metric([agency, severity], age)
+        for (agency, severity), count in sorted(overdue_by.items()):
+            overdue.add_metric([agency, severity], count)
+        for agency, count in sorted(accepted_by.items()):
+            accepted.add_metric([agency], count)
+        yield from (open_, oldest, overdue, accepted)
+
+
+class MetricsEndpoint:
+    """Serves the last rendering; a background task refreshes it, so a scrape never waits on the database."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        checks: Mapping[str, Check[Any, Any]],
+        mqtt_connected: Callable[[], bool | None] = lambda: None,
+        refresh_s: float = 15.0,
+    ) -> None:
+        self.engine = engine
+        self.refresh_s = refresh_s
+        self.registry = CollectorRegistry()
+        self.runtime = RuntimeMetrics(self.registry)
+        self.collector = SnapshotCollector(checks, mqtt_connected)
+        self.registry.register(self.collector)
+        self.rendered: bytes | None = None
+        self.render_seconds = 0.0
+
+    async def refresh(self) -> None:
+        started = time.perf_counter()
+        self.collector.snapshot = await load_snapshot(self.engine)
+        # rendering walks every series: in a worker thread, so scans and alerts keep their event loop
+        self.rendered = await asyncio.to_thread(generate_latest, self.registry)
+        self.render_seconds = time.perf_counter() - started
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.refresh()
+            except SQLAlchemyError:
+                log.exception("metrics refresh failed; serving the previous rendering")
+            await first_of(stop, wait_s=self.refresh_s)
+
+    async def handle(self, _request: web.Request) -> web.Response:
+        if self.rendered is None:
+            await self.refresh()
+        assert self.rendered is not None
+        return web.Response(body=self.rendered, headers={"Content-Type": CONTENT_TYPE_LATEST})

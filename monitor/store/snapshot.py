@@ -1,0 +1,101 @@
+"""The latest-results snapshot that /metrics is rendered from: one consistent read, no per-series state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.store.finding_store import FINDING, OUTBOX
+from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT
+from monitor.store.work import LATEST
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRow:
+    id: int
+    agency: str
+    host: str
+    port: int
+
+    @property
+    def label(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class LatestRow:
+    endpoint_id: int
+    check: str
+    status: str
+    started_at: datetime
+    details: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class FindingGroup:
+    agency: str
+    check: str
+    severity: int
+    open: int
+    oldest_first_seen: datetime | None
+    overdue: int
+    accepted: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    taken_at: datetime
+    endpoints: dict[int, EndpointRow]
+    latest: list[LatestRow]
+    findings: list[FindingGroup]
+    outbox_pending: int
+    due_backlog: int
+
+
+async def load_snapshot(engine: AsyncEngine) -> Snapshot:
+    now = datetime.now(UTC)
+    async with engine.connect() as conn:
+        endpoints = {
+            row.id: EndpointRow(row.id, row.slug, row.host, row.port)
+            for row in await conn.execute(
+                select(ENDPOINT.c.id, ENDPOINT.c.host, ENDPOINT.c.port, AGENCY.c.slug).join(
+                    AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id
+                )
+            )
+        }
+        latest = [
+            LatestRow(row.endpoint_id, row.check, row.status, row.started_at, row.details)
+            for row in await conn.execute(
+                select(LATEST.c.endpoint_id, LATEST.c.check, LATEST.c.status, LATEST.c.started_at, LATEST.c.details)
+            )
+        ]
+        open_ = FINDING.c.state == "open"
+        muted = FINDING.c.accepted_until > now
+        findings = [
+            FindingGroup(row.slug, row.check, row.severity, row.open, row.oldest, int(row.overdue), int(row.accepted))
+            for row in await conn.execute(
+                select(
+                    AGENCY.c.slug,
+                    FINDING.c.check,
+                    FINDING.c.severity,
+                    func.count().filter(open_).label("open"),
+                    func.min(FINDING.c.first_seen).filter(open_).label("oldest"),
+                    func.count().filter(open_, FINDING.c.due_at <= now).label("overdue"),
+                    func.count().filter(open_, muted).label("accepted"),
+                )
+                .join(ENDPOINT, ENDPOINT.c.id == FINDING.c.endpoint_id)
+                .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+                .group_by(AGENCY.c.slug, FINDING.c.check, FINDING.c.severity)
+            )
+        ]
+        pending = await conn.execute(select(func.count()).select_from(OUTBOX).where(OUTBOX.c.sent_at.is_(None)))
+        backlog = await conn.execute(
+            select(func.count())
+            .select_from(CHECK_STATE)
+            .where(CHECK_STATE.c.next_due <= now, CHECK_STATE.c.lease_owner.is_(None))
+        )
+        return Snapshot(now, endpoints, latest, findings, int(pending.scalar_one()), int(backlog.scalar_one()))

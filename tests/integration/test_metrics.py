@@ -1,0 +1,196 @@
+"""/metrics from a real daemon, checked by promtool and scraped by a real Prometheus that evaluates every
+dashboard panel and every alerting rule: no dead panels."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dashboards.build import DASHBOARDS
+from tests.conftest import POSTURE, Posture, free_port, posture_env
+from tests.mqtt_broker import Broker, start_broker
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENCY = "lk-metrics"
+
+
+def http_get(url: str, timeout: float = 5) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return bytes(response.read())
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A daemon scanning a local web server (reachability + ports), its broker, and Prometheus scraping it."""
+    workdir = tmp_path_factory.mktemp("metrics")
+    broker: Broker = start_broker(workdir / "broker")
+    # a web server and an unauthenticated Redis (a critical exposure) on 127.0.0.21, in their own process
+    serve = (
+        "import asyncio\n"
+        "from tests.checks.ports_listeners import http, listening, redis\n"
+        "async def main():\n"
+        "    async with listening([('127.0.0.21', 8080, http), ('127.0.0.21', 6379, redis)]):\n"
+        "        await asyncio.Event().wait()\n"
+        "asyncio.run(main())\n"
+    )
+    web = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, stderr=subprocess.DEVNULL)
+    database = f"sqlite+aiosqlite:///{workdir}/posture.db"
+    posture = Posture(posture_env(database), workdir)
+    for args in (
+        ["db", "upgrade"],
+        ["agency", "add", AGENCY, "--name", "Landkreis Metrik"],
+        ["scope", "add", AGENCY, "127.0.0.0/8"],
+        ["endpoint", "add", AGENCY, "127.0.0.21:8080", "--interval", "5s", "--checks", "reachability,ports",
+         "--ports", "8080,6379", "--expect-ports", "443"],
+    ):  # fmt: skip
+        assert posture(*args).code == 0
+    http_port = free_port()
+    env = posture_env(database, POSTURE_MQTT_URL=broker.url, POSTURE_METRICS_REFRESH_S="1")
+    env["POSTURE_HTTP_ADDR"] = f"127.0.0.1:{http_port}"
+    daemon = subprocess.Popen([*POSTURE, "run"], env=env, cwd=workdir, stderr=subprocess.DEVNULL)
+    prometheus_port = free_port()
+    config = workdir / "prometheus.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "scrape_configs": [
+                    {"job_name": "posture-monitor", "static_configs": [{"targets": [f"127.0.0.1:{http_port}"]}]}
+                ],
+            }
+        )
+    )
+    prometheus = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir}/tsdb",
+            f"--web.listen-address=127.0.0.1:{prometheus_port}",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    metrics_url = f"http://127.0.0.1:{http_port}/metrics"
+    try:
+        wait_for(lambda: b"posture_port_open{" in http_get(metrics_url), 90, "a ports result in /metrics")
+        wait_for(lambda: b"posture_findings_open{" in http_get(metrics_url), 30, "an open finding in /metrics")
+        wait_for(lambda: b"posture_reachability_connect_seconds{" in http_get(metrics_url), 30, "reachability")
+        yield {"metrics_url": metrics_url, "prometheus": f"http://127.0.0.1:{prometheus_port}"}
+    finally:
+        for process in (prometheus, daemon, web):
+            process.send_signal(signal.SIGTERM)
+        for process in (prometheus, daemon, web):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        broker.stop()
+
+
+def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
+    url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    body = json.loads(http_get(url))
+    assert body["status"] == "success", (expr, body)
+    return list(body["data"]["result"])
+
+
+def test_a_real_scrape_passes_promtool(stack: dict[str, Any]) -> None:
+    body = http_get(stack["metrics_url"])
+    checked = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+    text = body.decode()
+    for name in (
+        "posture_endpoint_info",
+        "posture_check_success",
+        "posture_check_last_run_timestamp_seconds",
+        "posture_check_duration_seconds_bucket",
+        "posture_check_runs_total",
+        "posture_scheduler_due_backlog",
+        "posture_alert_outbox_pending",
+        "posture_mqtt_connected",
+        "posture_findings_open",
+        "posture_port_open",
+        "posture_reachability_connect_seconds",
+    ):
+        assert re.search(rf"^{name}[{{ ]", text, re.M), name
+    assert f'posture_port_open{{agency="{AGENCY}",endpoint="127.0.0.21:8080",port="8080"' in text
+
+
+def _metric_side(expr: str) -> str:
+    """An alerting rule's expression without its threshold, so that a healthy system still returns series."""
+    return re.sub(r"\s*(==|>|<|>=|<=|!=)\s*[-0-9.e+*/ ]+$", "", expr.strip())
+
+
+def test_every_dashboard_panel_and_every_rule_returns_data(stack: dict[str, Any]) -> None:
+    prometheus = stack["prometheus"]
+    wait_for(lambda: query(prometheus, "rate(posture_check_runs_total[1m])"), 60, "two scrapes in Prometheus")
+    expressions = [
+        (f"{board['uid']}: {panel['title']}", target["expr"].replace("$agency", AGENCY))
+        for board in DASHBOARDS.values()
+        for panel in board["panels"]
+        for target in panel["targets"]
+    ]
+    rules = yaml.safe_load((ROOT / "dashboards/prometheus/rules.yml").read_text())
+    expressions += [
+        (f"rule {rule['alert']}", _metric_side(rule["expr"])) for group in rules["groups"] for rule in group["rules"]
+    ]
+    # rates and quantiles need a few scrapes: give Prometheus up to a minute to have every answer
+    deadline = time.monotonic() + 60
+    while True:
+        dead = [name for name, expr in expressions if not query(prometheus, expr)]
+        if not dead or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert dead == []
+
+
+async def test_rendering_never_stalls_the_event_loop(engine: Any) -> None:
+    from monitor.exporter import MetricsEndpoint
+    from tests.fake_checks import FAKE_REGISTRY
+    from tests.test_scheduler import seed
+
+    await seed(engine, [(f"127.0.{i // 250}.{i % 250 + 2}", 443) for i in range(2000)], ["noop"], 3600)
+    endpoint = MetricsEndpoint(engine, {name: cls() for name, cls in FAKE_REGISTRY.items()})
+    worst = 0.0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal worst
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            worst = max(worst, loop.time() - before - 0.005)
+
+    task = asyncio.create_task(ticker())
+    for _ in range(3):
+        await endpoint.refresh()
+    stop.set()
+    await task
+    assert endpoint.rendered is not None and endpoint.rendered.count(b"posture_endpoint_info{") == 2000
+    assert worst < 0.1, f"the loop stalled for {worst * 1000:.0f} ms"
