@@ -37,7 +37,7 @@ async def seed(engine: Any, count: int) -> None:
     now = datetime.now(UTC)
     async with engine.begin() as conn:
         await conn.execute(insert(AGENCY).values(id=1, slug="bench", name="Bench", created_at=now))
-        await conn.execute(insert(SCOPE).values(agency_id=1, kind="domain", value="bench.invalid", created_at=now))
+        await conn.execute(insert(SCOPE).values(agency_id=1, kind="cidr", value="127.0.0.0/8", created_at=now))
         for start in range(0, count, 10_000):
             ids = range(start + 1, min(start + 10_000, count) + 1)
             await conn.execute(
@@ -46,7 +46,7 @@ async def seed(engine: Any, count: int) -> None:
                     {
                         "id": i,
                         "agency_id": 1,
-                        "host": f"h{i}.bench.invalid",
+                        "host": f"127.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",  # never contacted: no-op check
                         "port": 443,
                         "checks": ["noop"],
                         "intervals": {},

@@ -17,13 +17,15 @@ from checks import REGISTRY, Registry
 from checks.base import Check
 from monitor.aio import first_of
 from monitor.alerter import BrokerConfig, Publisher
-from monitor.api.health import build_app
-from monitor.cadence import Cadence
+from monitor.api.app import build_app
+from monitor.api.context import api_config
+from monitor.cadence import cadence_from
 from monitor.durations import parse_duration
 from monitor.exporter import MetricsEndpoint
 from monitor.findings import Policy
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
+from monitor.scope_resolution import CachedResolver, DnsResolver
 from monitor.settings import Settings, check_configs
 from monitor.store.engine import make_engine
 from monitor.store.finding_store import AlertRouter
@@ -32,10 +34,6 @@ from monitor.store.schema import ensure_current
 from monitor.store.work import WorkQueue
 
 log = logging.getLogger(__name__)
-
-
-def cadence_from(settings: Settings) -> Cadence:
-    return Cadence(settings.default_interval_s, settings.jitter, settings.risk_interval_factor)
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -118,8 +116,11 @@ class Daemon:
             self.metrics = MetricsEndpoint(
                 engine, checks, lambda: publisher.connected if publisher else None, settings.metrics_refresh_s
             )
-            self.scheduler = Scheduler(queue, checks, configs, limits, executor, self.metrics.runtime.observe)
-            app = build_app(engine)
+            resolver = CachedResolver(DnsResolver(settings.dns_servers))
+            self.scheduler = Scheduler(
+                queue, checks, configs, limits, executor, self.metrics.runtime.observe, resolver=resolver
+            )
+            app = build_app(engine, api_config(settings))
             app.router.add_get("/metrics", self.metrics.handle)
             runner = await self._start_http(app)
             if self.publisher is None:

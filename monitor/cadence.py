@@ -6,6 +6,10 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,3 +30,7 @@ class Cadence:
         """`risky`: the endpoint has open high or critical findings, so it is looked at more often."""
         base = interval_s * (self.risk_interval_factor if risky else 1.0)
         return now + timedelta(seconds=base * (1 + self.rng.uniform(-self.jitter, self.jitter)))
+
+
+def cadence_from(settings: Settings) -> Cadence:
+    return Cadence(settings.default_interval_s, settings.jitter, settings.risk_interval_factor)

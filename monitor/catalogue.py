@@ -6,6 +6,7 @@ from checks import REGISTRY, Registry
 from checks.base import FindingSpec
 from monitor.findings import RECOVERED_KEY, UNREACHABLE_KEY
 from monitor.models import Severity
+from monitor.scope_resolution import SCOPE_VIOLATION_KEY
 
 DAEMON_FINDINGS = (
     FindingSpec(
@@ -22,6 +23,16 @@ DAEMON_FINDINGS = (
         title="Endpoint reachable again",
         meaning="The first successful run after an `endpoint.unreachable` event.",
         remediation="None; this closes the unreachable event.",
+    ),
+    FindingSpec(
+        key=SCOPE_VIOLATION_KEY,
+        severity=Severity.HIGH,
+        title="The host name now points outside the agency's scope; it was not scanned",
+        meaning="At scan time the registered name resolved to an address the agency's scope does not allow "
+        "(a non-public address outside its CIDRs), or the host left the scope. Nothing was scanned. A DNS change "
+        "or a dangling record (subdomain takeover) can point a registered name at a third party.",
+        remediation="Check the DNS records of this name and correct them, or ask the CERT to extend the scope if the "
+        "new address is the agency's own. The finding resolves at the next scan that is in scope.",
     ),
 )
 

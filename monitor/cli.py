@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY
 from monitor import __version__
-from monitor.app import Daemon, cadence_from
+from monitor.app import Daemon
+from monitor.cadence import cadence_from
 from monitor.display import printable, result_report, table
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.errors import InvalidInput, UserError

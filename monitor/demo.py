@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -18,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from checks import REGISTRY
-from monitor.app import Daemon, cadence_from
+from monitor.app import Daemon
+from monitor.cadence import cadence_from
 from monitor.display import printable
 from monitor.errors import Conflict
 from monitor.settings import Settings
@@ -86,21 +88,41 @@ async def _answer_http(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     writer.close()
 
 
+async def _answer_redis(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    # an unauthenticated Redis, the classic critical exposure: PING answers PONG
+    with contextlib.suppress(OSError, TimeoutError):
+        async with asyncio.timeout(5):
+            while line := await reader.readline():
+                writer.write(b"+PONG\r\n" if b"PING" in line.upper() else b"-ERR unknown command\r\n")
+                await writer.drain()
+    writer.close()
+
+
+async def _listen(handler: Any, host: str, port: int, **kwargs: Any) -> asyncio.Server:
+    """On the well-known port where it is free, else on any port."""
+    try:
+        return await asyncio.start_server(handler, host, port, **kwargs)
+    except OSError:
+        return await asyncio.start_server(handler, host, 0, **kwargs)
+
+
 class DemoServers:
-    """Three local endpoints: a plain web server, a TLS server with a bad certificate, a closed port."""
+    """Local endpoints: a web server, a TLS server with a bad certificate, an open Redis, a closed port."""
 
     def __init__(self) -> None:
         self._servers: list[asyncio.Server] = []
         self._tempdir = tempfile.TemporaryDirectory(prefix="posture-demo-")
 
     async def start(self) -> list[DemoServer]:
-        web_host, tls_host, closed_host = "127.0.0.2", "127.0.0.3", "127.0.0.4"
-        web = await asyncio.start_server(_answer_http, web_host, 0)
-        tls = await asyncio.start_server(_answer_http, tls_host, 0, ssl=_expired_self_signed(Path(self._tempdir.name)))
-        self._servers = [web, tls]
+        web_host, tls_host, closed_host, redis_host = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
+        web = await _listen(_answer_http, web_host, 8080)
+        tls = await _listen(_answer_http, tls_host, 443, ssl=_expired_self_signed(Path(self._tempdir.name)))
+        redis = await _listen(_answer_redis, redis_host, 6379)
+        self._servers = [web, tls, redis]
         return [
             DemoServer("plain web server (banner: Apache/2.4.49)", web_host, _port(web)),
             DemoServer("TLS, expired self-signed RSA-1024 certificate", tls_host, _port(tls)),
+            DemoServer("Redis without a password", redis_host, _port(redis)),
             DemoServer("closed port (becomes unreachable)", closed_host, _free_port(closed_host)),
         ]
 
@@ -134,12 +156,15 @@ async def _seed(registry: Registry, settings: Settings, servers: list[DemoServer
             DEMO_ACTOR,
             intervals=dict.fromkeys(checks, DEMO_INTERVAL_S),
             labels={"demo": server.label},
+            # the ports check looks at the demo's own port; the agency declared only 443 as expected
+            expected_ports=[443],
+            check_settings={"ports": {"ports": str(server.port)}},
         )
         print(f"  endpoint {record.id}: {server.host}:{server.port}  {server.label}")
 
 
 async def _feed(history: History, stop: asyncio.Event) -> None:
-    runs, events = 0, 0
+    runs, events = await history.cursors()  # only what happens from now on
     while not stop.is_set():
         for run in await history.runs_after(runs):
             runs = run.id

@@ -20,3 +20,15 @@ class NotFound(UserError):
 
 class Conflict(UserError):
     """The thing exists already."""
+
+
+class RateLimited(UserError):
+    """Asked again too soon; `retry_after_s` says when it will be accepted."""
+
+    def __init__(self, field: str, message: str, retry_after_s: float) -> None:
+        super().__init__(field, message)
+        self.retry_after_s = retry_after_s
+
+
+class Forbidden(UserError):
+    """The caller's role may not do this."""

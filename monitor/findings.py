@@ -56,6 +56,7 @@ class FindingState:
     overdue_notified: bool = False
     transitions: tuple[datetime, ...] = ()
     flapping: bool = False
+    resolution: str | None = None  # how it was resolved: "not_seen", or "fix_verified" after a requested re-scan
 
     def muted(self, now: datetime) -> bool:
         return self.accepted_until is not None and now < self.accepted_until
@@ -109,37 +110,38 @@ def reconcile(
     policy: Policy,
     now: datetime,
 ) -> Reconciled:
-    """Events and new states for `result`, given the findings already known for its endpoint and check.
+    """Events and new states for `result`, given the findings already known for its endpoint.
 
-    A key absent after an OK run is resolved; after any other status nothing is resolved, because a
-    server we could not reach has not fixed anything.
+    A key of this check absent after an OK run is resolved; after any other status nothing is resolved,
+    because a server we could not reach has not fixed anything.
     """
     endpoint_id = result.endpoint_id
     if endpoint_id is None:
         raise ValueError("reconcile needs a registered endpoint")
+    events: list[FindingEvent] = []
+    failures = failures_before
     if result.status in TARGET_FAILURES:
         failures = failures_before + 1
-        edge = failures == policy.unreachable_after
-        return Reconciled(
-            (_endpoint_event(EventType.ENDPOINT_UNREACHABLE, result, failures),) if edge else (), (), failures
-        )
-    if result.status is not CheckStatus.OK:
-        return Reconciled((), (), failures_before)
-
-    events: list[FindingEvent] = []
-    if failures_before >= policy.unreachable_after:
-        events.append(_endpoint_event(EventType.ENDPOINT_RECOVERED, result, failures_before))
+        if failures == policy.unreachable_after:
+            events.append(_endpoint_event(EventType.ENDPOINT_UNREACHABLE, result, failures))
+    elif result.status is CheckStatus.OK:
+        failures = 0
+        if failures_before >= policy.unreachable_after:
+            events.append(_endpoint_event(EventType.ENDPOINT_RECOVERED, result, failures_before))
     states: list[FindingState] = []
-    seen = {observation.key for observation in result.observations}
+    # a refused run can still observe something (scope.violation): it opens, but nothing is resolved
     for observation in result.observations:
         state, event = _observed(known.get(observation.key), observation, result.check, policy, now)
         states.append(state)
         if event is not None and not state.muted(now):
             events.append(_event(event, endpoint_id, state))
+    if result.status is not CheckStatus.OK:
+        return Reconciled(tuple(events), tuple(states), failures)
+    seen = {observation.key for observation in result.observations}
     for key, previous in known.items():
-        if previous.is_open and key not in seen:
+        if previous.is_open and key not in seen and previous.check == result.check:
             state, flapping_starts = _with_transition(
-                dataclasses.replace(previous, is_open=False, resolved_at=now), now, policy
+                dataclasses.replace(previous, is_open=False, resolved_at=now, resolution="not_seen"), now, policy
             )
             states.append(state)
             if state.muted(now):
@@ -148,7 +150,7 @@ def reconcile(
                 events.append(_event(EventType.FINDING_FLAPPING, endpoint_id, state))
             elif not state.flapping:
                 events.append(_event(EventType.FINDING_RESOLVED, endpoint_id, state))
-    return Reconciled(tuple(events), tuple(states), 0)
+    return Reconciled(tuple(events), tuple(states), failures)
 
 
 def _observed(
@@ -179,7 +181,7 @@ def _observed(
     if previous is not None and previous.resolved_at is not None and now - previous.resolved_at < policy.reopen_window:
         # it came back soon: the old finding reopens, keeping its history and original deadline
         state, flapping_starts = _with_transition(
-            dataclasses.replace(seen_again(previous), is_open=True, resolved_at=None), now, policy
+            dataclasses.replace(seen_again(previous), is_open=True, resolved_at=None, resolution=None), now, policy
         )
         if flapping_starts:
             return state, EventType.FINDING_FLAPPING

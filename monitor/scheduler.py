@@ -16,9 +16,17 @@ from pydantic import ValidationError
 from checks.base import Check, CheckConfig, CheckContext
 from monitor.aio import first_of
 from monitor.errors import InvalidInput
-from monitor.models import CheckResult, CheckStatus, Target
+from monitor.models import CheckResult, CheckStatus, Observation, Target
 from monitor.runner import execute
 from monitor.scope import ScopeEntry, in_scope
+from monitor.scope_resolution import (
+    CachedResolver,
+    DnsResolver,
+    HostUnresolvable,
+    Resolver,
+    ScopeViolation,
+    resolve_and_check,
+)
 from monitor.settings import endpoint_config
 from monitor.store.work import DueItem, WorkQueue
 
@@ -47,8 +55,10 @@ class Scheduler:
         limits: Limits,
         executor: Executor | None = None,
         on_result: Callable[[CheckResult[Any]], None] | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.queue = queue
+        self.resolver: Resolver = resolver or CachedResolver(DnsResolver())
         self.on_result = on_result
         self.checks = checks
         self.configs = configs
@@ -169,6 +179,14 @@ class Scheduler:
             # The scanner is also a weapon: nothing outside the agency's registered scope is ever touched.
             log.warning("refused %s on %s:%s: %s", item.check, item.host, item.port, OUT_OF_SCOPE)
             return _refused(item, OUT_OF_SCOPE)
+        try:
+            # the name is resolved again at every scan: a DNS change must not turn the scanner on someone else
+            await resolve_and_check(item.host, scopes, self.resolver)
+        except ScopeViolation as err:
+            log.warning("refused %s on %s:%s: %s", item.check, item.host, item.port, err.reason)
+            return _refused(item, f"scope violation: {err.reason}", (err.observation(),))
+        except HostUnresolvable as err:
+            return _refused(item, err.reason, status=CheckStatus.UNREACHABLE)
         target = Target(host=item.host, port=item.port, endpoint_id=item.endpoint_id, agency=item.agency)
         context = CheckContext(executor=self.executor, peer_details=await self._peer_details(check, item))
         try:
@@ -226,12 +244,18 @@ class Scheduler:
         await self.queue.release(waiting)
 
 
-def _refused(item: DueItem, reason: str) -> CheckResult[Any]:
+def _refused(
+    item: DueItem,
+    reason: str,
+    observations: tuple[Observation, ...] = (),
+    status: CheckStatus = CheckStatus.MISCONFIGURED,
+) -> CheckResult[Any]:
     return CheckResult(
         check=item.check,
         endpoint_id=item.endpoint_id,
-        status=CheckStatus.MISCONFIGURED,
+        status=status,
         started_at=datetime.now(UTC),
         duration_s=0.0,
+        observations=observations,
         error=reason,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -77,6 +78,9 @@ class Settings(BaseSettings):
     deadline_high: str = Field(default="30d", description="remediation deadline of high findings (KEV: CISA's)")
     flap_threshold: int = Field(default=4, ge=2, le=100, description="open/resolve changes that make a flap")
     flap_window: str = Field(default="1d", description="window for flap_threshold")
+    dns_servers: list[str] = Field(
+        default_factory=list, description="name servers for scan-time resolution and TXT verification; [] = system"
+    )
     metrics_refresh_s: float = Field(default=15.0, ge=0.5, le=600, description="how often /metrics is re-rendered")
     sweep_interval_s: float = Field(default=60.0, ge=1, le=3600, description="how often reminders/deadlines run")
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-check settings by name")
@@ -147,6 +151,19 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value, minimum_s=1)
+        return value
+
+    @field_validator("dns_servers")
+    @classmethod
+    def _dns_servers(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            host, _, port = spec.rpartition(":") if spec.count(":") == 1 else (spec, "", "")
+            try:
+                ipaddress.ip_address(host.strip("[]"))
+            except ValueError:
+                raise ValueError(f"{spec!r} is not an IP address or IP:PORT") from None
+            if port and not (port.isdigit() and 0 < int(port) < 65536):
+                raise ValueError(f"{spec!r} has a bad port")
         return value
 
     @field_validator("alert_min_severity")

@@ -62,6 +62,7 @@ def _state(row: Any) -> FindingState:
         overdue_notified=row.overdue_notified,
         transitions=tuple(datetime.fromisoformat(t) for t in row.transitions or ()),
         flapping=row.flapping,
+        resolution=row.resolution,
     )
 
 
@@ -84,15 +85,16 @@ def _columns(state: FindingState) -> dict[str, Any]:
         "overdue_notified": state.overdue_notified,
         "transitions": [t.isoformat() for t in state.transitions],
         "flapping": state.flapping,
-        "resolution": None if state.is_open else "not_seen",
+        "resolution": None if state.is_open else state.resolution,
     }
 
 
-async def load(conn: AsyncConnection, endpoint_ids: Sequence[int]) -> dict[tuple[int, str], StoredFindings]:
+async def load(conn: AsyncConnection, endpoint_ids: Sequence[int]) -> dict[int, StoredFindings]:
+    """Every finding of these endpoints, by endpoint and key (a finding's identity is endpoint and key)."""
     rows = await conn.execute(select(FINDING).where(FINDING.c.endpoint_id.in_(endpoint_ids)))
-    found: dict[tuple[int, str], StoredFindings] = {}
+    found: dict[int, StoredFindings] = {}
     for row in rows:
-        found.setdefault((row.endpoint_id, row.check), {})[row.key] = (row.id, _state(row))
+        found.setdefault(row.endpoint_id, {})[row.key] = (row.id, _state(row))
     return found
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.store.finding_store import OUTBOX
@@ -37,6 +37,13 @@ class EventRecord:
 class History:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+
+    async def cursors(self) -> tuple[int, int]:
+        """The newest scan run and event ids now: a feed that starts here shows only what comes next."""
+        async with self.engine.connect() as conn:
+            runs = (await conn.execute(select(func.max(SCAN_RUN.c.id)))).scalar()
+            events = (await conn.execute(select(func.max(OUTBOX.c.id)))).scalar()
+        return int(runs or 0), int(events or 0)
 
     async def runs_after(self, cursor: int, limit: int = 200) -> list[RunRecord]:
         query = (

@@ -58,6 +58,7 @@ class Endpoint(SQLModel, table=True):
     expected_ports: list[int] = _json()
     check_settings: dict[str, dict[str, Any]] = _json()  # per-check config overrides, validated at registration
     created_at: datetime = _when()
+    rescan_requested_at: datetime | None = _when(nullable=True)  # API re-scan: rate limit per endpoint
 
 
 class CheckState(SQLModel, table=True):
@@ -162,6 +163,33 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _when()
     revoked_at: datetime | None = _when(nullable=True)
     last_used_at: datetime | None = _when(nullable=True)
+    label: str | None = Field(default=None, max_length=100)
+
+
+class ScopeRequest(SQLModel, table=True):
+    """A domain an agency proposes; it joins the scope once its DNS TXT record is seen or an admin approves."""
+
+    __tablename__ = "scope_request"
+    __table_args__ = (UniqueConstraint("agency_id", "value"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=False))
+    value: str = Field(max_length=253)
+    verification_token: str = Field(max_length=64)
+    state: str = Field(max_length=10)  # "pending" | "active" | "rejected"
+    created_at: datetime = _when()
+    decided_at: datetime | None = _when(nullable=True)
+    decided_by: str | None = Field(default=None, max_length=100)  # "dns" or the admin's actor name
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in web UI session: only the hash of its cookie value is stored, and it dies with its token."""
+
+    __tablename__ = "web_session"
+    session_hash: str = Field(max_length=64, primary_key=True)
+    token_id: int = Field(sa_column=Column(Integer, ForeignKey("api_token.id", ondelete="CASCADE"), nullable=False))
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _when()
+    expires_at: datetime = _when(index=True)
 
 
 METADATA = SQLModel.metadata

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.cadence import Cadence
-from monitor.findings import Policy, reconcile, sweep
+from monitor.findings import FindingState, Policy, reconcile, sweep
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
 from monitor.scope import ScopeEntry
 from monitor.store import finding_store
@@ -40,6 +41,7 @@ class DueItem:
     agency_min_severity: Severity | None = None
     expected_ports: tuple[int, ...] = ()
     check_settings: Mapping[str, Any] = field(default_factory=dict)  # this check's overrides on this endpoint
+    rescan_requested_at: datetime | None = None  # the agency asked for a re-scan (to verify a fix)
 
     @property
     def alert_target(self) -> AlertTarget:
@@ -54,6 +56,14 @@ class DueItem:
 class Claim:
     items: list[DueItem]
     scopes: dict[int, list[ScopeEntry]]  # by agency id
+
+
+def _verified(state: FindingState, item: DueItem, result: CheckResult[Any]) -> FindingState:
+    """A finding that disappears in a run the agency asked for (re-scan after a fix) is resolved as verified."""
+    requested = item.rescan_requested_at
+    if state.is_open or state.resolution != "not_seen" or requested is None or requested > result.started_at:
+        return state
+    return dataclasses.replace(state, resolution="fix_verified")
 
 
 def _observation_json(observation: Observation) -> dict[str, Any]:
@@ -119,6 +129,7 @@ class WorkQueue:
                     ENDPOINT.c.agency_id,
                     ENDPOINT.c.expected_ports,
                     ENDPOINT.c.check_settings,
+                    ENDPOINT.c.rescan_requested_at,
                 )
                 .add_columns(AGENCY.c.slug, AGENCY.c.min_alert_severity)
                 .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
@@ -138,6 +149,7 @@ class WorkQueue:
                 agency_min_severity=severity_or_none(endpoint.min_alert_severity),
                 expected_ports=tuple(endpoint.expected_ports),
                 check_settings=endpoint.check_settings.get(row.check, {}),
+                rescan_requested_at=endpoint.rescan_requested_at,
             )
             for row in claimed
             if (endpoint := endpoints.get(row.endpoint_id)) is not None
@@ -204,11 +216,14 @@ class WorkQueue:
             findings = await finding_store.load(conn, endpoint_ids)
             scan_runs, states, outbox = [], [], []
             for item, result in kept:
-                stored = findings.get(item.key, {})
+                stored = findings.get(item.endpoint_id, {})
                 known = {key: state for key, (_, state) in stored.items()}
                 outcome = reconcile(known, result, failures[item.key], self.policy, now)
-                ids = await finding_store.save(conn, item.endpoint_id, outcome.states, stored)
-                current = known | {state.key: state for state in outcome.states}
+                changed = [_verified(state, item, result) for state in outcome.states]
+                ids = await finding_store.save(conn, item.endpoint_id, changed, stored)
+                for state in changed:  # the next result of this batch for the endpoint sees this one's changes
+                    stored[state.key] = (ids[state.key], state)
+                current = {key: state for key, (_, state) in stored.items() if state.check == item.check}
                 outbox += [
                     self.router.row(item.alert_target, event, now, ids.get(event.key), current.get(event.key))
                     for event in outcome.events

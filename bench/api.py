@@ -1,0 +1,175 @@
+"""Benchmark: authenticated `GET /api/v1/endpoints` pages under load.
+
+10,000 endpoints across 100 agencies (each with a few open findings); the API runs in its own process on
+127.0.0.1 over SQLite (or --database-url); 5,000 requests, each with one of the agencies' bearer tokens, 50 at a
+time. Prints `api_p99_ms=N` and `api_rps=M` on its last lines (target: p99 ≤ 150 ms).
+Usage: python bench/api.py [--endpoints N] [--agencies A] [--requests R] [--concurrency C] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+from sqlalchemy import insert
+
+from monitor.store.access_store import AccessStore
+from monitor.store.endpoint_store import FINDING
+from monitor.store.engine import make_engine
+from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, SCOPE, Actor
+from monitor.store.schema import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTOR = Actor("bench", "bench")
+
+
+async def seed(url: str, endpoints: int, agencies: int) -> list[str]:
+    """Agencies, scopes, endpoints with check states and findings; returns one agency token per agency."""
+    engine = make_engine(url)
+    await upgrade(engine)
+    now = datetime.now(UTC)
+    per_agency = endpoints // agencies
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(AGENCY),
+            [
+                {"id": a + 1, "slug": f"agency-{a:03d}", "name": f"Agency {a}", "created_at": now}
+                for a in range(agencies)
+            ],
+        )
+        await conn.execute(
+            insert(SCOPE),
+            [{"agency_id": a + 1, "kind": "domain", "value": f"a{a}.bench.example", "created_at": now}
+             for a in range(agencies)],
+        )  # fmt: skip
+        rows = [
+            {
+                "id": e + 1,
+                "agency_id": e % agencies + 1,
+                "host": f"host{e}.a{e % agencies}.bench.example",
+                "port": 443,
+                "checks": ["reachability"],
+                "intervals": {},
+                "labels": {},
+                "expected_ports": [],
+                "created_at": now,
+            }
+            for e in range(per_agency * agencies)
+        ]
+        await conn.execute(insert(ENDPOINT), rows)
+        await conn.execute(
+            insert(CHECK_STATE),
+            [
+                {"endpoint_id": r["id"], "check": "reachability", "next_due": now, "consecutive_failures": 0}
+                for r in rows
+            ],
+        )
+        await conn.execute(
+            insert(FINDING),
+            [
+                {
+                    "endpoint_id": r["id"], "check": "reachability", "key": "bench.finding", "severity": r["id"] % 5,
+                    "title": "bench", "detail": {}, "remediation": "", "state": "open", "kev": False,
+                    "first_seen": now, "last_seen": now, "transitions": [], "overdue_notified": False,
+                    "flapping": False,
+                }
+                for r in rows
+                if r["id"] % 3 == 0
+            ],
+        )  # fmt: skip
+    access = AccessStore(engine)
+    tokens = [(await access.create_token("agency", f"agency-{a:03d}", None, ACTOR)).token for a in range(agencies)]
+    await engine.dispose()
+    return tokens
+
+
+async def serve(url: str, port: int) -> None:
+    from aiohttp import web
+
+    from monitor.api.app import build_app
+
+    engine = make_engine(url)
+    runner = web.AppRunner(build_app(engine, web_ui=False), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await asyncio.Event().wait()
+
+
+async def load(base: str, tokens: list[str], total: int, concurrency: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    counter = iter(range(total))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(base, connector=connector) as session:
+        for _ in range(100):  # wait until the server answers
+            try:
+                async with session.get("/healthz") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+
+        async def worker() -> None:
+            for n in counter:
+                headers = {"Authorization": f"Bearer {tokens[n % len(tokens)]}"}
+                started = time.perf_counter()
+                async with session.get("/api/v1/endpoints", params={"limit": "50"}, headers=headers) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"HTTP {response.status}")
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--endpoints", type=int, default=10_000)
+    parser.add_argument("--agencies", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=5_000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--database-url")
+    parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(args.serve[0], int(args.serve[1])))
+        return
+    with tempfile.TemporaryDirectory(prefix="posture-bench-") as tmp:
+        url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
+        tokens = asyncio.run(seed(url, args.endpoints, args.agencies))
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port)], cwd=ROOT, env=os.environ)
+        try:
+            latencies, elapsed = asyncio.run(load(f"http://127.0.0.1:{port}", tokens, args.requests, args.concurrency))
+        finally:
+            server.terminate()
+            server.wait(10)
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2] * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    print(f"endpoints={args.endpoints}")
+    print(f"agencies={args.agencies}")
+    print(f"requests={len(latencies)}")
+    print(f"concurrency={args.concurrency}")
+    print(f"api_p50_ms={p50:.1f}")
+    print(f"api_p99_ms={p99:.1f}")
+    print(f"api_rps={len(latencies) / elapsed:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The HTTP application: health, the agency API under /api/v1, its OpenAPI document, and the web UI."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.api import routes_admin, routes_endpoints, routes_findings
+from monitor.api.context import SERVICES, ApiConfig, Services
+from monitor.api.errors import error_middleware
+from monitor.api.health import ENGINE, healthz, readyz
+from monitor.api.openapi import openapi_document, openapi_handler
+from monitor.api.routing import PREFIX, Operation, add_operations
+from monitor.scope_resolution import Resolver
+
+OPERATIONS: list[Operation] = [*routes_admin.OPERATIONS, *routes_endpoints.OPERATIONS, *routes_findings.OPERATIONS]
+OPENAPI_PATH = f"{PREFIX}/openapi.json"
+
+
+def build_app(
+    engine: AsyncEngine, config: ApiConfig | None = None, resolver: Resolver | None = None, *, web_ui: bool = True
+) -> web.Application:
+    config = config or ApiConfig()
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware])
+    app[ENGINE] = engine
+    app[SERVICES] = Services.build(engine, config, resolver)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    add_operations(app, OPERATIONS)
+    app.router.add_get(OPENAPI_PATH, openapi_handler(openapi_document(OPERATIONS)), name="openapi")
+    if web_ui:
+        from monitor.api.web import setup_web
+
+        setup_web(app)
+    return app

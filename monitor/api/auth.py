@@ -1,0 +1,47 @@
+"""Bearer tokens: who is calling, and may their role do this?"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from monitor.api.context import services
+from monitor.api.errors import ApiError
+from monitor.store.access_store import Principal
+
+ROLE_ADMIN = ("admin",)
+ROLE_READ_ALL = ("admin", "analyst")
+ROLE_AGENCY = ("admin", "agency")  # writes about endpoints and findings: the agency's staff, or a CERT admin
+ROLE_ANY = ("admin", "analyst", "agency")
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(request: web.Request, roles: Sequence[str]) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise _unauthorized("send 'Authorization: Bearer <token>'")
+    principal = await services(request).access.authenticate(token)
+    if principal is None:
+        raise _unauthorized("the token is unknown or revoked")
+    if principal.role not in roles:
+        raise ApiError(403, "forbidden", f"a {principal.role} token may not do this", None)
+    return principal
+
+
+def _unauthorized(message: str) -> ApiError:
+    err = ApiError(401, "unauthorized", message, None)
+    err.headers["WWW-Authenticate"] = 'Bearer realm="posture-monitor"'
+    return err
+
+
+def agency_filter(principal: Principal) -> int | None:
+    """The agency every query of this caller is limited to; None for admins and analysts."""
+    return None if principal.reads_everything else principal.agency_id

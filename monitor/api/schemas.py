@@ -1,0 +1,246 @@
+"""The API's bodies, queries and replies: one set of pydantic models for handlers and the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SeverityLabel = Literal["info", "low", "medium", "high", "critical"]
+Role = Literal["admin", "analyst", "agency"]
+SLUG = r"^[a-z0-9-]{2,40}$"
+MAX_INT = 2**31 - 1
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are an error, and JSON types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    """Query-string parameters: unknown ones are an error; numbers arrive as text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Reply):
+    code: str = Field(description="machine-readable, e.g. invalid_input, not_found, out_of_scope")
+    message: str = Field(description="one human sentence")
+    field: str | None = Field(description="the body field, query parameter or path part at fault")
+
+
+class Error(Reply):
+    error: ErrorDetail
+
+
+# --- agencies, scopes, tokens (CERT admins) ----------------------------------------------------------------
+
+
+class AgencyCreate(Body):
+    slug: str = Field(pattern=SLUG, description="2-40 of a-z, 0-9, '-'; used in MQTT topics")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class Agency(Reply):
+    slug: str
+    name: str
+    endpoints: int
+
+
+class AgencyList(Reply):
+    items: list[Agency]
+
+
+class ScopeCreate(Body):
+    value: str = Field(min_length=1, max_length=253, description="a domain (suffix match) or a CIDR")
+
+
+class Scope(Reply):
+    id: int
+    agency: str
+    kind: Literal["domain", "cidr"]
+    value: str
+    created_at: datetime
+
+
+class ScopeList(Reply):
+    items: list[Scope]
+
+
+class ScopeRequestCreate(Body):
+    value: str = Field(min_length=1, max_length=253, description="a domain the agency owns")
+
+
+class ScopeRequest(Reply):
+    id: int
+    agency: str
+    value: str
+    state: Literal["pending", "active", "rejected"]
+    txt_record: str = Field(description="publish this TXT record on the domain, then POST …/verify")
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+
+
+class ScopeRequestList(Reply):
+    items: list[ScopeRequest]
+
+
+class ScopeRequestQuery(Query):
+    state: Literal["pending", "active", "rejected"] | None = None
+
+
+class ScopeDecision(Body):
+    approve: bool
+
+
+class TokenCreate(Body):
+    role: Role
+    agency: str | None = Field(default=None, pattern=SLUG, description="required for, and only for, role agency")
+    label: str | None = Field(default=None, min_length=1, max_length=100, description="who or what holds it")
+
+
+class Token(Reply):
+    id: int
+    role: Role
+    agency: str | None
+    label: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIssued(Token):
+    token: str = Field(description="the bearer token; shown only this once, stored only as a hash")
+
+
+class TokenList(Reply):
+    items: list[Token]
+
+
+# --- endpoints (agency staff, their own agency) -------------------------------------------------------------
+
+Labels = dict[str, str]
+
+
+class EndpointCreate(Body):
+    host: str = Field(min_length=1, max_length=255, description="host name (IDNA allowed) or IP literal")
+    port: int = Field(ge=1, le=65535)
+    checks: list[str] | None = Field(default=None, min_length=1, max_length=20, description="default: all")
+    agency: str | None = Field(default=None, pattern=SLUG, description="admins only; staff register for their own")
+    labels: Labels | None = Field(default=None, max_length=20)
+    expected_ports: list[int] | None = Field(default=None, max_length=100)
+    interval: str | None = Field(default=None, max_length=20, description="e.g. 15m, 1h, 1d; minimum 5s")
+
+
+class EndpointUpdate(Body):
+    checks: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    labels: Labels | None = Field(default=None, max_length=20)
+    expected_ports: list[int] | None = Field(default=None, max_length=100)
+    interval: str | None = Field(default=None, max_length=20)
+
+
+class Endpoint(Reply):
+    id: int
+    agency: str
+    host: str
+    port: int
+    checks: list[str]
+    labels: Labels
+    expected_ports: list[int]
+    intervals: dict[str, float] = Field(description="seconds, by check; absent: the default interval")
+    created_at: datetime
+    open_findings: int
+    worst_severity: SeverityLabel | None
+    last_scan_at: datetime | None
+
+
+class EndpointPage(Reply):
+    items: list[Endpoint]
+    next_after: int | None = Field(description="pass as `after` for the next page; null on the last page")
+
+
+class EndpointQuery(Query):
+    limit: int = Field(default=100, ge=1, le=500)
+    after: int = Field(default=0, ge=0, le=MAX_INT, description="the last id of the previous page")
+    agency: str | None = Field(default=None, pattern=SLUG, description="admins and analysts: one agency")
+    host: str | None = Field(default=None, min_length=1, max_length=253, description="this name or below it")
+
+
+class ScanRequested(Reply):
+    endpoint_id: int
+    requested_at: datetime
+    checks: list[str] = Field(description="the checks now due; a fix seen by them resolves its finding")
+
+
+# --- findings -------------------------------------------------------------------------------------------------
+
+
+class Finding(Reply):
+    id: int
+    agency: str
+    endpoint_id: int
+    endpoint: str
+    check: str
+    key: str
+    severity: SeverityLabel
+    title: str
+    detail: dict[str, object] = Field(description="evidence from the scanned server: untrusted text")
+    remediation: str
+    state: Literal["open", "resolved", "accepted"]
+    kev: bool
+    first_seen: datetime
+    last_seen: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+    due_at: datetime | None
+    accepted_until: datetime | None
+    accepted_reason: str | None
+    accepted_by: str | None
+    flapping: bool
+
+
+class FindingPage(Reply):
+    items: list[Finding]
+    next_after: int | None
+
+
+class Run(Reply):
+    started_at: datetime
+    status: str
+    duration_s: float
+    observation_count: int
+    error: str | None
+
+
+class FindingDetail(Finding):
+    history: list[Run]
+
+
+class FindingQuery(Query):
+    limit: int = Field(default=100, ge=1, le=500)
+    after: int = Field(default=0, ge=0, le=MAX_INT)
+    agency: str | None = Field(default=None, pattern=SLUG)
+    endpoint_id: int | None = Field(default=None, ge=1, le=MAX_INT)
+    severity: SeverityLabel | None = Field(default=None, description="this severity or higher")
+    check: str | None = Field(default=None, min_length=1, max_length=40)
+    key: str | None = Field(default=None, min_length=1, max_length=200)
+    state: Literal["open", "resolved", "accepted"] | None = None
+
+
+class ExportQuery(Query):
+    agency: str | None = Field(default=None, pattern=SLUG)
+    severity: SeverityLabel | None = None
+    check: str | None = Field(default=None, min_length=1, max_length=40)
+    state: Literal["open", "resolved", "accepted"] | None = None
+
+
+class AcceptRisk(Body):
+    reason: str = Field(min_length=1, max_length=1000)
+    until: AwareDatetime = Field(description="when alerts resume, with a time zone; at most a year ahead")

@@ -1,0 +1,191 @@
+"""Scope at resolution time: which addresses a host name points at, and whether each may be scanned.
+
+A name inside an agency's domain scope may point anywhere public. An address that is not globally routable
+(private, loopback, link-local, shared, reserved …) is only allowed when one of the agency's CIDRs contains it,
+because otherwise a registered name could point the scanner into our own or someone else's internal network.
+The same check runs at registration and, through `resolve_and_check`, again before every scan.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import dns.asyncresolver
+import dns.exception
+import dns.nameserver
+import dns.resolver
+
+from monitor.models import Observation, Severity
+from monitor.scope import IpAddress, ScopeEntry, in_scope, parse_ip
+
+SCOPE_VIOLATION_KEY = "scope.violation"
+
+
+class HostUnresolvable(Exception):
+    """The name has no A or AAAA record (or DNS did not answer): nothing to scan, and nothing to refuse."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"{host}: {reason}")
+        self.host = host
+        self.reason = reason
+
+
+class ScopeViolation(Exception):
+    """The host, or an address it resolves to, lies outside the agency's scope."""
+
+    def __init__(self, host: str, addresses: Sequence[IpAddress], outside: Sequence[IpAddress], reason: str) -> None:
+        super().__init__(f"{host}: {reason}")
+        self.host = host
+        self.addresses = tuple(addresses)
+        self.outside = tuple(outside)
+        self.reason = reason
+
+    def observation(self) -> Observation:
+        """The `scope.violation` finding to raise and alert when a scan is refused for this reason."""
+        return Observation(
+            key=SCOPE_VIOLATION_KEY,
+            severity=Severity.HIGH,
+            title="The host name now points outside the agency's scope; it was not scanned",
+            detail={
+                "host": self.host,
+                "addresses": [str(a) for a in self.addresses],
+                "outside_scope": [str(a) for a in self.outside],
+                "reason": self.reason,
+            },
+            remediation=(
+                "Check the DNS records of this name: a changed or dangling record (subdomain takeover) can point it "
+                "at someone else's system. Correct the record, or ask the CERT to extend the scope if the new "
+                "address is yours."
+            ),
+        )
+
+
+class Resolver(Protocol):
+    async def addresses(self, host: str) -> list[IpAddress]: ...
+
+    async def txt(self, name: str) -> list[str]: ...
+
+
+def _nameserver(spec: str) -> dns.nameserver.Do53Nameserver:
+    """`IP` or `IP:PORT` or `[IPv6]:PORT`."""
+    text = spec.strip()
+    port = 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest.startswith(":"):
+            port = int(rest[1:])
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        port = int(port_text)
+    else:
+        host = text
+    ipaddress.ip_address(host)  # a name server is given by address, never by name
+    return dns.nameserver.Do53Nameserver(host, port)
+
+
+class DnsResolver:
+    """A and AAAA look-ups and TXT records, through the system's resolvers or the given name servers."""
+
+    def __init__(self, nameservers: Sequence[str] = (), timeout_s: float = 3.0) -> None:
+        if nameservers:
+            self._resolver = dns.asyncresolver.Resolver(configure=False)
+            self._resolver.nameservers = [_nameserver(spec) for spec in nameservers]
+        else:
+            self._resolver = dns.asyncresolver.Resolver()
+        self._resolver.lifetime = timeout_s
+        self._resolver.timeout = timeout_s
+
+    async def addresses(self, host: str) -> list[IpAddress]:
+        literal = parse_ip(host)
+        if literal is not None:
+            return [literal]
+        found: list[IpAddress] = []
+        for rdtype in ("A", "AAAA"):
+            try:
+                answer = await self._resolver.resolve(host, rdtype)
+            except dns.resolver.NXDOMAIN:
+                raise HostUnresolvable(host, "the name does not exist (NXDOMAIN)") from None
+            except (dns.resolver.NoAnswer, dns.resolver.NoNameservers):
+                continue
+            except dns.exception.Timeout:
+                raise HostUnresolvable(host, "DNS did not answer in time") from None
+            found += [ipaddress.ip_address(record.to_text()) for record in answer]
+        if not found:
+            raise HostUnresolvable(host, "the name has no A or AAAA record")
+        return found
+
+    async def txt(self, name: str) -> list[str]:
+        try:
+            answer = await self._resolver.resolve(name, "TXT")
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers, dns.exception.Timeout):
+            return []
+        return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]
+
+
+class CachedResolver:
+    """Addresses remembered for `ttl_s`: the checks of one endpoint due together resolve its name once."""
+
+    def __init__(self, resolver: Resolver, ttl_s: float = 30.0, max_entries: int = 10_000) -> None:
+        self.resolver = resolver
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._addresses: dict[str, tuple[float, list[IpAddress]]] = {}
+
+    async def addresses(self, host: str) -> list[IpAddress]:
+        now = time.monotonic()
+        cached = self._addresses.get(host)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = await self.resolver.addresses(host)
+        if len(self._addresses) >= self.max_entries:
+            self._addresses.clear()
+        self._addresses[host] = (now + self.ttl_s, found)
+        return found
+
+    async def txt(self, name: str) -> list[str]:
+        return await self.resolver.txt(name)  # verification must see the record as it is now
+
+
+def is_public(address: IpAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def outside_addresses(addresses: Iterable[IpAddress], scopes: Sequence[ScopeEntry]) -> list[IpAddress]:
+    """Addresses the scope does not allow: non-public ones that no CIDR of the scope contains."""
+    cidr_entries = [entry for entry in scopes if entry.kind == "cidr"]
+    return [
+        address for address in addresses if not is_public(address) and not in_scope(address.compressed, cidr_entries)
+    ]
+
+
+def check_addresses(host: str, addresses: Sequence[IpAddress], scopes: Sequence[ScopeEntry]) -> None:
+    """Raise ScopeViolation unless `host` and every address it resolves to are allowed by `scopes`."""
+    if not in_scope(host, scopes):
+        raise ScopeViolation(host, addresses, addresses, "the host is outside the agency's scope")
+    outside = outside_addresses(addresses, scopes)
+    if outside:
+        shown = ", ".join(a.compressed for a in outside)
+        raise ScopeViolation(
+            host,
+            addresses,
+            outside,
+            f"resolves to non-public address {shown}, which no CIDR of the agency's scope contains",
+        )
+
+
+async def resolve_and_check(host: str, scopes: Sequence[ScopeEntry], resolver: Resolver) -> list[IpAddress]:
+    """Resolve `host` now and check every address against `scopes`.
+
+    Returns the addresses (scan these, not a second resolution, so DNS cannot change in between); raises
+    ScopeViolation when any is outside, HostUnresolvable when there are none.
+    """
+    if not in_scope(host, scopes):
+        raise ScopeViolation(host, (), (), "the host is outside the agency's scope")
+    addresses = await resolver.addresses(host)
+    check_addresses(host, addresses, scopes)
+    return addresses

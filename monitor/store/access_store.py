@@ -1,0 +1,237 @@
+"""Who is calling: bearer tokens (hashed, revocable, last use recorded) and web UI sessions."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from monitor.errors import InvalidInput, NotFound
+from monitor.store.registry import AGENCY, API_TOKEN, ROLES, Actor, Registry, hash_token
+from monitor.store.tables import WebSession
+
+WEB_SESSION = WebSession.__table__  # type: ignore[attr-defined]
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # one write a minute per token, not one per request
+CACHE_SECONDS = 2.0  # how long another replica may still accept a token revoked elsewhere
+CACHE_SIZE = 10_000
+SESSION_LIFETIME = timedelta(hours=8)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: a token's role, and for agency staff their agency (every agency query filters by it)."""
+
+    token_id: int
+    role: str
+    agency_id: int | None
+    agency: str | None
+
+    def actor(self, source: str) -> Actor:
+        return Actor(name=f"token:{self.token_id}", source=source[:100])
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def reads_everything(self) -> bool:
+        return self.role in ("admin", "analyst")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: int
+    role: str
+    agency: str | None
+    label: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    record: TokenRecord
+    token: str  # shown once
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    principal: Principal
+    csrf_token: str
+
+
+def _token_query() -> Select[Any]:
+    return select(
+        API_TOKEN.c.id,
+        API_TOKEN.c.token_hash,
+        API_TOKEN.c.role,
+        API_TOKEN.c.agency_id,
+        API_TOKEN.c.label,
+        API_TOKEN.c.created_at,
+        API_TOKEN.c.last_used_at,
+        API_TOKEN.c.revoked_at,
+        AGENCY.c.slug,
+    ).select_from(API_TOKEN.outerjoin(AGENCY, AGENCY.c.id == API_TOKEN.c.agency_id))
+
+
+def _record(row: Any) -> TokenRecord:
+    return TokenRecord(row.id, row.role, row.slug, row.label, row.created_at, row.last_used_at, row.revoked_at)
+
+
+class AccessStore:
+    def __init__(self, engine: AsyncEngine, cache_s: float = CACHE_SECONDS) -> None:
+        self.engine = engine
+        self.registry = Registry(engine)
+        self.cache_s = cache_s
+        self._cache: dict[str, tuple[float, Principal]] = {}  # by token hash: (valid until, principal)
+
+    def forget(self) -> None:
+        """Drop cached principals (after a revocation here; other replicas drop theirs within cache_s)."""
+        self._cache.clear()
+
+    async def authenticate(self, token: str) -> Principal | None:
+        """The principal of a live token, or None; records the last use (to the minute).
+
+        A live token's principal is kept for `cache_s` seconds, which saves a query per API call; a
+        revocation in this process takes effect at once, in other replicas within `cache_s`.
+        """
+        if not token or len(token) > 200:
+            return None
+        digest = hash_token(token)
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_token_query().where(API_TOKEN.c.token_hash == digest))).first()
+        # The index finds the row; the comparison of what was found is constant-time all the same.
+        if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
+            return None
+        now = _now()
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+            async with self.engine.begin() as conn:
+                await conn.execute(update(API_TOKEN).where(API_TOKEN.c.id == row.id).values(last_used_at=now))
+        principal = Principal(row.id, row.role, row.agency_id, row.slug)
+        if self.cache_s > 0:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[digest] = (time.monotonic() + self.cache_s, principal)
+        return principal
+
+    async def _insert_token(
+        self, conn: AsyncConnection, role: str, agency_id: int | None, label: str | None
+    ) -> tuple[int, str, datetime]:
+        token = secrets.token_urlsafe(32)  # 32 random bytes
+        now = _now()
+        token_id = (
+            await conn.execute(
+                insert(API_TOKEN)
+                .values(token_hash=hash_token(token), role=role, agency_id=agency_id, label=label, created_at=now)
+                .returning(API_TOKEN.c.id)
+            )
+        ).scalar_one()
+        return int(token_id), token, now
+
+    async def create_token(self, role: str, agency: str | None, label: str | None, actor: Actor) -> IssuedToken:
+        if role not in ROLES:
+            raise InvalidInput("role", f"{role!r} is not one of {', '.join(ROLES)}")
+        if (role == "agency") != (agency is not None):
+            raise InvalidInput("agency", "an agency token needs an agency; admin and analyst tokens take none")
+        async with self.engine.begin() as conn:
+            agency_id = await self.registry._agency_id(conn, agency) if agency else None
+            token_id, token, now = await self._insert_token(conn, role, agency_id, label)
+            await self.registry._audit(
+                conn, actor, "token.create", f"token/{token_id}", {"role": role, "agency": agency, "label": label}
+            )
+        return IssuedToken(TokenRecord(token_id, role, agency, label, now, None, None), token)
+
+    async def rotate(self, principal: Principal, actor: Actor) -> IssuedToken:
+        """A new token with the caller's role and agency; the caller's own token is revoked at once."""
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(_token_query().where(API_TOKEN.c.id == principal.token_id))).first()
+            if row is None or row.revoked_at is not None:
+                raise NotFound("token", "this token was revoked meanwhile")
+            token_id, token, now = await self._insert_token(conn, row.role, row.agency_id, row.label)
+            await conn.execute(update(API_TOKEN).where(API_TOKEN.c.id == row.id).values(revoked_at=now))
+            await self.registry._audit(
+                conn, actor, "token.rotate", f"token/{row.id}", {"new_token": token_id, "agency": row.slug}
+            )
+        self.forget()
+        return IssuedToken(TokenRecord(token_id, row.role, row.slug, row.label, now, None, None), token)
+
+    async def list_tokens(self, agency_id: int | None = None) -> list[TokenRecord]:
+        query = _token_query().order_by(API_TOKEN.c.id)
+        if agency_id is not None:
+            query = query.where(API_TOKEN.c.agency_id == agency_id)
+        async with self.engine.connect() as conn:
+            return [_record(row) for row in await conn.execute(query)]
+
+    async def revoke(self, token_id: int, actor: Actor, agency_id: int | None = None) -> TokenRecord:
+        """Revoke a token (idempotent); with `agency_id`, only that agency's tokens are visible."""
+        condition = API_TOKEN.c.id == token_id
+        if agency_id is not None:
+            condition = and_(condition, API_TOKEN.c.agency_id == agency_id)
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(_token_query().where(condition))).first()
+            if row is None:
+                raise NotFound("token", f"no token with id {token_id}")
+            revoked = row.revoked_at or _now()
+            if row.revoked_at is None:
+                await conn.execute(update(API_TOKEN).where(API_TOKEN.c.id == token_id).values(revoked_at=revoked))
+                await conn.execute(delete(WEB_SESSION).where(WEB_SESSION.c.token_id == token_id))
+                await self.registry._audit(conn, actor, "token.revoke", f"token/{token_id}", {"agency": row.slug})
+        self.forget()
+        return TokenRecord(row.id, row.role, row.slug, row.label, row.created_at, row.last_used_at, revoked)
+
+    # --- web UI sessions: the cookie holds a random value, the table only its hash -------------------------
+
+    async def create_session(self, principal: Principal) -> tuple[str, str]:
+        """(cookie value, CSRF token) of a new session for a signed-in token."""
+        cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = _now()
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(WEB_SESSION).where(WEB_SESSION.c.expires_at < now))
+            await conn.execute(
+                insert(WEB_SESSION).values(
+                    session_hash=hash_token(cookie),
+                    token_id=principal.token_id,
+                    csrf_token=csrf,
+                    created_at=now,
+                    expires_at=now + SESSION_LIFETIME,
+                )
+            )
+        return cookie, csrf
+
+    async def session(self, cookie: str) -> SessionInfo | None:
+        if not cookie or len(cookie) > 200:
+            return None
+        query = (
+            select(WEB_SESSION.c.csrf_token, WEB_SESSION.c.expires_at, API_TOKEN.c.id, API_TOKEN.c.role)
+            .add_columns(API_TOKEN.c.agency_id, API_TOKEN.c.revoked_at, AGENCY.c.slug)
+            .select_from(
+                WEB_SESSION.join(API_TOKEN, API_TOKEN.c.id == WEB_SESSION.c.token_id).outerjoin(
+                    AGENCY, AGENCY.c.id == API_TOKEN.c.agency_id
+                )
+            )
+            .where(WEB_SESSION.c.session_hash == hash_token(cookie))
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= _now():
+            return None
+        return SessionInfo(Principal(row.id, row.role, row.agency_id, row.slug), row.csrf_token)
+
+    async def end_session(self, cookie: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(WEB_SESSION).where(WEB_SESSION.c.session_hash == hash_token(cookie)))

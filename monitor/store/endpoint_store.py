@@ -1,0 +1,261 @@
+"""Endpoints as the API sees them: agency-scoped reads and edits, posture summary, re-scan requests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.cadence import Cadence
+from monitor.errors import NotFound, RateLimited
+from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, Actor, Registry
+from monitor.store.tables import Finding
+
+FINDING = Finding.__table__  # type: ignore[attr-defined]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointView:
+    id: int
+    agency: str
+    host: str
+    port: int
+    checks: tuple[str, ...]
+    created_at: datetime
+    intervals: Mapping[str, float] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    expected_ports: tuple[int, ...] = ()
+    open_findings: int = 0
+    worst_severity: int | None = None
+    last_scan_at: datetime | None = None
+
+
+# The posture summary as correlated subqueries: index look-ups per row of the page, one round trip in all.
+# They filter on endpoint_id alone and test the state inside the aggregate, so that the planner uses the
+# (endpoint_id, key) index rather than the one on state, which would scan every open finding.
+_OF_ENDPOINT = FINDING.c.endpoint_id == ENDPOINT.c.id
+_IS_OPEN = FINDING.c.state == "open"
+_COLUMNS = (
+    ENDPOINT.c.id,
+    AGENCY.c.slug,
+    ENDPOINT.c.host,
+    ENDPOINT.c.port,
+    ENDPOINT.c.checks,
+    ENDPOINT.c.created_at,
+    ENDPOINT.c.intervals,
+    ENDPOINT.c.labels,
+    ENDPOINT.c.expected_ports,
+    func.coalesce(select(func.sum(case((_IS_OPEN, 1), else_=0))).where(_OF_ENDPOINT).scalar_subquery(), 0).label(
+        "open_findings"
+    ),
+    select(func.max(case((_IS_OPEN, FINDING.c.severity))))
+    .where(_OF_ENDPOINT)
+    .scalar_subquery()
+    .label("worst_severity"),
+    select(func.max(CHECK_STATE.c.last_run_at))
+    .where(CHECK_STATE.c.endpoint_id == ENDPOINT.c.id)
+    .scalar_subquery()
+    .label("last_scan_at"),
+)
+
+
+def _visible(agency_id: int | None) -> Any:
+    """The filter every agency-scoped query carries: None only for admins and analysts."""
+    return True if agency_id is None else ENDPOINT.c.agency_id == agency_id
+
+
+class EndpointStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.registry = Registry(engine)
+
+    def _views(self, rows: Sequence[Any]) -> list[EndpointView]:
+        return [
+            EndpointView(
+                id=row.id,
+                agency=row.slug,
+                host=row.host,
+                port=row.port,
+                checks=tuple(row.checks),
+                created_at=row.created_at,
+                intervals=row.intervals,
+                labels=row.labels,
+                expected_ports=tuple(row.expected_ports),
+                open_findings=row.open_findings,
+                worst_severity=row.worst_severity,
+                last_scan_at=row.last_scan_at,
+            )
+            for row in rows
+        ]
+
+    async def page(
+        self,
+        agency_id: int | None,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        agency: str | None = None,
+        host: str | None = None,
+    ) -> list[EndpointView]:
+        """Endpoints with id > `after`, by id; `agency_id` is the caller's filter, `agency` an admin's choice."""
+        query = (
+            select(*_COLUMNS)
+            .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+            .where(_visible(agency_id), ENDPOINT.c.id > after)
+            .order_by(ENDPOINT.c.id)
+            .limit(limit)
+        )
+        if agency is not None:
+            query = query.where(AGENCY.c.slug == agency)
+        if host is not None:
+            query = query.where(or_(ENDPOINT.c.host == host, ENDPOINT.c.host.endswith("." + host)))
+        async with self.engine.connect() as conn:
+            return self._views((await conn.execute(query)).all())
+
+    async def get(self, endpoint_id: int, agency_id: int | None) -> EndpointView:
+        query = (
+            select(*_COLUMNS)
+            .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+            .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id))
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        if not rows:
+            raise NotFound("id", f"no endpoint with id {endpoint_id}")
+        return self._views(rows)[0]
+
+    async def update(
+        self,
+        endpoint_id: int,
+        agency_id: int | None,
+        actor: Actor,
+        cadence: Cadence,
+        *,
+        checks: Sequence[str] | None = None,
+        intervals: Mapping[str, float] | None = None,
+        labels: Mapping[str, str] | None = None,
+        expected_ports: Sequence[int] | None = None,
+    ) -> EndpointView:
+        """Change what is checked and how; `host` and `port` are the endpoint's identity and stay."""
+        now = _now()
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(ENDPOINT.c.id, ENDPOINT.c.checks, ENDPOINT.c.intervals, AGENCY.c.slug)
+                    .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+                    .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id))
+                )
+            ).first()
+            if row is None:
+                raise NotFound("id", f"no endpoint with id {endpoint_id}")
+            values: dict[str, Any] = {}
+            if checks is not None:
+                values["checks"] = list(checks)
+            if intervals is not None:
+                values["intervals"] = dict(intervals)
+            if labels is not None:
+                values["labels"] = dict(labels)
+            if expected_ports is not None:
+                values["expected_ports"] = sorted(set(expected_ports))
+            if values:
+                await conn.execute(update(ENDPOINT).where(ENDPOINT.c.id == endpoint_id).values(values))
+            if checks is not None:
+                added = [check for check in checks if check not in row.checks]
+                removed = [check for check in row.checks if check not in checks]
+                if removed:
+                    await conn.execute(
+                        delete(CHECK_STATE).where(
+                            CHECK_STATE.c.endpoint_id == endpoint_id, CHECK_STATE.c.check.in_(removed)
+                        )
+                    )
+                interval_map = dict(intervals if intervals is not None else row.intervals)
+                if added:
+                    await conn.execute(
+                        insert(CHECK_STATE),
+                        [
+                            {
+                                "endpoint_id": endpoint_id,
+                                "check": check,
+                                "next_due": cadence.first_due(now, cadence.interval_for(interval_map, check)),
+                                "consecutive_failures": 0,
+                            }
+                            for check in added
+                        ],
+                    )
+            detail = {name: value for name, value in values.items() if name != "intervals"}
+            if intervals is not None:
+                detail["intervals"] = dict(intervals)
+            await self.registry._audit(conn, actor, "endpoint.update", f"{row.slug}/{endpoint_id}", detail)
+        return await self.get(endpoint_id, agency_id)
+
+    async def remove(self, endpoint_id: int, agency_id: int | None, actor: Actor) -> None:
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(ENDPOINT.c.host, ENDPOINT.c.port, AGENCY.c.slug)
+                    .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+                    .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id))
+                )
+            ).first()
+            if row is None:
+                raise NotFound("id", f"no endpoint with id {endpoint_id}")
+            await conn.execute(delete(ENDPOINT).where(ENDPOINT.c.id == endpoint_id))
+            await self.registry._audit(
+                conn, actor, "endpoint.remove", f"{row.slug}/{endpoint_id}", {"host": row.host, "port": row.port}
+            )
+
+    async def request_rescan(
+        self, endpoint_id: int, agency_id: int | None, min_interval: timedelta, actor: Actor
+    ) -> tuple[datetime, list[str]]:
+        """Make every check of the endpoint due now, at most once per `min_interval` (shared by replicas).
+
+        Returns (requested at, checks made due). Checks running right now (leased) are left alone: their
+        result is about to arrive anyway.
+        """
+        now = _now()
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(ENDPOINT.c.id, ENDPOINT.c.rescan_requested_at, AGENCY.c.slug)
+                    .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+                    .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id))
+                )
+            ).first()
+            if row is None:
+                raise NotFound("id", f"no endpoint with id {endpoint_id}")
+            # One conditional UPDATE: two requests racing (or two replicas) cannot both pass.
+            granted = await conn.execute(
+                update(ENDPOINT)
+                .where(
+                    ENDPOINT.c.id == endpoint_id,
+                    or_(
+                        ENDPOINT.c.rescan_requested_at.is_(None),
+                        ENDPOINT.c.rescan_requested_at <= now - min_interval,
+                    ),
+                )
+                .values(rescan_requested_at=now)
+            )
+            if granted.rowcount != 1:
+                last = row.rescan_requested_at or now
+                wait = max(1.0, (last + min_interval - now).total_seconds())
+                raise RateLimited("id", f"a re-scan of this endpoint was asked for at {last:%H:%M:%S} UTC", wait)
+            made_due = await conn.execute(
+                update(CHECK_STATE)
+                .where(
+                    CHECK_STATE.c.endpoint_id == endpoint_id,
+                    or_(CHECK_STATE.c.lease_expires.is_(None), CHECK_STATE.c.lease_expires < now),
+                )
+                .values(next_due=now)
+                .returning(CHECK_STATE.c.check)
+            )
+            checks = sorted(made_due.scalars())
+            await self.registry._audit(conn, actor, "endpoint.rescan", f"{row.slug}/{endpoint_id}", {"checks": checks})
+        return now, checks
