@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,9 @@ from monitor.models import Target
 from monitor.runner import execute
 from monitor.scheduler import OUT_OF_SCOPE, Limits, Scheduler
 from monitor.store.finding_store import FINDING, OUTBOX
-from monitor.store.registry import CHECK_STATE, SCOPE, Actor, Registry
+from monitor.store.registry import CHECK_STATE, ENDPOINT, SCOPE, Actor, Registry
 from monitor.store.work import SCAN_RUN, WorkQueue
-from tests.fake_checks import FAKE_REGISTRY, FakeConfig, SlowCheck
+from tests.fake_checks import FAKE_REGISTRY, FakeConfig, SlowCheck, ToggleCheck
 
 ACTOR = Actor("test")
 CADENCE = Cadence(default_interval_s=3600, jitter=0.0, rng=random.Random(1))
@@ -161,3 +162,46 @@ async def test_results_of_a_lease_lost_to_another_replica_are_dropped(engine: As
 
 async def _equals(awaitable: Any, expected: int) -> bool:
     return bool(await awaitable == expected)
+
+
+class _FixedResolver:
+    """DNS as a test wants it: every name resolves to the given addresses."""
+
+    def __init__(self, *addresses: str) -> None:
+        self.found = [ipaddress.ip_address(a) for a in addresses]
+
+    async def addresses(self, host: str) -> list[Any]:
+        return self.found
+
+    async def txt(self, name: str) -> list[str]:
+        return []
+
+
+async def test_a_name_that_now_resolves_outside_the_scope_is_refused_and_alerted(engine: AsyncEngine) -> None:
+    registry = Registry(engine)
+    await registry.add_agency("test-agency", "Test", ACTOR)
+    await registry.add_scope("test-agency", "stadt.example", ACTOR)
+    await registry.add_endpoint("test-agency", "www.stadt.example", 443, ["slow"], CADENCE, ACTOR)
+    async with engine.begin() as conn:
+        await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
+    SlowCheck.peak.clear()
+    sched = scheduler(engine, Limits())
+    sched.resolver = _FixedResolver("192.0.2.40")  # a non-public address no CIDR of the scope contains: never contacted
+    await run_until(sched, lambda: _equals(count(engine, SCAN_RUN), 1))
+    assert SlowCheck.peak == {}
+    assert await count(engine, FINDING, FINDING.c.key == "scope.violation", FINDING.c.state == "open") == 1
+    assert await count(engine, OUTBOX, OUTBOX.c.type == "finding.opened") == 1
+
+
+async def test_a_finding_gone_after_a_requested_rescan_is_resolved_as_verified(engine: AsyncEngine) -> None:
+    await seed(engine, [("127.0.0.2", 443)], ["toggle"], interval=3600)
+    ToggleCheck.present = True
+    await run_until(scheduler(engine, Limits()), lambda: _equals(count(engine, SCAN_RUN), 1))
+    ToggleCheck.present = False  # the agency fixed it and asks for a re-scan
+    async with engine.begin() as conn:
+        await conn.execute(update(ENDPOINT).values(rescan_requested_at=datetime.now(UTC)))
+        await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC)))
+    await run_until(scheduler(engine, Limits()), lambda: _equals(count(engine, SCAN_RUN), 2))
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(FINDING.c.state, FINDING.c.resolution))).one()
+    assert tuple(row) == ("resolved", "fix_verified")
