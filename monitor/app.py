@@ -7,7 +7,7 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,10 +19,12 @@ from monitor.aio import first_of
 from monitor.alerter import BrokerConfig, Publisher
 from monitor.api.app import build_app
 from monitor.api.context import api_config
+from monitor.api.health import build_app as build_health_app
 from monitor.cadence import cadence_from
 from monitor.durations import parse_duration
 from monitor.exporter import MetricsEndpoint
 from monitor.findings import Policy
+from monitor.leader import Job, lead
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
 from monitor.scope_resolution import CachedResolver, DnsResolver
@@ -34,6 +36,9 @@ from monitor.store.schema import ensure_current
 from monitor.store.work import WorkQueue
 
 log = logging.getLogger(__name__)
+
+DaemonRole = Literal["all", "scanner", "api"]
+DAEMON_ROLES: tuple[DaemonRole, ...] = ("all", "scanner", "api")
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -82,8 +87,9 @@ def publisher_from(engine: AsyncEngine, settings: Settings) -> Publisher | None:
 
 
 class Daemon:
-    def __init__(self, settings: Settings, registry: Registry = REGISTRY) -> None:
+    def __init__(self, settings: Settings, registry: Registry = REGISTRY, role: DaemonRole = "all") -> None:
         self.settings = settings
+        self.role = role
         self.registry = registry
         self.stop = asyncio.Event()
         self.scheduler: Scheduler | None = None
@@ -120,8 +126,11 @@ class Daemon:
             self.scheduler = Scheduler(
                 queue, checks, configs, limits, executor, self.metrics.runtime.observe, resolver=resolver
             )
-            app = build_app(engine, api_config(settings))
-            app.router.add_get("/metrics", self.metrics.handle)
+            if self.role == "scanner":  # health only: the api role serves the API and the one /metrics
+                app = build_health_app(engine)
+            else:
+                app = build_app(engine, api_config(settings))
+                app.router.add_get("/metrics", self.metrics.handle)
             runner = await self._start_http(app)
             if self.publisher is None:
                 log.warning("POSTURE_MQTT_URL is not set: alerts stay queued in the outbox")
@@ -129,18 +138,27 @@ class Daemon:
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(signum, self.request_stop)
-            log.info("posture-monitor %s running; http on %s", settings.instance_id, settings.http_addr)
+            log.info(
+                "posture-monitor %s running as %s; http on %s", settings.instance_id, self.role, settings.http_addr
+            )
             # Phases: the scheduler stops first (grace period), then the lifecycle sweep, the publisher last,
             # so that what the last checks found still goes out before the broker connection closes.
+            # Publisher and sweep run on one replica at a time (monitor/leader.py).
             publisher_stop = asyncio.Event()
+            scans = self.role in ("all", "scanner")
             async with asyncio.TaskGroup() as group:
-                if self.publisher is not None:
-                    group.create_task(self.publisher.run(publisher_stop), name="publisher")
-                group.create_task(self._sweep_loop(queue), name="lifecycle")
-                group.create_task(self.metrics.run(self.stop), name="metrics")
-                await self.scheduler.run(self.stop)
+                if scans and self.publisher is not None:
+                    group.create_task(lead(engine, "publisher", self.publisher.run, publisher_stop), name="publisher")
+                if scans:
+                    group.create_task(lead(engine, "lifecycle", self._sweep_loop(queue), self.stop), name="lifecycle")
+                if self.role in ("all", "api"):
+                    group.create_task(self.metrics.run(self.stop), name="metrics")
+                if scans:
+                    await self.scheduler.run(self.stop)
+                    log.info("scheduler stopped: %d checks dispatched", self.scheduler.dispatched)
+                else:
+                    await self.stop.wait()
                 publisher_stop.set()
-            log.info("scheduler stopped: %d checks dispatched", self.scheduler.dispatched)
         finally:
             if runner is not None:
                 await runner.cleanup()
@@ -148,15 +166,18 @@ class Daemon:
             await engine.dispose()
             log.info("stopped")
 
-    async def _sweep_loop(self, queue: WorkQueue) -> None:
-        while not self.stop.is_set():
-            try:
-                queued = await queue.sweep()
-                if queued:
-                    log.info("lifecycle: %d reminder/deadline/expiry events queued", queued)
-            except SQLAlchemyError:
-                log.exception("lifecycle sweep failed; retrying at the next interval")
-            await first_of(self.stop, wait_s=self.settings.sweep_interval_s)
+    def _sweep_loop(self, queue: WorkQueue) -> Job:
+        async def sweep(stop: asyncio.Event) -> None:
+            while not stop.is_set():
+                try:
+                    queued = await queue.sweep()
+                    if queued:
+                        log.info("lifecycle: %d reminder/deadline/expiry events queued", queued)
+                except SQLAlchemyError:
+                    log.exception("lifecycle sweep failed; retrying at the next interval")
+                await first_of(stop, wait_s=self.settings.sweep_interval_s)
+
+        return sweep
 
     async def _start_http(self, app: web.Application) -> web.AppRunner:
         host, port = self.settings.http_host_port

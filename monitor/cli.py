@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY
 from monitor import __version__
-from monitor.app import Daemon
+from monitor.app import DAEMON_ROLES, Daemon
 from monitor.cadence import cadence_from
 from monitor.display import printable, result_report, table
 from monitor.durations import MIN_INTERVAL_S, parse_duration
@@ -52,7 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="TOML settings file (POSTURE_* variables override it)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    commands.add_parser("run", help="run the daemon")
+    run_cmd = commands.add_parser("run", help="run the daemon")
+    run_cmd.add_argument(
+        "--role",
+        choices=DAEMON_ROLES,
+        default="all",
+        help="all: everything in one process (default); scanner: run checks and publish alerts (any number, on "
+        "PostgreSQL); api: serve the API, web UI and /metrics from the shared database",
+    )
 
     scan_cmd = commands.add_parser("scan", help="scan one HOST[:PORT] now, without the database")
     scan_cmd.add_argument("target", metavar="HOST[:PORT]", help="port 443 when omitted")
@@ -128,7 +135,7 @@ def _short_db_error(err: BaseException) -> str:
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        await Daemon(settings).run()
+        await Daemon(settings, role=args.role).run()
         return 0
     if args.command == "scan":
         return await _scan(args, settings)
