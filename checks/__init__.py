@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from checks.base import Check
 from checks.ports import PortsCheck
 from checks.reachability import ReachabilityCheck
+from checks.tls import TlsCheck
 
 Registry = Mapping[str, type[Check]]  # type: ignore[type-arg]
 
 REGISTRY: Registry = {
     ReachabilityCheck.name: ReachabilityCheck,
+    TlsCheck.name: TlsCheck,
     PortsCheck.name: PortsCheck,
 }

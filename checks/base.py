@@ -123,8 +123,8 @@ class Check(ABC, Generic[C, D]):
     # the metric families this check exports from its latest details (see `metrics`)
     metric_families: ClassVar[tuple[MetricFamily, ...]] = ()
 
-    def metrics(self, details: D) -> Iterable[MetricSample]:
-        """Samples of `metric_families` from one endpoint's latest details. Pure; bounded cardinality."""
+    def metrics(self, details: D, now: datetime) -> Iterable[MetricSample]:
+        """Samples of `metric_families` from one endpoint's latest details at `now`. Pure; bounded cardinality."""
         return ()
 
     @classmethod

@@ -8,6 +8,7 @@ import ipaddress
 import ssl
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import ClassVar
 
 from pydantic import Field
@@ -68,7 +69,7 @@ class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
         MetricFamily("posture_reachability_speaks_tls", "1 when the port completed a TLS handshake, 0 when not"),
     )
 
-    def metrics(self, details: ReachabilityDetails) -> Iterable[MetricSample]:
+    def metrics(self, details: ReachabilityDetails, now: datetime) -> Iterable[MetricSample]:
         yield MetricSample("posture_reachability_connect_seconds", (), details.connect_ms / 1000)
         if details.speaks_tls is not None:
             yield MetricSample("posture_reachability_speaks_tls", (), float(details.speaks_tls))

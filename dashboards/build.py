@@ -145,6 +145,33 @@ OVERVIEW = dashboard(
             legend="{{severity}}",
         ),
         Panel(
+            "Zertifikate, die in < 30 Tagen ablaufen",
+            "Certificates expiring within 30 days, per agency.",
+            "count by (agency) ((posture_tls_cert_not_after_timestamp_seconds - time()) < 30 * 86400) "
+            "or count by (agency) (posture_tls_cert_not_after_timestamp_seconds) * 0",
+            kind="bargauge",
+            instant=True,
+            legend="{{agency}}",
+            thresholds=RED,
+        ),
+        Panel(
+            "TLS nicht konform",
+            "Endpoints not compliant with each TLS profile (BSI TR-02102-2, Mozilla).",
+            "count by (profile) (posture_tls_compliant == 0) or count by (profile) (posture_tls_compliant) * 0",
+            kind="bargauge",
+            instant=True,
+            legend="{{profile}}",
+            thresholds=RED,
+        ),
+        Panel(
+            "TLS-Noten",
+            "Endpoints per TLS grade.",
+            "count by (grade) (posture_tls_grade_info)",
+            kind="bargauge",
+            instant=True,
+            legend="{{grade}}",
+        ),
+        Panel(
             "Registrierte Endpunkte",
             "Registered endpoints per agency.",
             "count by (agency) (posture_endpoint_info)",
@@ -181,6 +208,20 @@ AGENCY = dashboard(
             'posture_finding_oldest_open_age_seconds{agency="$agency"}',
             unit="s",
             legend="{{severity}}",
+        ),
+        Panel(
+            "TLS je Endpunkt",
+            "Grade score (F=0 … A+=7) per endpoint.",
+            'posture_tls_grade_score{agency="$agency"}',
+            kind="table",
+            instant=True,
+        ),
+        Panel(
+            "Zertifikatsablauf",
+            "Days until each endpoint's certificate expires.",
+            '(posture_tls_cert_not_after_timestamp_seconds{agency="$agency"} - time()) / 86400',
+            kind="table",
+            instant=True,
         ),
         Panel(
             "Offene Ports",
@@ -250,7 +291,45 @@ HEALTH = dashboard(
     ],
 )
 
-DASHBOARDS = {"overview.json": OVERVIEW, "agency.json": AGENCY, "health.json": HEALTH}
+CERTIFICATES = dashboard(
+    "posture-certificates",
+    "Zertifikatsabläufe",
+    "Every served certificate by expiry, also where verification fails (expired, self-signed, wrong host).",
+    [
+        Panel(
+            "Tage bis zum Ablauf",
+            "Days until expiry, soonest first; negative means expired.",
+            "sort((posture_tls_cert_not_after_timestamp_seconds - time()) / 86400)",
+            kind="table",
+            instant=True,
+            width=24,
+            height=12,
+        ),
+        Panel(
+            "Prüfergebnis der Zertifikate",
+            "Certificates by verification result.",
+            "count by (reason) (posture_tls_cert_verify_ok)",
+            kind="bargauge",
+            instant=True,
+            legend="{{reason}}",
+        ),
+        Panel(
+            "Aktivierte Protokolle",
+            "Endpoints accepting each protocol version.",
+            "sum by (protocol) (posture_tls_protocol_enabled)",
+            kind="bargauge",
+            instant=True,
+            legend="{{protocol}}",
+        ),
+    ],
+)
+
+DASHBOARDS = {
+    "overview.json": OVERVIEW,
+    "agency.json": AGENCY,
+    "certificates.json": CERTIFICATES,
+    "health.json": HEALTH,
+}
 
 
 def render(board: dict[str, Any]) -> str:

@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument("--checks", help=f"comma-separated, default all ({', '.join(REGISTRY)})")
     scan_cmd.add_argument("--json", action="store_true", help="print the JSON document (docs/scan-json.md)")
     scan_cmd.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80,8000-8100")
+    scan_cmd.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors (an internal PKI's root)")
 
     agency = commands.add_parser("agency", help="agencies").add_subparsers(dest="action", required=True)
     agency_add = agency.add_parser("add", help="add an agency")
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     endpoint_add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
     endpoint_add.add_argument("--expect-ports", metavar="PORTS", help="declared open ports, e.g. 80,443")
     endpoint_add.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80")
+    endpoint_add.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors for this endpoint")
     endpoint_list = endpoint.add_parser("list", help="list endpoints")
     endpoint_list.add_argument("slug", nargs="?")
     endpoint_remove = endpoint.add_parser("remove", help="remove an endpoint by id")
@@ -226,8 +228,16 @@ async def _endpoint_add(args: argparse.Namespace, settings: Settings, engine: As
 
 
 def _check_settings(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Per-check settings given on the command line (`--ports SPEC` for the ports check)."""
-    return {"ports": {"ports": args.ports}} if getattr(args, "ports", None) else {}
+    """Per-check settings given on the command line: `--ports SPEC` (ports), `--ca-file PEM` (tls)."""
+    settings: dict[str, dict[str, Any]] = {}
+    if getattr(args, "ports", None):
+        settings["ports"] = {"ports": args.ports}
+    if getattr(args, "ca_file", None):
+        ca_file = Path(args.ca_file).resolve()
+        if not ca_file.is_file():
+            raise InvalidInput("ca-file", f"{args.ca_file}: no such file")
+        settings["tls"] = {"ca_file": str(ca_file)}
+    return settings
 
 
 def _label(text: str) -> tuple[str, str]:

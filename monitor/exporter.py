@@ -121,7 +121,7 @@ class SnapshotCollector(Collector):
                 details = type(owner).details_model.model_validate(row.details)
             except ValidationError:
                 continue  # stored by an older version; the next run replaces it
-            for sample in owner.metrics(details):
+            for sample in owner.metrics(details, snapshot.taken_at):
                 families[sample.name].add_metric([endpoint.agency, endpoint.label, *sample.labels], sample.value)
         yield from families.values()
 

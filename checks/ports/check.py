@@ -7,6 +7,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -70,7 +71,7 @@ class PortsCheck(Check[PortsConfig, PortsDetails]):
         MetricFamily("posture_port_open", "1 for every open port of the last scan", ("port", "service")),
     )
 
-    def metrics(self, details: PortsDetails) -> Iterable[MetricSample]:
+    def metrics(self, details: PortsDetails, now: datetime) -> Iterable[MetricSample]:
         for open_port in details.open_ports:
             yield MetricSample("posture_port_open", (str(open_port.port), open_port.service or "unknown"), 1.0)
 

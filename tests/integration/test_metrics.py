@@ -50,11 +50,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     workdir = tmp_path_factory.mktemp("metrics")
     broker: Broker = start_broker(workdir / "broker")
     # a web server and an unauthenticated Redis (a critical exposure) on 127.0.0.21, in their own process
+    # and a TLS server with a certificate from a CA nobody trusts
     serve = (
-        "import asyncio\n"
+        "import asyncio, ssl, trustme\n"
         "from tests.checks.ports_listeners import http, listening, redis\n"
         "async def main():\n"
-        "    async with listening([('127.0.0.21', 8080, http), ('127.0.0.21', 6379, redis)]):\n"
+        "    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+        "    trustme.CA().issue_cert('127.0.0.21').configure_cert(context)\n"
+        "    tls = await asyncio.start_server(http, '127.0.0.21', 8443, ssl=context)\n"
+        "    async with tls, listening([('127.0.0.21', 8080, http), ('127.0.0.21', 6379, redis)]):\n"
         "        await asyncio.Event().wait()\n"
         "asyncio.run(main())\n"
     )
@@ -67,6 +71,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ["scope", "add", AGENCY, "127.0.0.0/8"],
         ["endpoint", "add", AGENCY, "127.0.0.21:8080", "--interval", "5s", "--checks", "reachability,ports",
          "--ports", "8080,6379", "--expect-ports", "443"],
+        ["endpoint", "add", AGENCY, "127.0.0.21:8443", "--interval", "5s", "--checks", "tls"],
     ):  # fmt: skip
         assert posture(*args).code == 0
     http_port = free_port()
@@ -99,6 +104,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         wait_for(lambda: b"posture_port_open{" in http_get(metrics_url), 90, "a ports result in /metrics")
         wait_for(lambda: b"posture_findings_open{" in http_get(metrics_url), 30, "an open finding in /metrics")
         wait_for(lambda: b"posture_reachability_connect_seconds{" in http_get(metrics_url), 30, "reachability")
+        wait_for(lambda: b"posture_tls_grade_info{" in http_get(metrics_url), 60, "a TLS result")
         yield {"metrics_url": metrics_url, "prometheus": f"http://127.0.0.1:{prometheus_port}"}
     finally:
         for process in (prometheus, daemon, web):
@@ -136,9 +142,15 @@ def test_a_real_scrape_passes_promtool(stack: dict[str, Any]) -> None:
         "posture_findings_open",
         "posture_port_open",
         "posture_reachability_connect_seconds",
+        "posture_tls_cert_not_after_timestamp_seconds",
+        "posture_tls_cert_verify_ok",
+        "posture_tls_protocol_enabled",
+        "posture_tls_grade_score",
+        "posture_tls_compliant",
     ):
         assert re.search(rf"^{name}[{{ ]", text, re.M), name
     assert f'posture_port_open{{agency="{AGENCY}",endpoint="127.0.0.21:8080",port="8080"' in text
+    assert f'posture_tls_cert_verify_ok{{agency="{AGENCY}",endpoint="127.0.0.21:8443",reason="untrusted"}} 0.0' in text
 
 
 def _metric_side(expr: str) -> str:

@@ -1,0 +1,171 @@
+"""Benchmark: the monitor's TLS check vs sslyze's command line vs testssl.sh on 20 local TLS servers.
+
+    .venv/bin/python bench/tls_scan.py [--concurrency 10] [--testssl full|quick|skip]
+
+All servers listen on 127.0.0.2 (loopback only) with certificates made here. In the same run:
+  1. the monitor: TlsCheck on all 20 through `run_monitor` (monitor.runner.execute under a semaphore; the
+     scheduler takes its place when it lands),
+  2. `python -m sslyze` with the same scan commands on the same 20, one invocation (sslyze's own batching),
+  3. testssl.sh on the same 20, one after another as a user would (`full`: default checks; `quick`: -p -S -f -h).
+Monitor and CLI alternate for --rounds rounds and the best of each counts. The last lines are
+`ratio_vs_sslyze_cli=R` and `ratio_vs_testssl=T` (monitor time / peer time; below 1 is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "checks")]
+
+import tls_servers as ts  # noqa: E402
+
+from checks.base import CheckContext  # noqa: E402
+from checks.tls import TlsCheck, TlsConfig  # noqa: E402
+from checks.tls.scan import scan_commands  # noqa: E402
+from monitor.models import CheckResult, CheckStatus, Target  # noqa: E402
+from monitor.runner import execute  # noqa: E402
+
+
+async def run_monitor(targets: Sequence[tuple[Target, TlsConfig]], concurrency: int = 10) -> list[CheckResult[Any]]:
+    """All targets through the runner with bounded concurrency. Swap for the scheduler when it exists."""
+    check = TlsCheck()
+    ctx = CheckContext()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(target: Target, cfg: TlsConfig) -> CheckResult[Any]:
+        async with gate:
+            return await execute(check, target, cfg, ctx)
+
+    return list(await asyncio.gather(*(one(t, c) for t, c in targets)))
+
+
+def bench_specs(pki: ts.Pki, stranger: ts.Pki) -> list[ts.ServerSpec]:
+    specs = [s for s in ts.standard_specs(pki, stranger) if s.mode == "tls"]
+    extra = [
+        ts.spec_for("good2.posture.test", pki.leaf("good2.posture.test"), pki.intermediate, hsts=None),
+        ts.spec_for(
+            "legacy2.posture.test",
+            pki.leaf("legacy2.posture.test", key=ts.rsa_key(2048)),
+            pki.intermediate,
+            min_version="TLSv1",
+            max_version="TLSv1_1",
+            ciphers=ts.LEGACY_CIPHERS,
+        ),
+    ]
+    return (specs + extra)[:20]
+
+
+def sslyze_cli(servers: Sequence[ts.RunningServer], cfg: TlsConfig, ca_file: Path, out: Path) -> float:
+    flags = sorted(f"--{c.value}" for c in scan_commands(cfg))
+    flags = [_CLI_FLAG.get(f, f) for f in flags]
+    args = [sys.executable, "-m", "sslyze", "--quiet", "--json_out", str(out), "--certinfo_ca_file", str(ca_file)]
+    args += flags + [f"{s.hostname}:{s.port}{{{s.host}}}" for s in servers]
+    started = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True)
+    elapsed = time.perf_counter() - started
+    results = json.loads(out.read_text())["server_scan_results"]
+    completed = sum(r["scan_status"] == "COMPLETED" for r in results)
+    if completed != len(servers):
+        raise SystemExit(f"sslyze CLI completed only {completed} of {len(servers)} servers")
+    return elapsed
+
+
+# scan command value → CLI option, where they differ
+_CLI_FLAG = {
+    "--certificate_info": "--certinfo",
+    "--ssl_2_0_cipher_suites": "--sslv2",
+    "--ssl_3_0_cipher_suites": "--sslv3",
+    "--tls_1_0_cipher_suites": "--tlsv1",
+    "--tls_1_1_cipher_suites": "--tlsv1_1",
+    "--tls_1_2_cipher_suites": "--tlsv1_2",
+    "--tls_1_3_cipher_suites": "--tlsv1_3",
+    "--openssl_ccs_injection": "--openssl_ccs",
+    "--tls_compression": "--compression",
+    "--session_renegotiation": "--reneg",
+    "--tls_fallback_scsv": "--fallback",
+    "--tls_extended_master_secret": "--ems",
+}
+
+
+def testssl_sequential(servers: Sequence[ts.RunningServer], ca_file: Path, mode: str, workdir: Path) -> float:
+    binary = shutil.which("testssl") or shutil.which("testssl.sh")
+    if binary is None:
+        raise SystemExit("testssl.sh is not installed (Debian package testssl.sh)")
+    options = [] if mode == "full" else ["-p", "-S", "-f", "-h"]
+    started = time.perf_counter()
+    for server in servers:
+        assert server.host.startswith("127.")
+        subprocess.run(
+            [binary, "--quiet", "--color", "0", "--warnings", "off", "--nodns", "none", "--ip", server.host,
+             "--add-ca", str(ca_file), *options, "--jsonfile", str(workdir / f"testssl-{server.hostname}.json"),
+             f"{server.hostname}:{server.port}"],
+            check=False, capture_output=True,
+        )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--testssl", choices=("full", "quick", "skip"), default="full")
+    parser.add_argument("--rounds", type=int, default=3, help="monitor and sslyze CLI alternate; best round counts")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="tls-bench-") as tmp:
+        _bench(Path(tmp), args)
+
+
+def _bench(workdir: Path, args: argparse.Namespace) -> None:
+    pki = ts.make_pki(workdir)
+    stranger = ts.make_pki(workdir, "Stranger Root")
+    specs = bench_specs(pki, stranger)
+    with ts.running(specs, workdir) as running:
+        servers = list(running.values())
+        cfg = TlsConfig(ca_file=pki.ca_file, profiles=("bsi_tr_02102_2", "mozilla_intermediate"))
+        targets = [
+            (Target(s.hostname, s.port), cfg.model_copy(update={"address": cfg.address or _ip(s.host)}))
+            for s in servers
+        ]
+        monitor_runs: list[float] = []
+        cli_runs: list[float] = []
+        for _ in range(args.rounds):
+            started = time.perf_counter()
+            results = asyncio.run(run_monitor(targets, args.concurrency))
+            monitor_runs.append(time.perf_counter() - started)
+            cli_runs.append(sslyze_cli(servers, cfg, pki.ca_file, workdir / "sslyze.json"))
+        ok = sum(r.status is CheckStatus.OK for r in results)
+        monitor_s, cli_s = min(monitor_runs), min(cli_runs)
+        testssl_s = testssl_sequential(servers, pki.ca_file, args.testssl, workdir) if args.testssl != "skip" else 0.0
+
+    print(f"servers={len(servers)}")
+    print(f"monitor_ok={ok}")
+    print(f"grades={','.join(sorted(r.details.grade for r in results if r.details is not None))}")
+    print(f"monitor_runs_s={','.join(f'{t:.2f}' for t in monitor_runs)}")
+    print(f"sslyze_cli_runs_s={','.join(f'{t:.2f}' for t in cli_runs)}")
+    print(f"monitor_s={monitor_s:.2f}")
+    print(f"sslyze_cli_s={cli_s:.2f}")
+    print(f"testssl_mode={args.testssl}")
+    print(f"testssl_s={testssl_s:.2f}")
+    print(f"ratio_vs_sslyze_cli={monitor_s / cli_s:.3f}")
+    print(f"ratio_vs_testssl={(monitor_s / testssl_s) if testssl_s else float('nan'):.3f}")
+
+
+def _ip(host: str) -> Any:
+    from ipaddress import ip_address
+
+    return ip_address(host)
+
+
+if __name__ == "__main__":
+    main()

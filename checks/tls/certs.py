@@ -1,0 +1,176 @@
+"""Certificate facts and our own trust-path building (cryptography only; no network).
+
+sslyze 6 validates with cryptography's web-PKI verifier, which folds name, time, algorithm and trust into one error
+string. We record that string as evidence but decide trust ourselves, by building the path with signature checks
+only, so that an expired, SHA-1-signed or wrongly named certificate from a trusted CA is reported as exactly that
+and not also as "untrusted".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PSS, PKCS1v15
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+
+from checks.tls.models import CertificateChain, CertificateFacts, TrustVerdict
+
+MAX_PATH = 8
+_DER = Encoding.DER
+
+
+def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
+    key = cert.public_key()
+    key_type, bits, curve = _key_info(key)
+    try:
+        hash_algorithm = cert.signature_hash_algorithm
+        signature_hash = hash_algorithm.name if hash_algorithm is not None else None
+    except UnsupportedAlgorithm:
+        signature_hash = "unknown"
+    return CertificateFacts(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        serial=format(cert.serial_number, "x"),
+        sha256=hashlib.sha256(cert.public_bytes(_DER)).hexdigest(),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        key_type=key_type,
+        key_bits=bits,
+        curve=curve,
+        signature_algorithm=cert.signature_algorithm_oid._name,
+        signature_hash=signature_hash,
+        self_issued=_issued_by(cert, cert),
+        is_ca=_is_ca(cert),
+    )
+
+
+def analyse_chain(
+    served: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    sslyze_errors: Iterable[str] = (),
+) -> CertificateChain:
+    """Facts about the served chain and whether it leads to one of `anchors` (signatures only)."""
+    leaf = served[0]
+    verdict, reason, path = _build_path(served, anchors)
+    dns_names, ips = _subject_alt_names(leaf)
+    common_names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    common_name = str(common_names[0].value) if common_names else None
+    return CertificateChain(
+        served=tuple(certificate_facts(c) for c in served),
+        dns_names=dns_names,
+        ip_addresses=ips,
+        common_name=common_name,
+        trust=verdict,
+        trust_reason=reason,
+        trusted_path=tuple(c.subject.rfc4514_string() for c in path) if verdict == "trusted" else (),
+        issuer_url_published=any(_has_ca_issuers_url(c) for c in served),
+        sslyze_validation_errors=tuple(sslyze_errors),
+    )
+
+
+def _build_path(
+    served: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]
+) -> tuple[TrustVerdict, str | None, list[x509.Certificate]]:
+    anchor_der = {a.public_bytes(_DER) for a in anchors}
+    path = [served[0]]
+    pool = list(served[1:])
+    current = served[0]
+    for _ in range(MAX_PATH):
+        if current.public_bytes(_DER) in anchor_der:
+            return "trusted", None, path
+        anchor = next((a for a in anchors if a.subject == current.issuer and _issued_by(current, a)), None)
+        if anchor is not None:
+            return "trusted", None, [*path, anchor]
+        parent = next((c for c in pool if c.subject == current.issuer and _issued_by(current, c)), None)
+        if parent is None or parent in path:
+            break
+        path.append(parent)
+        current = parent
+    top = path[-1]
+    if _issued_by(top, top):
+        if len(path) == 1:
+            return "self_signed", "the certificate is signed by its own key and is not a trust anchor", path
+        return "untrusted_root", f"the chain ends in a root that is not trusted: {top.subject.rfc4514_string()}", path
+    missing = top.issuer.rfc4514_string()
+    if _has_ca_issuers_url(top):
+        return "incomplete_chain", f"the server does not send the issuing certificate {missing}", path
+    return "untrusted_root", f"issuer not found among the served certificates or trust anchors: {missing}", path
+
+
+def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """Is `child` signed by `parent`'s key? Signature only: legacy hashes (SHA-1, MD5) are judged elsewhere."""
+    if child.issuer != parent.subject:
+        return False
+    key = parent.public_key()
+    hash_algorithm = child.signature_hash_algorithm
+    try:
+        if isinstance(key, rsa.RSAPublicKey) and hash_algorithm is not None:
+            padding = child.signature_algorithm_parameters
+            if not isinstance(padding, PSS | PKCS1v15):
+                return False
+            key.verify(child.signature, child.tbs_certificate_bytes, padding, hash_algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and hash_algorithm is not None:
+            key.verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(hash_algorithm))
+        elif isinstance(key, dsa.DSAPublicKey) and hash_algorithm is not None:
+            key.verify(child.signature, child.tbs_certificate_bytes, hash_algorithm)
+        else:
+            child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _has_ca_issuers_url(cert: x509.Certificate) -> bool:
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except x509.ExtensionNotFound:
+        return False
+    return any(d.access_method == AuthorityInformationAccessOID.CA_ISSUERS for d in aia)
+
+
+def _subject_alt_names(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return (), ()
+    dns = tuple(str(n) for n in san.get_values_for_type(x509.DNSName))
+    ips = tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress))
+    return dns, ips
+
+
+def _key_info(key: object) -> tuple[str, int, str | None]:
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size, None
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA", key.key_size, None
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "EC", key.curve.key_size, key.curve.name
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256, None
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456, None
+    return "other", 0, None
+
+
+def load_pem_bundle(path: Path) -> tuple[x509.Certificate, ...]:
+    return _load_pem_bundle(path.resolve(), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _load_pem_bundle(path: Path, _mtime_ns: int) -> tuple[x509.Certificate, ...]:
+    # keyed on mtime: a renewed bundle is read again
+    return tuple(x509.load_pem_x509_certificates(path.read_bytes()))

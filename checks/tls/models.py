@@ -1,0 +1,138 @@
+"""TLS check settings and typed facts. The facts are stored as JSON and re-judged without a new scan."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from checks.base import CheckConfig, CheckDetails
+
+ProfileName = Literal["bsi_tr_02102_2", "mozilla_intermediate"]
+TrustVerdict = Literal["trusted", "self_signed", "untrusted_root", "incomplete_chain", "no_certificate"]
+PROTOCOLS: tuple[str, ...] = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+class TlsConfig(CheckConfig):
+    timeout_s: float = Field(default=120.0, gt=0, le=3600, description="deadline of one scan")
+    network_timeout_s: int = Field(default=5, ge=1, le=60, description="sslyze socket timeout per connection")
+    network_max_retries: int = Field(default=2, ge=0, le=5)
+    connections_per_server: int = Field(
+        default=5, ge=1, le=20, description="sslyze's parallel connections to one server (politeness)"
+    )
+    address: IPv4Address | IPv6Address | None = Field(
+        default=None,
+        description="connect here instead of resolving the host (the address the scope check approved); "
+        "SNI and the name check still use the host",
+    )
+    ca_file: Path | None = Field(default=None, description="extra PEM trust anchors (an internal PKI's root)")
+    profiles: tuple[ProfileName, ...] = Field(
+        default=("bsi_tr_02102_2",), description="compliance profiles to report on"
+    )
+    http_headers: bool = Field(default=True, description="ask for HTTP headers (HSTS) over TLS")
+    expiry_warning_days: tuple[int, int, int] = Field(
+        default=(30, 14, 7), description="days left at which tls.cert.expiring is low / medium / high"
+    )
+    hsts_min_max_age_s: int = Field(default=15_552_000, ge=0, description="180 days")
+
+    @field_validator("expiry_warning_days")
+    @classmethod
+    def _descending(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
+        if not (value[0] >= value[1] >= value[2] >= 0):
+            raise ValueError("expiry_warning_days must be descending, e.g. (30, 14, 7)")
+        return value
+
+    @field_validator("profiles")
+    @classmethod
+    def _unique(cls, value: tuple[ProfileName, ...]) -> tuple[ProfileName, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("profiles are listed twice")
+        return value
+
+
+class _Facts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CertificateFacts(_Facts):
+    subject: str
+    issuer: str
+    serial: str
+    sha256: str
+    not_before: datetime
+    not_after: datetime
+    key_type: str  # RSA, DSA, EC, Ed25519, Ed448, other
+    key_bits: int
+    curve: str | None = None
+    signature_algorithm: str  # dotted name, e.g. sha256WithRSAEncryption
+    signature_hash: str | None  # sha1, md5, sha256, ... (None for Ed25519)
+    self_issued: bool  # subject == issuer and the signature verifies with its own key
+    is_ca: bool
+
+
+class CertificateChain(_Facts):
+    served: tuple[CertificateFacts, ...]  # index 0 is the leaf, as the server sent it
+    dns_names: tuple[str, ...] = ()
+    ip_addresses: tuple[str, ...] = ()
+    common_name: str | None = None
+    trust: TrustVerdict
+    trust_reason: str | None = None  # why not trusted, in our words
+    trusted_path: tuple[str, ...] = ()  # subjects from leaf to anchor when trusted
+    issuer_url_published: bool = False  # leaf/intermediate carries an AIA caIssuers URL
+    sslyze_validation_errors: tuple[str, ...] = ()  # cryptography's verdict per trust store, as evidence
+
+    @property
+    def leaf(self) -> CertificateFacts:
+        return self.served[0]
+
+
+class AcceptedSuite(_Facts):
+    name: str
+    bits: int
+    group: str | None = None  # ephemeral key: curve name or "DH"
+    group_bits: int | None = None
+
+
+class HttpFacts(_Facts):
+    answered: bool  # an HTTP response came back over TLS
+    hsts_max_age: int | None = None
+    hsts_present: bool = False
+    hsts_include_subdomains: bool = False
+    error: str | None = None
+
+
+class VulnFacts(_Facts):
+    heartbleed: bool | None = None
+    ccs_injection: bool | None = None
+    robot: str | None = None  # sslyze's RobotScanResultEnum value
+    compression: bool | None = None
+    secure_renegotiation: bool | None = None
+    client_renegotiation: bool | None = None
+    fallback_scsv: bool | None = None
+    extended_master_secret: bool | None = None
+
+
+class TlsDetails(CheckDetails):
+    host: str
+    port: int
+    sni: str
+    certificate: CertificateChain | None
+    suites: dict[str, tuple[AcceptedSuite, ...]] = Field(
+        default_factory=dict, description="accepted suites per supported protocol version"
+    )
+    curves: tuple[str, ...] = ()  # supported key-exchange curves (elliptic_curves scan)
+    vulns: VulnFacts = VulnFacts()
+    http: HttpFacts | None = None
+    mozilla_intermediate: dict[str, str] | None = None  # sslyze's checker: requirement → problem
+    scan_errors: dict[str, str] = Field(default_factory=dict)  # scan command → short reason
+    # judged at scan time with the same pure functions evaluate() uses (for metrics and the UI)
+    weakest_suite: str | None = None
+    grade: str | None = None
+    compliance: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        return tuple(p for p in PROTOCOLS if p in self.suites)
