@@ -38,6 +38,13 @@ docs: venv
 
 bench: venv
 	$(BIN)/python bench/scheduler.py
+	$(BIN)/python bench/ports_scan.py
+	$(BIN)/python bench/tls_scan.py
+	$(BIN)/python bench/vuln_match.py
+	$(BIN)/python bench/alerts.py
+	$(BIN)/python bench/metrics.py
+	$(BIN)/python bench/api.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from checks.base import Check
+from checks.patches import PatchCheck
 from checks.ports import PortsCheck
 from checks.reachability import ReachabilityCheck
 from checks.tls import TlsCheck
@@ -15,4 +16,5 @@ REGISTRY: Registry = {
     ReachabilityCheck.name: ReachabilityCheck,
     TlsCheck.name: TlsCheck,
     PortsCheck.name: PortsCheck,
+    PatchCheck.name: PatchCheck,
 }

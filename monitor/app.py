@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY, Registry
-from checks.base import Check
+from checks.base import Check, CheckConfig
 from monitor.aio import first_of
 from monitor.alerter import BrokerConfig, Publisher
 from monitor.api.app import build_app
@@ -24,7 +26,7 @@ from monitor.cadence import cadence_from
 from monitor.durations import parse_duration
 from monitor.exporter import MetricsEndpoint
 from monitor.findings import Policy
-from monitor.leader import Job, lead
+from monitor.leader import Job, lead, once_as_leader
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
 from monitor.scope_resolution import CachedResolver, DnsResolver
@@ -34,6 +36,7 @@ from monitor.store.finding_store import AlertRouter
 from monitor.store.outbox_store import OutboxStore
 from monitor.store.schema import ensure_current
 from monitor.store.work import WorkQueue
+from monitor.vulndb_store import LiveVulnDb, rejudge_stored, toolkit_of
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +126,18 @@ class Daemon:
                 engine, checks, lambda: publisher.connected if publisher else None, settings.metrics_refresh_s
             )
             resolver = CachedResolver(DnsResolver(settings.dns_servers))
+            vulndb = self._live_vulndb(engine, checks, configs, queue)
+            if vulndb is not None:
+                await vulndb.refresh()
             self.scheduler = Scheduler(
-                queue, checks, configs, limits, executor, self.metrics.runtime.observe, resolver=resolver
+                queue,
+                checks,
+                configs,
+                limits,
+                executor,
+                self.metrics.runtime.observe,
+                resolver=resolver,
+                resources=vulndb.resources if vulndb is not None else {},
             )
             if self.role == "scanner":  # health only: the api role serves the API and the one /metrics
                 app = build_health_app(engine)
@@ -153,6 +166,8 @@ class Daemon:
                     group.create_task(lead(engine, "lifecycle", self._sweep_loop(queue), self.stop), name="lifecycle")
                 if self.role in ("all", "api"):
                     group.create_task(self.metrics.run(self.stop), name="metrics")
+                if scans and vulndb is not None:
+                    group.create_task(vulndb.run(self.stop, settings.vulndb_refresh_s), name="vulndb")
                 if scans:
                     await self.scheduler.run(self.stop)
                     log.info("scheduler stopped: %d checks dispatched", self.scheduler.dispatched)
@@ -165,6 +180,36 @@ class Daemon:
             executor.shutdown(wait=False, cancel_futures=True)
             await engine.dispose()
             log.info("stopped")
+
+    def _live_vulndb(
+        self,
+        engine: AsyncEngine,
+        checks: Mapping[str, Check[Any, Any]],
+        configs: Mapping[str, CheckConfig],
+        queue: WorkQueue,
+    ) -> LiveVulnDb | None:
+        """The vulnerability database for checks that need one; a new one re-judges every stored fingerprint."""
+        toolkit = toolkit_of(self.registry)
+        if toolkit is None:
+            return None
+        check_name = next((name for name, cls in self.registry.items() if cls is cast(Any, toolkit)), None)
+
+        async def rejudge(database: Any) -> None:
+            if check_name is None:
+                return
+
+            async def job() -> None:
+                started = time.perf_counter()
+                results = await rejudge_stored(engine, checks[check_name], configs[check_name], database)
+                queued = await queue.record_rejudged(results)
+                log.info(
+                    "vulnerability database changed: %d endpoints re-judged in %.1f s, %d alerts queued",
+                    len(results), time.perf_counter() - started, queued,
+                )  # fmt: skip
+
+            await once_as_leader(engine, "rejudge", job)
+
+        return LiveVulnDb(engine, toolkit, on_change=rejudge)
 
     def _sweep_loop(self, queue: WorkQueue) -> Job:
         async def sweep(stop: asyncio.Event) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY
-from monitor import __version__
+from monitor import __version__, cli_vulndb
 from monitor.app import DAEMON_ROLES, Daemon
 from monitor.cadence import cadence_from
 from monitor.display import printable, result_report, table
@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="migrate the schema to this version")
+
+    cli_vulndb.add_parser(commands)
 
     demo = commands.add_parser("demo", help="seed a loopback demo agency, start weak local servers, scan them")
     demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
@@ -288,4 +290,6 @@ _ADMIN: dict[tuple[str, str], Handler] = {
     ("endpoint", "remove"): _endpoint_remove,
     ("token", "create"): _token_create,
     ("db", "upgrade"): _db_upgrade,
+    ("vulndb", "update"): cli_vulndb.update,
+    ("vulndb", "match"): cli_vulndb.match,
 }

@@ -68,3 +68,20 @@ async def _hold(conn: AsyncConnection, name: str, job: Job, stop: asyncio.Event)
     finally:
         job_stop.set()
         await task
+
+
+async def once_as_leader(engine: AsyncEngine, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> bool:
+    """Run `job` now unless another replica runs the job of this name at this moment; True when it ran here."""
+    if engine.dialect.name != "postgresql":
+        await job()
+        return True
+    key = lock_key(name)
+    async with engine.connect() as conn:
+        if not await _try_lock(conn, key):
+            return False
+        try:
+            await job()
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            await conn.commit()
+    return True

@@ -56,8 +56,10 @@ class Scheduler:
         executor: Executor | None = None,
         on_result: Callable[[CheckResult[Any]], None] | None = None,
         resolver: Resolver | None = None,
+        resources: Mapping[str, Any] | None = None,
     ) -> None:
         self.queue = queue
+        self.resources = resources if resources is not None else {}  # shared services checks read (vulndb)
         self.resolver: Resolver = resolver or CachedResolver(DnsResolver())
         self.on_result = on_result
         self.checks = checks
@@ -188,7 +190,9 @@ class Scheduler:
         except HostUnresolvable as err:
             return _refused(item, err.reason, status=CheckStatus.UNREACHABLE)
         target = Target(host=item.host, port=item.port, endpoint_id=item.endpoint_id, agency=item.agency)
-        context = CheckContext(executor=self.executor, peer_details=await self._peer_details(check, item))
+        context = CheckContext(
+            executor=self.executor, peer_details=await self._peer_details(check, item), resources=self.resources
+        )
         try:
             config = endpoint_config(self.configs[item.check], item.check_settings, item.expected_ports)
         except InvalidInput as err:

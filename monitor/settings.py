@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     dns_servers: list[str] = Field(
         default_factory=list, description="name servers for scan-time resolution and TXT verification; [] = system"
     )
+    vulndb_refresh_s: float = Field(
+        default=300.0, ge=5, le=86400, description="how often the daemon looks for a new vulnerability database"
+    )
     metrics_refresh_s: float = Field(default=15.0, ge=0.5, le=600, description="how often /metrics is re-rendered")
     sweep_interval_s: float = Field(default=60.0, ge=1, le=3600, description="how often reminders/deadlines run")
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-check settings by name")

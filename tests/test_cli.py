@@ -25,7 +25,7 @@ def registered(posture: Posture) -> Posture:
 def test_admin_commands_round_trip(registered: Posture) -> None:
     added = registered("endpoint", "add", "stadt-a", "127.0.0.2:8443", "--interval", "10m", "--label", "team=it")
     assert added.code == 0, added.stderr
-    assert added.stdout.strip() == "endpoint 1 registered: 127.0.0.2:8443 (reachability, tls, ports)"
+    assert added.stdout.strip() == "endpoint 1 registered: 127.0.0.2:8443 (reachability, tls, ports, patch)"
     listing = registered("endpoint", "list")
     assert "127.0.0.2:8443" in listing.stdout and "stadt-a" in listing.stdout
     assert "stadt-a  Stadt A  1" in registered("agency", "list").stdout

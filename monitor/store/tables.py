@@ -193,3 +193,84 @@ class WebSession(SQLModel, table=True):
 
 
 METADATA = SQLModel.metadata
+
+
+# --- vulnerability database (patch check): filled by `posture vulndb update`, read into memory at start ---------
+
+
+class VulnSource(SQLModel, table=True):
+    """One feed's state: which version is loaded, from where, when."""
+
+    __tablename__ = "vuln_source"
+    source: str = Field(max_length=10, primary_key=True)  # "kev" | "nvd" | "eol"
+    version: str = Field(max_length=100)
+    origin: str = Field(max_length=500)
+    records: int = 0
+    updated_at: datetime = _when()
+
+
+class VulnKev(SQLModel, table=True):
+    """CISA Known Exploited Vulnerabilities: one row per catalog entry."""
+
+    __tablename__ = "vuln_kev"
+    cve_id: str = Field(max_length=20, primary_key=True)
+    vendor_project: str = Field(max_length=200)
+    product: str = Field(max_length=200)
+    name: str = Field(max_length=400)
+    date_added: str = Field(max_length=10)
+    due_date: str = Field(max_length=10)
+    required_action: str
+    known_ransomware: bool = False
+    short_description: str = ""
+
+
+class VulnCve(SQLModel, table=True):
+    """An NVD CVE record, reduced to what matching and findings need."""
+
+    __tablename__ = "vuln_cve"
+    cve_id: str = Field(max_length=20, primary_key=True)
+    severity: str = Field(max_length=10)
+    score: float | None = None
+    vector: str | None = Field(default=None, max_length=200)
+    cvss_version: str | None = Field(default=None, max_length=5)
+    description: str = ""
+    published: str = Field(default="", max_length=32)
+    last_modified: str = Field(default="", max_length=32)
+    status: str = Field(default="", max_length=40)
+
+
+class VulnCpeMatch(SQLModel, table=True):
+    """One vulnerable cpeMatch entry of a CVE's configurations."""
+
+    __tablename__ = "vuln_cpe_match"
+    __table_args__ = (Index("ix_vuln_cpe_match_product", "vendor", "product"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cve_id: str = Field(max_length=20, index=True)
+    part: str = Field(max_length=1)
+    vendor: str = Field(max_length=100)
+    product: str = Field(max_length=150)
+    version: str = Field(max_length=100)
+    update: str = Field(max_length=100)
+    sw_edition: str = Field(max_length=100)
+    start_including: str | None = Field(default=None, max_length=100)
+    start_excluding: str | None = Field(default=None, max_length=100)
+    end_including: str | None = Field(default=None, max_length=100)
+    end_excluding: str | None = Field(default=None, max_length=100)
+    platform: bool = False
+
+
+class VulnEolProduct(SQLModel, table=True):
+    __tablename__ = "vuln_eol_product"
+    product: str = Field(max_length=60, primary_key=True)
+    title: str = Field(max_length=200)
+    cpes: list[str] = _json()
+
+
+class VulnEolCycle(SQLModel, table=True):
+    __tablename__ = "vuln_eol_cycle"
+    product: str = Field(max_length=60, primary_key=True)
+    cycle: str = Field(max_length=40, primary_key=True)
+    release_date: str | None = Field(default=None, max_length=10)
+    eol: str = Field(max_length=10)  # "true" | "false" | YYYY-MM-DD
+    latest: str | None = Field(default=None, max_length=60)
+    lts: bool = False

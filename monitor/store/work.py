@@ -197,7 +197,8 @@ class WorkQueue:
                     tuple_(LATEST.c.endpoint_id, LATEST.c.check).in_(keys), LATEST.c.details.is_not(None)
                 )
             )
-            return {(row.endpoint_id, row.check): row.details for row in rows}
+            # a first run that failed stored JSON null, which is not SQL NULL
+            return {(row.endpoint_id, row.check): row.details for row in rows if row.details is not None}
 
     async def record(self, done: Sequence[tuple[DueItem, CheckResult[Any]]]) -> int:
         """Store results, findings, outbox rows and the next due time in one transaction.
@@ -216,18 +217,9 @@ class WorkQueue:
             findings = await finding_store.load(conn, endpoint_ids)
             scan_runs, states, outbox = [], [], []
             for item, result in kept:
-                stored = findings.get(item.endpoint_id, {})
-                known = {key: state for key, (_, state) in stored.items()}
-                outcome = reconcile(known, result, failures[item.key], self.policy, now)
-                changed = [_verified(state, item, result) for state in outcome.states]
-                ids = await finding_store.save(conn, item.endpoint_id, changed, stored)
-                for state in changed:  # the next result of this batch for the endpoint sees this one's changes
-                    stored[state.key] = (ids[state.key], state)
-                current = {key: state for key, (_, state) in stored.items() if state.check == item.check}
-                outbox += [
-                    self.router.row(item.alert_target, event, now, ids.get(event.key), current.get(event.key))
-                    for event in outcome.events
-                ]
+                stored = findings.setdefault(item.endpoint_id, {})
+                failures_after, current, rows = await self._judge(conn, item, result, failures[item.key], stored, now)
+                outbox += rows
                 scan_runs.append(self._scan_run(item, result))
                 due = self.cadence.next_due(result.started_at, item.interval_s, finding_store.is_risky(current))
                 states.append(
@@ -236,7 +228,7 @@ class WorkQueue:
                         "c": item.check,
                         # start to start: a slow check does not stretch its endpoint's cadence
                         "due": max(now, due),
-                        "failures": outcome.failures,
+                        "failures": failures_after,
                         "status": result.status.value,
                         "ran": result.started_at,
                     }
@@ -261,6 +253,66 @@ class WorkQueue:
         if queued and self.on_outbox is not None:
             self.on_outbox()
         return len(kept)
+
+    async def _judge(
+        self,
+        conn: AsyncConnection,
+        item: DueItem,
+        result: CheckResult[Any],
+        failures_before: int,
+        stored: finding_store.StoredFindings,
+        now: datetime,
+    ) -> tuple[int, dict[str, FindingState], list[dict[str, Any] | None]]:
+        """Reconcile one result with the endpoint's findings and save them: (failures, this check's findings,
+        outbox rows). `stored` is updated, so a later result of the same batch sees these changes."""
+        known = {key: state for key, (_, state) in stored.items()}
+        outcome = reconcile(known, result, failures_before, self.policy, now)
+        changed = [_verified(state, item, result) for state in outcome.states]
+        ids = await finding_store.save(conn, item.endpoint_id, changed, stored)
+        for state in changed:
+            stored[state.key] = (ids[state.key], state)
+        current = {key: state for key, (_, state) in stored.items() if state.check == item.check}
+        rows = [
+            self.router.row(item.alert_target, event, now, ids.get(event.key), current.get(event.key))
+            for event in outcome.events
+        ]
+        return outcome.failures, current, rows
+
+    async def record_rejudged(self, results: Sequence[CheckResult[Any]]) -> int:
+        """Findings from stored facts judged again (a new KEV entry): no scan ran, so the schedule and the
+        scan history stay as they are; findings, alerts and the latest result change. Returns events queued."""
+        results = [result for result in results if result.endpoint_id is not None]
+        if not results:
+            return 0
+        now = datetime.now(UTC)
+        endpoint_ids = sorted({result.endpoint_id for result in results if result.endpoint_id is not None})
+        async with self.engine.begin() as conn:
+            endpoints = {
+                row.id: row
+                for row in await conn.execute(
+                    select(ENDPOINT.c.id, ENDPOINT.c.host, ENDPOINT.c.port, ENDPOINT.c.agency_id)
+                    .add_columns(AGENCY.c.slug, AGENCY.c.min_alert_severity)
+                    .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+                    .where(ENDPOINT.c.id.in_(endpoint_ids))
+                )
+            }
+            findings = await finding_store.load(conn, endpoint_ids)
+            outbox: list[dict[str, Any] | None] = []
+            for result in results:
+                endpoint = endpoints.get(result.endpoint_id or 0)
+                if endpoint is None:
+                    continue  # removed meanwhile
+                item = DueItem(
+                    endpoint.id, result.check, endpoint.agency_id, endpoint.slug, endpoint.host, endpoint.port, 0.0,
+                    severity_or_none(endpoint.min_alert_severity),
+                )  # fmt: skip
+                stored = findings.setdefault(endpoint.id, {})
+                outbox += (await self._judge(conn, item, result, 0, stored, now))[2]
+            await self._upsert_latest(conn, results)
+            queued = await finding_store.write_outbox(conn, outbox)
+        if queued and self.on_outbox is not None:
+            self.on_outbox()
+        return queued
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Time-driven lifecycle (reminders, deadlines, expired acceptances); returns events queued."""

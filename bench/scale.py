@@ -1,0 +1,156 @@
+"""Benchmark: dispatch throughput on PostgreSQL with 1 and with 2 scanner replicas (separate processes).
+
+100,000 endpoints with the no-op check, all due at once, in a throwaway database on the PostgreSQL server at
+POSTURE_BENCH_PG (default postgresql://postgres@127.0.0.1:5432/postgres). Each replica is the real scheduler
+and store path: leased claims (FOR UPDATE SKIP LOCKED), batched recording. PostgreSQL shares the 2 cores.
+Last lines: `dispatch_1=N`, `dispatch_2=M`, `scaling_2x=M/N`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+from sqlalchemy import delete, func, insert, select, update
+
+from checks.base import Check
+from monitor.cadence import Cadence
+from monitor.findings import Policy
+from monitor.scheduler import Limits, Scheduler
+from monitor.store.engine import make_engine
+from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, SCOPE
+from monitor.store.schema import upgrade
+from monitor.store.work import LATEST, SCAN_RUN, WorkQueue
+from tests.fake_checks import FakeConfig, NoopCheck
+
+
+def host(i: int) -> str:
+    return f"127.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"  # never contacted: the no-op check
+
+
+async def seed(url: str, count: int) -> None:
+    engine = make_engine(url)
+    await upgrade(engine)
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(insert(AGENCY).values(id=1, slug="bench", name="Bench", created_at=now))
+        await conn.execute(insert(SCOPE).values(agency_id=1, kind="cidr", value="127.0.0.0/8", created_at=now))
+        for start in range(0, count, 10_000):
+            ids = range(start + 1, min(start + 10_000, count) + 1)
+            await conn.execute(insert(ENDPOINT), [
+                {"id": i, "agency_id": 1, "host": host(i), "port": 443, "checks": ["noop"], "intervals": {},
+                 "labels": {}, "expected_ports": [], "check_settings": {}, "created_at": now}
+                for i in ids])  # fmt: skip
+            await conn.execute(
+                insert(CHECK_STATE),
+                [{"endpoint_id": i, "check": "noop", "next_due": now, "consecutive_failures": 0} for i in ids],
+            )
+    await engine.dispose()
+
+
+async def reset(url: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(delete(SCAN_RUN))
+        await conn.execute(delete(LATEST))
+        await conn.execute(
+            update(CHECK_STATE).values(
+                next_due=datetime.now(UTC) - timedelta(seconds=1), lease_owner=None, lease_expires=None
+            )
+        )
+    await engine.dispose()
+
+
+async def count_runs(url: str) -> int:
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        total = int((await conn.execute(select(func.count()).select_from(SCAN_RUN))).scalar_one())
+    await engine.dispose()
+    return total
+
+
+def replica(url: str, name: str, stop: EventType) -> None:
+    async def run() -> None:
+        engine = make_engine(url)
+        queue = WorkQueue(engine, name, Cadence(86_400), Policy(), lease_s=600)
+        checks: dict[str, Check[Any, Any]] = {"noop": NoopCheck()}
+        limits = Limits(concurrency=500, claim_batch=1000, flush_size=1000)
+        scheduler = Scheduler(queue, checks, {"noop": FakeConfig()}, limits)
+        stopping = asyncio.Event()
+        task = asyncio.create_task(scheduler.run(stopping))
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
+        stopping.set()
+        await task
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def measure(url: str, replicas: int, total: int) -> float:
+    asyncio.run(reset(url))
+    stop = multiprocessing.get_context("spawn").Event()
+    processes = [
+        multiprocessing.get_context("spawn").Process(target=replica, args=(url, f"scanner-{n}", stop))
+        for n in range(replicas)
+    ]
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    while asyncio.run(count_runs(url)) < total:
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    for process in processes:
+        process.join(60)
+    print(f"replicas={replicas} elapsed_s={elapsed:.2f} (includes process start-up)", file=sys.stderr)
+    return total / elapsed
+
+
+async def create_database(admin: str) -> tuple[str, str]:
+    name = f"posture_bench_{uuid.uuid4().hex[:8]}"
+    connection = await asyncpg.connect(admin)
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    await connection.close()
+    return name, admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
+
+
+async def drop_database(admin: str, name: str) -> None:
+    connection = await asyncpg.connect(admin)
+    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await connection.close()
+
+
+def main(count: int) -> None:
+    admin = os.environ.get("POSTURE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name, url = asyncio.run(create_database(admin))
+    try:
+        started = time.perf_counter()
+        asyncio.run(seed(url, count))
+        print(f"seeded {count} endpoints in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        one = measure(url, 1, count)
+        two = measure(url, 2, count)
+    finally:
+        asyncio.run(drop_database(admin, name))
+    print(f"endpoints={count}")
+    print(f"dispatch_1={one:.0f}")
+    print(f"dispatch_2={two:.0f}")
+    print(f"scaling_2x={two / one:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--endpoints", type=int, default=100_000)
+    main(parser.parse_args().endpoints)

@@ -1,0 +1,88 @@
+"""This check's own cheap reads, for ports where nmap named no version.
+
+One connection per port, a few hundred bytes, a short deadline: servers that speak first (SSH, FTP, SMTP, POP3,
+IMAP) are read; an HTTP(S) port is asked `HEAD /` with aiohttp and only its `Server` and `X-Powered-By` headers
+are kept. Failures are silent (the port simply gives no fingerprint): a banner is a bonus, not a verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import ssl
+
+import aiohttp
+
+from checks.patches.fingerprints import Fingerprint, from_banner
+from monitor.models import Target
+
+MAX_READ = 512
+_HTTP_SERVICES = ("http", "https", "http-proxy", "http-alt", "ssl/http")
+_HTTPS_PORTS = frozenset({443, 8443, 9443})
+
+
+async def read_banners(
+    target: Target, ports: list[tuple[int, str]], timeout_s: float, max_ports: int
+) -> list[Fingerprint]:
+    chosen = ports[:max_ports]
+    results = await asyncio.gather(*(_one(target.host, port, service, timeout_s) for port, service in chosen))
+    return [fingerprint for found in results for fingerprint in found]
+
+
+async def _one(host: str, port: int, service: str, timeout_s: float) -> list[Fingerprint]:
+    if service.startswith("http") or "http" in service:
+        return await _http(host, port, service == "https" or port in _HTTPS_PORTS, timeout_s)
+    greeting = await _greeting(host, port, timeout_s)
+    if greeting:
+        return from_banner(greeting, port)
+    if not service:  # unknown service that stayed silent: it may be HTTP
+        return await _http(host, port, port in _HTTPS_PORTS, timeout_s)
+    return []
+
+
+async def _greeting(host: str, port: int, timeout_s: float) -> str:
+    try:
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_connection(host, port)
+    except (OSError, TimeoutError):
+        return ""
+    try:
+        async with asyncio.timeout(min(timeout_s, 2.0)):
+            data = await reader.read(MAX_READ)
+    except (OSError, TimeoutError):
+        data = b""
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            async with asyncio.timeout(1.0):
+                await writer.wait_closed()
+    return data.decode("latin-1").split("\n", 1)[0].strip()
+
+
+async def _http(host: str, port: int, tls: bool, timeout_s: float) -> list[Fingerprint]:
+    context: ssl.SSLContext | bool = False
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # a version read, not a trust decision: the TLS check judges trust
+    authority = f"[{host}]" if _is_ipv6(host) else host
+    url = f"{'https' if tls else 'http'}://{authority}:{port}/"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
+            session.head(url, ssl=context, allow_redirects=False) as response,
+        ):
+            headers = [
+                f"{name}: {response.headers[name]}" for name in ("Server", "X-Powered-By") if name in response.headers
+            ]
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+        return []
+    return [fingerprint for line in headers for fingerprint in from_banner(line[:MAX_READ], port)]
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False

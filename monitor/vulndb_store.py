@@ -1,0 +1,346 @@
+"""The vulnerability database in the store: transactional updates, loading into memory, re-judging.
+
+The patch check never sees these tables: the daemon loads them into a `MemoryVulnDb` (through
+`VulnStore.load()`) and hands that to the check as `CheckContext.resources["vulndb"]`. After an update,
+`rejudge_stored()` re-matches every stored ports fingerprint at once and returns one CheckResult per endpoint,
+which the recording path turns into findings and alerts like the result of a scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, cast
+
+from pydantic import ValidationError
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from checks.base import Check, CheckConfig, CheckContext
+from monitor.models import CheckResult, CheckStatus
+from monitor.store.tables import Endpoint, LatestResult, VulnCpeMatch, VulnCve, VulnEolCycle, VulnEolProduct, VulnKev
+from monitor.store.tables import VulnSource as VulnSourceRow
+
+log = logging.getLogger(__name__)
+
+KEV = VulnKev.__table__  # type: ignore[attr-defined]
+CVE = VulnCve.__table__  # type: ignore[attr-defined]
+CPE_MATCH = VulnCpeMatch.__table__  # type: ignore[attr-defined]
+EOL_PRODUCT = VulnEolProduct.__table__  # type: ignore[attr-defined]
+EOL_CYCLE = VulnEolCycle.__table__  # type: ignore[attr-defined]
+SOURCE = VulnSourceRow.__table__  # type: ignore[attr-defined]
+LATEST = LatestResult.__table__  # type: ignore[attr-defined]
+ENDPOINT = Endpoint.__table__  # type: ignore[attr-defined]
+_BATCH = 500
+PORTS = "ports"
+
+
+class VulnToolkit(Protocol):
+    """What the patch check's class offers the daemon beyond the check contract (see checks/patches/toolkit.py)."""
+
+    name: ClassVar[str]
+    seed_dir: ClassVar[Path]
+
+    @staticmethod
+    def feeds_from_dir(folder: Path) -> Any: ...
+
+    @staticmethod
+    def database_from_snapshot(snapshot: Any) -> Any: ...
+
+    @staticmethod
+    def database_from_rows(rows: Any) -> Any: ...
+
+    @staticmethod
+    def lookup(db: Any, text: str, today: date) -> list[dict[str, Any]]: ...
+
+
+def toolkit_of(registry: Mapping[str, type[Check[Any, Any]]]) -> VulnToolkit | None:
+    """The registered check that carries the vulndb toolkit (the patch check), or None when none does."""
+    for check in registry.values():
+        if all(hasattr(check, name) for name in ("feeds_from_dir", "database_from_rows", "lookup", "seed_dir")):
+            return cast(VulnToolkit, check)
+    return None
+
+
+async def load_database(engine: AsyncEngine, toolkit: VulnToolkit) -> Any:
+    """The database for `CheckContext.resources["vulndb"]`: the store's tables, or the bundled seed while they
+    are empty (offline-first: a fresh installation matches against the seed until `posture vulndb update`)."""
+    store = VulnStore(engine)
+    if await store.is_empty():
+        log.info("vulnerability tables are empty: using the bundled seed")
+        return toolkit.database_from_snapshot(toolkit.feeds_from_dir(toolkit.seed_dir))
+    return toolkit.database_from_rows(await store.rows())
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateSummary:
+    kev: int | None
+    nvd: int | None
+    eol: int | None
+    seconds: float
+
+    def line(self) -> str:
+        parts = [f"{name} {count}" for name, count in (("kev", self.kev), ("nvd", self.nvd), ("eol", self.eol))]
+        return "vulndb updated: " + ", ".join(p for p in parts if not p.endswith("None")) + f" ({self.seconds:.1f} s)"
+
+
+class VulnStore:
+    """Reads and writes the vuln_* tables. `snapshot` arguments are `checks.patches.snapshot.Snapshot`s."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def save(self, snapshot: Any, now: datetime | None = None) -> UpdateSummary:
+        """Write every feed present in `snapshot` in ONE transaction: all of it lands, or none of it.
+
+        KEV and EOL replace what is stored (per EOL product); NVD records replace the stored version of each CVE
+        they name and leave the others, so an incremental NVD download adds to the database.
+        """
+        started = time.perf_counter()
+        now = now or datetime.now(UTC)
+        async with self.engine.begin() as conn:
+            if snapshot.kev is not None:
+                await conn.execute(delete(KEV))
+                await _insert(conn, KEV, ({**asdict(e), "cve_id": e.cve} for e in snapshot.kev.entries))
+            if snapshot.nvd is not None:
+                await self._save_nvd(conn, snapshot.nvd)
+            if snapshot.eol is not None:
+                names = [e.product.product for e in snapshot.eol]
+                for chunk in _chunks(names):
+                    await conn.execute(delete(EOL_CYCLE).where(EOL_CYCLE.c.product.in_(chunk)))
+                    await conn.execute(delete(EOL_PRODUCT).where(EOL_PRODUCT.c.product.in_(chunk)))
+                await _insert(
+                    conn,
+                    EOL_PRODUCT,
+                    (
+                        {"product": e.product.product, "title": e.product.title, "cpes": list(e.product.cpes)}
+                        for e in snapshot.eol
+                    ),
+                )
+                await _insert(conn, EOL_CYCLE, (asdict(c) for e in snapshot.eol for c in e.cycles))
+            for source in snapshot.sources():
+                version = source.version
+                if source.source == "nvd":  # an empty incremental download must not lose the position
+                    stored = await conn.execute(select(SOURCE.c.version).where(SOURCE.c.source == "nvd"))
+                    version = max(version, stored.scalar() or "")
+                await conn.execute(delete(SOURCE).where(SOURCE.c.source == source.source))
+                await conn.execute(
+                    insert(SOURCE).values(
+                        source=source.source,
+                        version=version[:100],
+                        origin=source.origin[:500],
+                        records=await _count(conn, source.source),
+                        updated_at=now,
+                    )
+                )
+        return UpdateSummary(
+            len(snapshot.kev.entries) if snapshot.kev is not None else None,
+            len(snapshot.nvd) if snapshot.nvd is not None else None,
+            sum(len(e.cycles) for e in snapshot.eol) if snapshot.eol is not None else None,
+            time.perf_counter() - started,
+        )
+
+    async def _save_nvd(self, conn: AsyncConnection, records: Sequence[Any]) -> None:
+        latest: dict[str, Any] = {}
+        for record in records:  # the same CVE twice in one download: keep the newest version
+            known = latest.get(record.info.cve)
+            if known is None or record.info.last_modified >= known.info.last_modified:
+                latest[record.info.cve] = record
+        ids = list(latest)
+        for chunk in _chunks(ids):
+            await conn.execute(delete(CPE_MATCH).where(CPE_MATCH.c.cve_id.in_(chunk)))
+            await conn.execute(delete(CVE).where(CVE.c.cve_id.in_(chunk)))
+        await _insert(conn, CVE, ({**_without(asdict(r.info), "cve"), "cve_id": r.info.cve} for r in latest.values()))
+        await _insert(
+            conn,
+            CPE_MATCH,
+            ({**_without(asdict(c), "cve"), "cve_id": c.cve} for r in latest.values() for c in r.criteria),
+        )
+
+    async def is_empty(self) -> bool:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(SOURCE.c.source).limit(1))).first() is None
+
+    async def sources(self) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(SOURCE).order_by(SOURCE.c.source))
+            return [dict(row._mapping) for row in rows]
+
+    async def rows(self) -> StoredRows:
+        """The vuln_* tables as plain rows (the toolkit's `database_from_rows` indexes them)."""
+        async with self.engine.connect() as conn:
+            cves = [dict(r._mapping) for r in await conn.execute(select(CVE))]
+            criteria = [dict(r._mapping) for r in await conn.execute(select(CPE_MATCH))]
+            kev = [dict(r._mapping) for r in await conn.execute(select(KEV))]
+            products = [dict(r._mapping) for r in await conn.execute(select(EOL_PRODUCT))]
+            cycles = [dict(r._mapping) for r in await conn.execute(select(EOL_CYCLE))]
+            sources = [dict(r._mapping) for r in await conn.execute(select(SOURCE))]
+        return StoredRows(cves, criteria, kev, products, cycles, sources)
+
+
+async def _count(conn: AsyncConnection, source: str) -> int:
+    table = {"kev": KEV, "nvd": CVE, "eol": EOL_CYCLE}[source]
+    return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRows:
+    """The vuln_* tables as plain rows; the toolkit's `database_from_rows` turns them into the in-memory index."""
+
+    cves: list[dict[str, Any]]
+    criteria: list[dict[str, Any]]
+    kev: list[dict[str, Any]]
+    eol_products: list[dict[str, Any]]
+    eol_cycles: list[dict[str, Any]]
+    sources: list[dict[str, Any]]
+
+
+async def rejudge_stored(
+    engine: AsyncEngine,
+    check: Check[Any, Any],
+    config: CheckConfig,
+    vulndb: Any,
+    now: datetime | None = None,
+    endpoint_ids: Iterable[int] | None = None,
+) -> list[CheckResult[Any]]:
+    """Re-judge every endpoint that runs `check` and has stored ports details, without scanning.
+
+    `check` is the patch check instance (from the registry); `vulndb` the freshly loaded database. For each
+    endpoint the stored ports details are the peer details and the check's own stored details (banner reads)
+    are kept; the result is an OK CheckResult whose observations reflect the new database. Endpoint-specific
+    settings of the check are applied as in a scan.
+    """
+    from monitor.settings import endpoint_config
+
+    now = now or datetime.now(UTC)
+    started = time.perf_counter()
+    wanted = set(endpoint_ids) if endpoint_ids is not None else None
+    async with engine.connect() as conn:
+        endpoints = {
+            row.id: row
+            for row in await conn.execute(select(ENDPOINT.c.id, ENDPOINT.c.checks, ENDPOINT.c.check_settings))
+            if check.name in (row.checks or ()) and (wanted is None or row.id in wanted)
+        }
+        rows = await conn.execute(
+            select(LATEST.c.endpoint_id, LATEST.c.check, LATEST.c.details).where(
+                LATEST.c.check.in_((PORTS, check.name)), LATEST.c.details.is_not(None)
+            )
+        )
+        stored: dict[int, dict[str, Mapping[str, Any]]] = {}
+        for row in rows:
+            if row.endpoint_id in endpoints:
+                stored.setdefault(row.endpoint_id, {})[row.check] = row.details
+    results: list[CheckResult[Any]] = []
+    empty = type(check).details_model()
+    rebuild = getattr(type(check), "judged_details", None)  # the patch check names what it judged
+    resources = {"vulndb": vulndb}
+    for endpoint_id, facts in sorted(stored.items()):
+        if PORTS not in facts:
+            continue
+        clock = time.perf_counter()
+        try:
+            details = type(check).details_model.model_validate(facts[check.name]) if check.name in facts else empty
+        except ValidationError:
+            details = empty  # stored by an older schema: judge the ports facts alone
+        settings = endpoints[endpoint_id].check_settings or {}
+        try:
+            cfg = endpoint_config(config, settings.get(check.name))
+        except ValueError:
+            cfg = config
+        ctx = CheckContext(now=now, peer_details={PORTS: facts[PORTS]}, resources=resources)
+        try:
+            observations = tuple(check.evaluate(details, cfg, ctx))
+            if rebuild is not None:
+                details = rebuild(details, ctx)
+        except Exception as err:  # one bad stored row must not stop the re-judgement of the others
+            log.exception("re-judging endpoint %d failed", endpoint_id)
+            results.append(_result(check, endpoint_id, now, clock, CheckStatus.CRASHED, error=f"rejudge: {err}"))
+            continue
+        results.append(
+            _result(check, endpoint_id, now, clock, CheckStatus.OK, details=details, observations=observations)
+        )
+    log.info("re-judged %d endpoints in %.2f s", len(results), time.perf_counter() - started)
+    return results
+
+
+def _result(
+    check: Check[Any, Any], endpoint_id: int, now: datetime, clock: float, status: CheckStatus, **facts: Any
+) -> CheckResult[Any]:
+    return CheckResult(
+        check=check.name,
+        endpoint_id=endpoint_id,
+        status=status,
+        started_at=now,
+        duration_s=round(time.perf_counter() - clock, 6),
+        **facts,
+    )
+
+
+async def _insert(conn: AsyncConnection, table: Any, rows: Iterable[Mapping[str, Any]]) -> None:
+    batch: list[Mapping[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            await conn.execute(insert(table), batch)
+            batch = []
+    if batch:
+        await conn.execute(insert(table), batch)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start : start + _BATCH]
+
+
+def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}
+
+
+class LiveVulnDb:
+    """The database the daemon hands to checks, kept current.
+
+    `resources` is the mapping to pass as `CheckContext.resources` (the same dict object for every context);
+    `refresh()` reloads the tables when `vuln_source` changed (another replica or `posture vulndb update` wrote
+    them) and swaps the entry, then awaits `on_change(new_db)`, e.g. re-judging and recording every endpoint.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        toolkit: VulnToolkit,
+        on_change: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.toolkit = toolkit
+        self.on_change = on_change
+        self.resources: dict[str, Any] = {}
+        self._stamp: tuple[tuple[Any, ...], ...] | None = None
+
+    async def refresh(self) -> bool:
+        """Load the database if its sources changed since the last call; True when a new one was loaded."""
+        stamp = tuple(tuple(row.values()) for row in await VulnStore(self.engine).sources())
+        if stamp == self._stamp and "vulndb" in self.resources:
+            return False
+        database = await load_database(self.engine, self.toolkit)
+        self.resources["vulndb"] = database
+        first = self._stamp is None
+        self._stamp = stamp
+        if self.on_change is not None and not first:
+            await self.on_change(database)
+        return True
+
+    async def run(self, stop: asyncio.Event, every_s: float) -> None:
+        """Refresh every `every_s` seconds until `stop` is set; a failed refresh keeps the current database."""
+        while not stop.is_set():
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("vulnerability database refresh failed; keeping the loaded one")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every_s)
