@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor.models import Observation, Severity, Target
+from monitor.models import Observation, OpenFinding, Severity, Target
 
 
 class CheckError(Exception):
@@ -122,6 +122,13 @@ class Check(ABC, Generic[C, D]):
 
     # the metric families this check exports from its latest details (see `metrics`)
     metric_families: ClassVar[tuple[MetricFamily, ...]] = ()
+
+    # True: the exporter also hands this check its endpoints' open findings (see `finding_metrics`)
+    uses_findings: ClassVar[bool] = False
+
+    def finding_metrics(self, findings: Sequence[OpenFinding]) -> Iterable[MetricSample]:
+        """Samples of `metric_families` from one endpoint's open findings of this check (may be empty)."""
+        return ()
 
     def metrics(self, details: D, now: datetime) -> Iterable[MetricSample]:
         """Samples of `metric_families` from one endpoint's latest details at `now`. Pure; bounded cardinality."""

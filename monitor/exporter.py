@@ -52,6 +52,7 @@ class SnapshotCollector(Collector):
         self.checks = checks
         self.mqtt_connected = mqtt_connected
         self.snapshot: Snapshot | None = None
+        self.findings_of = sorted(name for name, check in checks.items() if type(check).uses_findings)
 
     def describe(self) -> Iterable[Metric]:
         return []  # families depend on the snapshot; nothing to pre-register
@@ -78,6 +79,14 @@ class SnapshotCollector(Collector):
         yield GaugeMetricFamily(
             "posture_scheduler_due_backlog", "Checks due now and not yet claimed", value=snapshot.due_backlog
         )
+        updated = GaugeMetricFamily(
+            "posture_vulndb_last_update_timestamp_seconds",
+            "When each vulnerability feed was last loaded",
+            labels=["source"],
+        )
+        for source, at in sorted(snapshot.vulndb_updated.items()):
+            updated.add_metric([source], at.timestamp())
+        yield updated
         yield GaugeMetricFamily(
             "posture_alert_outbox_pending",
             "Alert events not yet acknowledged by the broker",
@@ -115,7 +124,13 @@ class SnapshotCollector(Collector):
         for row in snapshot.latest:
             owner = self.checks.get(row.check)
             endpoint = snapshot.endpoints.get(row.endpoint_id)
-            if owner is None or endpoint is None or row.details is None or not type(owner).metric_families:
+            if owner is None or endpoint is None or not type(owner).metric_families:
+                continue
+            if type(owner).uses_findings:
+                labels = [endpoint.agency, endpoint.label]
+                for sample in owner.finding_metrics(snapshot.open_findings.get((row.endpoint_id, row.check), [])):
+                    families[sample.name].add_metric([*labels, *sample.labels], sample.value)
+            if row.details is None:
                 continue
             try:
                 details = type(owner).details_model.model_validate(row.details)
@@ -179,7 +194,7 @@ class MetricsEndpoint:
 
     async def refresh(self) -> None:
         started = time.perf_counter()
-        self.collector.snapshot = await load_snapshot(self.engine)
+        self.collector.snapshot = await load_snapshot(self.engine, self.collector.findings_of)
         # rendering walks every series: in a worker thread, so scans and alerts keep their event loop
         self.rendered = await asyncio.to_thread(generate_latest, self.registry)
         self.render_seconds = time.perf_counter() - started

@@ -101,3 +101,12 @@ class FindingEvent:
     title: str
     detail: Mapping[str, Any] = field(default_factory=dict)
     remediation: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFinding:
+    """An open finding as a check's metrics see it."""
+
+    key: str
+    severity: Severity
+    detail: Mapping[str, Any] = field(default_factory=dict)

@@ -10,18 +10,28 @@ database update without a new scan (`checks.patches.rejudge`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
-from checks.base import Check, CheckConfig, CheckContext, CheckDetails, CheckMisconfigured, FindingSpec
+from checks.base import (
+    Check,
+    CheckConfig,
+    CheckContext,
+    CheckDetails,
+    CheckMisconfigured,
+    FindingSpec,
+    MetricFamily,
+    MetricSample,
+)
 from checks.patches.banners import read_banners
 from checks.patches.fingerprints import Fingerprint, from_ports_details, merge
 from checks.patches.snapshot import SEED_DIR, Snapshot, default_database, load_dir, to_memory
 from checks.patches.vulndb import EolCycle, Match, VulnDatabase
-from monitor.models import Observation, Severity, Target
+from monitor.models import Observation, OpenFinding, Severity, Target
 
 CHECK_NAME = "patch"
 RESOURCE = "vulndb"
@@ -89,6 +99,21 @@ class PatchCheck(Check[PatchConfig, PatchDetails]):
     details_model = PatchDetails
     findings = (CVE, EOL, VERSION_DISCLOSED)
     depends_on: ClassVar[tuple[str, ...]] = (PORTS,)
+    uses_findings: ClassVar[bool] = True
+    metric_families = (
+        MetricFamily("posture_vulnerabilities", "Open CVE findings by severity", ("severity",)),
+        MetricFamily("posture_kev_vulnerabilities", "Open CVE findings that are in CISA's KEV catalog"),
+        MetricFamily("posture_eol_software", "1 per product whose release line is out of support", ("product",)),
+    )
+
+    def finding_metrics(self, findings: Sequence[OpenFinding]) -> Iterable[MetricSample]:
+        cves = [f for f in findings if CVE.matches(f.key)]
+        for severity in Severity:
+            yield MetricSample("posture_vulnerabilities", (severity.label,), sum(f.severity == severity for f in cves))
+        yield MetricSample("posture_kev_vulnerabilities", (), sum(bool(f.detail.get("kev")) for f in cves))
+        for finding in findings:
+            if finding.key == EOL.key:
+                yield MetricSample("posture_eol_software", (str(finding.detail.get("eol_product", "unknown")),), 1.0)
 
     async def run(self, target: Target, cfg: PatchConfig, ctx: CheckContext) -> PatchDetails:
         db = await asyncio.to_thread(database, ctx)  # misconfigured now, not crashed in evaluate; the seed loads once

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.models import OpenFinding, Severity
 from monitor.store.finding_store import FINDING, OUTBOX
 from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT
+from monitor.store.tables import VulnSource
 from monitor.store.work import LATEST
+
+VULN_SOURCE = VulnSource.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +59,12 @@ class Snapshot:
     findings: list[FindingGroup]
     outbox_pending: int
     due_backlog: int
+    # open findings by (endpoint, check), loaded only for the checks asked for
+    open_findings: dict[tuple[int, str], list[OpenFinding]] = field(default_factory=dict)
+    vulndb_updated: dict[str, datetime] = field(default_factory=dict)  # by feed: kev, nvd, eol
 
 
-async def load_snapshot(engine: AsyncEngine) -> Snapshot:
+async def load_snapshot(engine: AsyncEngine, findings_of: Sequence[str] = ()) -> Snapshot:
     now = datetime.now(UTC)
     async with engine.connect() as conn:
         endpoints = {
@@ -98,4 +106,27 @@ async def load_snapshot(engine: AsyncEngine) -> Snapshot:
             .select_from(CHECK_STATE)
             .where(CHECK_STATE.c.next_due <= now, CHECK_STATE.c.lease_owner.is_(None))
         )
-        return Snapshot(now, endpoints, latest, findings, int(pending.scalar_one()), int(backlog.scalar_one()))
+        open_findings: dict[tuple[int, str], list[OpenFinding]] = {}
+        if findings_of:
+            rows = await conn.execute(
+                select(
+                    FINDING.c.endpoint_id, FINDING.c.check, FINDING.c.key, FINDING.c.severity, FINDING.c.detail
+                ).where(FINDING.c.state == "open", FINDING.c.check.in_(findings_of))
+            )
+            for row in rows:
+                open_findings.setdefault((row.endpoint_id, row.check), []).append(
+                    OpenFinding(row.key, Severity(row.severity), row.detail)
+                )
+        vulndb: dict[str, datetime] = dict(
+            (await conn.execute(select(VULN_SOURCE.c.source, VULN_SOURCE.c.updated_at))).all()
+        )
+        return Snapshot(
+            now,
+            endpoints,
+            latest,
+            findings,
+            int(pending.scalar_one()),
+            int(backlog.scalar_one()),
+            open_findings,
+            vulndb,
+        )

@@ -67,9 +67,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     posture = Posture(posture_env(database), workdir)
     for args in (
         ["db", "upgrade"],
+        ["vulndb", "update", "--seed"],
         ["agency", "add", AGENCY, "--name", "Landkreis Metrik"],
         ["scope", "add", AGENCY, "127.0.0.0/8"],
-        ["endpoint", "add", AGENCY, "127.0.0.21:8080", "--interval", "5s", "--checks", "reachability,ports",
+        ["endpoint", "add", AGENCY, "127.0.0.21:8080", "--interval", "5s", "--checks", "reachability,ports,patch",
          "--ports", "8080,6379", "--expect-ports", "443"],
         ["endpoint", "add", AGENCY, "127.0.0.21:8443", "--interval", "5s", "--checks", "tls"],
     ):  # fmt: skip
@@ -105,6 +106,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         wait_for(lambda: b"posture_findings_open{" in http_get(metrics_url), 30, "an open finding in /metrics")
         wait_for(lambda: b"posture_reachability_connect_seconds{" in http_get(metrics_url), 30, "reachability")
         wait_for(lambda: b"posture_tls_grade_info{" in http_get(metrics_url), 60, "a TLS result")
+        wait_for(lambda: b"posture_vulnerabilities{" in http_get(metrics_url), 60, "a patch result")
         yield {"metrics_url": metrics_url, "prometheus": f"http://127.0.0.1:{prometheus_port}"}
     finally:
         for process in (prometheus, daemon, web):
@@ -147,6 +149,9 @@ def test_a_real_scrape_passes_promtool(stack: dict[str, Any]) -> None:
         "posture_tls_protocol_enabled",
         "posture_tls_grade_score",
         "posture_tls_compliant",
+        "posture_vulnerabilities",
+        "posture_kev_vulnerabilities",
+        "posture_vulndb_last_update_timestamp_seconds",
     ):
         assert re.search(rf"^{name}[{{ ]", text, re.M), name
     assert f'posture_port_open{{agency="{AGENCY}",endpoint="127.0.0.21:8080",port="8080"' in text
