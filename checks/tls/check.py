@@ -10,9 +10,9 @@ from checks.base import Check, CheckContext, MetricSample
 from checks.tls import findings, metrics
 from checks.tls.evaluate import evaluate
 from checks.tls.grade import grade, weakest_suite
-from checks.tls.models import ProfileName, TlsConfig, TlsDetails
+from checks.tls.models import Handshake, ProfileName, TlsConfig, TlsDetails
 from checks.tls.profiles import judge
-from checks.tls.scan import scan
+from checks.tls.scan import quick_handshake, scan
 from monitor.models import Observation, Target
 
 
@@ -29,8 +29,14 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
     def metrics(self, details: TlsDetails, now: datetime) -> Iterable[MetricSample]:
         return metrics.samples(details, now)
 
+    reads_previous: ClassVar[bool] = True  # quick probes compare with the last full scan
+
     async def run(self, target: Target, cfg: TlsConfig, ctx: CheckContext) -> TlsDetails:
-        details = await scan(target, cfg, ctx.executor)
+        probed = await quick_handshake(target, cfg)
+        previous = ctx.peer_details.get(self.name)
+        if isinstance(previous, TlsDetails) and unchanged(previous, probed[1], cfg, ctx.now):
+            return previous  # one handshake, and the server is as it was: the last full scan's facts still hold
+        details = await scan(target, cfg, ctx.executor, probed)
         # record the verdicts of this moment next to the facts (metrics, UI); evaluate() re-derives them
         compliance = {p: tuple(f.requirement for f in judge(p, details)) for p in get_args(ProfileName)}
         judged = details.model_copy(update={"compliance": compliance, "weakest_suite": weakest_suite(details)})
@@ -39,3 +45,11 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
 
     def evaluate(self, details: TlsDetails, cfg: TlsConfig, ctx: CheckContext) -> list[Observation]:
         return evaluate(details, cfg, ctx.now)
+
+
+def unchanged(previous: TlsDetails, handshake: Handshake | None, cfg: TlsConfig, now: datetime) -> bool:
+    """A full scan can be skipped: probes are on, the last full scan is recent, and the handshake is the same."""
+    if not cfg.full_scan_every_s or previous.scanned_at is None or handshake is None:
+        return False
+    recent = (now - previous.scanned_at).total_seconds() < cfg.full_scan_every_s
+    return recent and previous.handshake == handshake

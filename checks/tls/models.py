@@ -37,6 +37,12 @@ class TlsConfig(CheckConfig):
         default=(30, 14, 7), description="days left at which tls.cert.expiring is low / medium / high"
     )
     hsts_min_max_age_s: int = Field(default=15_552_000, ge=0, description="180 days")
+    full_scan_every_s: float = Field(
+        default=0,
+        ge=0,
+        description="between full scans, one quick handshake; a full scan only when the certificate, protocol "
+        "or cipher changed or this much time passed since the last one (0: always a full scan)",
+    )
 
     @field_validator("expiry_warning_days")
     @classmethod
@@ -115,6 +121,14 @@ class VulnFacts(_Facts):
     extended_master_secret: bool | None = None
 
 
+class Handshake(_Facts):
+    """What one quick handshake shows: enough to tell whether the server changed since the full scan."""
+
+    certificate_sha256: str
+    protocol: str
+    cipher: str
+
+
 class TlsDetails(CheckDetails):
     host: str
     port: int
@@ -132,6 +146,9 @@ class TlsDetails(CheckDetails):
     weakest_suite: str | None = None
     grade: str | None = None
     compliance: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # quick probes between full scans (full_scan_every_s): the full scan's time and its handshake
+    scanned_at: datetime | None = None
+    handshake: Handshake | None = None
 
     @property
     def protocols(self) -> tuple[str, ...]:

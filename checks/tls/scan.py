@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import ipaddress
 import socket
 import ssl
 import threading
 import warnings
 from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,7 @@ from checks.tls.certs import analyse_chain, load_pem_bundle
 from checks.tls.models import (
     AcceptedSuite,
     CertificateChain,
+    Handshake,
     HttpFacts,
     TlsConfig,
     TlsDetails,
@@ -119,18 +122,25 @@ def build_request(target: Target, cfg: TlsConfig, address: str) -> ServerScanReq
     )
 
 
-async def scan(target: Target, cfg: TlsConfig, executor: Executor | None) -> TlsDetails:
+async def quick_handshake(target: Target, cfg: TlsConfig) -> tuple[str, Handshake | None]:
+    """The address to scan and what one handshake shows (None when it could not complete here)."""
     if cfg.ca_file is not None and not cfg.ca_file.is_file():
         raise CheckMisconfigured(f"ca_file {cfg.ca_file} is not a readable file")
     address = str(cfg.address) if cfg.address is not None else await resolve(target)
-    await probe(target, cfg, address)
+    return address, await probe(target, cfg, address)
+
+
+async def scan(
+    target: Target, cfg: TlsConfig, executor: Executor | None, probed: tuple[str, Handshake | None] | None = None
+) -> TlsDetails:
+    address, handshake = probed or await quick_handshake(target, cfg)
     request = build_request(target, cfg, address)
     pool = scan_executor(executor)
     if _primed is None:
         await asyncio.get_running_loop().run_in_executor(pool, _prime_trust_stores)
     return await BATCHER.scan(
         request,
-        functools.partial(_finish, target=target, cfg=cfg),
+        functools.partial(_finish, target=target, cfg=cfg, handshake=handshake),
         connections_per_server=cfg.connections_per_server,
         executor=pool,
     )
@@ -148,7 +158,7 @@ async def resolve(target: Target) -> str:
     return str(infos[0][4][0])
 
 
-async def probe(target: Target, cfg: TlsConfig, address: str) -> None:
+async def probe(target: Target, cfg: TlsConfig, address: str) -> Handshake | None:
     """One quick handshake on the event loop, so that a dead, silent or non-TLS port fails fast and clearly.
 
     sslyze's own connectivity test tries several protocol versions, each with the full network timeout, and
@@ -176,6 +186,9 @@ async def probe(target: Target, cfg: TlsConfig, address: str) -> None:
         if err.reason in _NOT_TLS_REASONS:
             raise TargetUnreachable(f"the port does not speak TLS ({err.reason})") from None
         # a TLS alert or a protocol we cannot speak here: sslyze knows more versions and suites
+        return None
+    else:
+        return _handshake(writer)
     finally:
         writer.close()
         with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
@@ -187,6 +200,21 @@ async def probe(target: Target, cfg: TlsConfig, address: str) -> None:
 # OpenSSL reason codes (ssl.SSLError.reason) meaning "the peer's bytes are not a TLS record"
 _NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "HTTPS_PROXY_REQUEST", "RECORD_LAYER_FAILURE",
                               "PACKET_LENGTH_TOO_LONG", "UNKNOWN_PROTOCOL"})  # fmt: skip
+
+
+def _handshake(writer: asyncio.StreamWriter) -> Handshake | None:
+    ssl_object = writer.get_extra_info("ssl_object")
+    if not isinstance(ssl_object, ssl.SSLObject):
+        return None
+    certificate = ssl_object.getpeercert(binary_form=True)
+    cipher = ssl_object.cipher()
+    if not certificate or cipher is None:
+        return None
+    return Handshake(
+        certificate_sha256=hashlib.sha256(certificate).hexdigest(),
+        protocol=ssl_object.version() or "",
+        cipher=cipher[0],
+    )
 
 
 def _probe_context() -> ssl.SSLContext:
@@ -206,13 +234,13 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _finish(result: ServerScanResult, target: Target, cfg: TlsConfig) -> TlsDetails:
+def _finish(result: ServerScanResult, target: Target, cfg: TlsConfig, handshake: Handshake | None = None) -> TlsDetails:
     """Runs in the batch's worker thread: one sslyze result to facts, or the reason there are none."""
     if result.scan_status != ServerScanStatusEnum.COMPLETED:
         raise _unreachable(result.connectivity_error_trace, cfg)
     details = facts_from_result(result, target, cfg)
     require_complete(details.scan_errors)
-    return details
+    return details.model_copy(update={"handshake": handshake, "scanned_at": datetime.now(UTC)})
 
 
 class IncompleteScanError(RuntimeError):
