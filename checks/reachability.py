@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import ssl
 import time
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from checks.base import (
     MetricSample,
     TargetUnreachable,
 )
+from checks.net import is_ip_literal, probe_tls_context
 from monitor.models import Observation, Severity, Target
 
 
@@ -46,16 +46,6 @@ SLOW_CONNECT = FindingSpec(
     meaning="The TCP handshake took longer than the configured threshold (`slow_connect_ms`).",
     remediation="Check the server's load and the network path; a slow handshake often precedes an outage.",
 )
-
-
-def _client_tls_context() -> ssl.SSLContext:
-    # A probe only: does the peer complete a TLS handshake at all? Verification is the TLS check's job.
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.set_ciphers("ALL:@SECLEVEL=0")
-    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    return context
 
 
 class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
@@ -90,11 +80,11 @@ class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
         return ReachabilityDetails(connect_ms=round(connect_ms, 3), speaks_tls=speaks_tls, tls_version=version)
 
     async def _probe_tls(self, target: Target, cfg: ReachabilityConfig) -> tuple[bool | None, str | None]:
-        server_name = None if _is_ip_literal(target.host) else target.host
+        server_name = None if is_ip_literal(target.host) else target.host
         try:
             async with asyncio.timeout(cfg.connect_timeout_s):
                 _, writer = await asyncio.open_connection(
-                    target.host, target.port, ssl=_client_tls_context(), server_hostname=server_name
+                    target.host, target.port, ssl=probe_tls_context(), server_hostname=server_name
                 )
         except (ssl.SSLError, ConnectionError, TimeoutError):
             return False, None
@@ -110,14 +100,6 @@ class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
         if details.connect_ms > cfg.slow_connect_ms:
             return [SLOW_CONNECT.observe({"connect_ms": details.connect_ms, "threshold_ms": cfg.slow_connect_ms})]
         return []
-
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 async def _closed(writer: asyncio.StreamWriter) -> None:

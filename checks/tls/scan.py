@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import hashlib
-import ipaddress
 import socket
 import ssl
 import threading
@@ -52,6 +51,7 @@ from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
 from checks.base import CheckMisconfigured, TargetUnreachable
+from checks.net import is_ip_literal, probe_tls_context
 from checks.tls.batch import ScanBatcher
 from checks.tls.certs import analyse_chain, load_pem_bundle
 from checks.tls.models import (
@@ -175,7 +175,9 @@ async def probe(target: Target, cfg: TlsConfig, address: str) -> Handshake | Non
         raise TargetUnreachable(f"TCP connect failed: {err.strerror or type(err).__name__}") from None
     try:
         async with asyncio.timeout(timeout):
-            await writer.start_tls(_probe_context(), server_hostname=None if _is_ip(target.host) else target.host)
+            await writer.start_tls(
+                probe_tls_context(), server_hostname=None if is_ip_literal(target.host) else target.host
+            )
     except TimeoutError:
         raise TargetUnreachable(
             f"no TLS handshake within {timeout:g} s: the port accepts TCP but does not answer a ClientHello"
@@ -215,23 +217,6 @@ def _handshake(writer: asyncio.StreamWriter) -> Handshake | None:
         protocol=ssl_object.version() or "",
         cipher=cipher[0],
     )
-
-
-def _probe_context() -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.set_ciphers("ALL:@SECLEVEL=0")
-    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    return context
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _finish(result: ServerScanResult, target: Target, cfg: TlsConfig, handshake: Handshake | None = None) -> TlsDetails:

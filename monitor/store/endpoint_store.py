@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.cadence import Cadence
 from monitor.errors import NotFound, RateLimited
-from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, Actor, Registry
+from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, Actor, Registry, schedule_checks
 from monitor.store.tables import Finding
 
 FINDING = Finding.__table__  # type: ignore[attr-defined]
@@ -178,18 +178,7 @@ class EndpointStore:
                     )
                 interval_map = dict(intervals if intervals is not None else row.intervals)
                 if added:
-                    await conn.execute(
-                        insert(CHECK_STATE),
-                        [
-                            {
-                                "endpoint_id": endpoint_id,
-                                "check": check,
-                                "next_due": cadence.first_due(now, cadence.interval_for(interval_map, check)),
-                                "consecutive_failures": 0,
-                            }
-                            for check in added
-                        ],
-                    )
+                    await schedule_checks(conn, endpoint_id, added, cadence, interval_map, now)
             detail = {name: value for name, value in values.items() if name != "intervals"}
             if intervals is not None:
                 detail["intervals"] = dict(intervals)

@@ -61,6 +61,29 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def schedule_checks(
+    conn: AsyncConnection,
+    endpoint_id: int,
+    checks: Sequence[str],
+    cadence: Cadence,
+    intervals: Mapping[str, float],
+    now: datetime,
+) -> None:
+    """Give newly enabled checks of an endpoint their first due time, spread over one interval."""
+    await conn.execute(
+        insert(CHECK_STATE),
+        [
+            {
+                "endpoint_id": endpoint_id,
+                "check": check,
+                "next_due": cadence.first_due(now, cadence.interval_for(intervals, check)),
+                "consecutive_failures": 0,
+            }
+            for check in checks
+        ],
+    )
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -184,18 +207,7 @@ class Registry:
                 endpoint_id = (
                     await conn.execute(insert(ENDPOINT).values(values).returning(ENDPOINT.c.id))
                 ).scalar_one()
-                await conn.execute(
-                    insert(CHECK_STATE),
-                    [
-                        {
-                            "endpoint_id": endpoint_id,
-                            "check": check,
-                            "next_due": cadence.first_due(now, cadence.interval_for(interval_map, check)),
-                            "consecutive_failures": 0,
-                        }
-                        for check in checks
-                    ],
-                )
+                await schedule_checks(conn, endpoint_id, checks, cadence, interval_map, now)
                 await self._audit(conn, actor, "endpoint.add", f"{slug}/{endpoint_id}", {"host": host, "port": port})
         except IntegrityError:
             raise Conflict("endpoint", f"{host}:{port} is already registered for {slug!r}") from None
