@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -153,3 +155,24 @@ class Check(ABC, Generic[C, D]):
             if entry.matches(key):
                 return entry
         raise KeyError(f"{cls.name}: no catalogue entry for {key!r}")
+
+
+# --- small network helpers the checks share --------------------------------------------------------------
+
+
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def probe_tls_context() -> ssl.SSLContext:
+    """A client context that completes a handshake with anything: for probing. Judging TLS is the TLS check's job."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    return context

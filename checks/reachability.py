@@ -21,8 +21,9 @@ from checks.base import (
     MetricFamily,
     MetricSample,
     TargetUnreachable,
+    is_ip_literal,
+    probe_tls_context,
 )
-from checks.net import is_ip_literal, probe_tls_context
 from monitor.models import Observation, Severity, Target
 
 

@@ -23,10 +23,15 @@ def imports_of(path: Path) -> set[str]:
 
 
 def test_checks_import_only_the_models_and_the_check_base() -> None:
+    registry = ROOT / "checks" / "__init__.py"  # the registry imports every check; nothing else may
     for path in (ROOT / "checks").rglob("*.py"):
+        own = ".".join(path.relative_to(ROOT).parts[:2]) if path.parent != ROOT / "checks" else path.stem
         for module in imports_of(path):
             if module.startswith("monitor"):
                 assert module == "monitor.models", f"{path.relative_to(ROOT)} imports {module}"
+            elif module.startswith("checks.") and path != registry:
+                allowed = module == "checks.base" or module == own or module.startswith(own + ".")
+                assert allowed, f"{path.relative_to(ROOT)} imports {module}: checks share only checks.base"
 
 
 def test_the_daemon_reaches_concrete_checks_only_through_the_registry() -> None:

@@ -50,8 +50,7 @@ from sslyze.scanner.models import (
 from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
-from checks.base import CheckMisconfigured, TargetUnreachable
-from checks.net import is_ip_literal, probe_tls_context
+from checks.base import CheckMisconfigured, TargetUnreachable, is_ip_literal, probe_tls_context
 from checks.tls.batch import ScanBatcher
 from checks.tls.certs import analyse_chain, load_pem_bundle
 from checks.tls.models import (
