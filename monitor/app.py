@@ -126,7 +126,7 @@ class Daemon:
                 engine, checks, lambda: publisher.connected if publisher else None, settings.metrics_refresh_s
             )
             resolver = CachedResolver(DnsResolver(settings.dns_servers))
-            vulndb = self._live_vulndb(engine, checks, configs, queue)
+            vulndb = self._live_vulndb(engine, checks, configs, queue) if self.role != "api" else None
             if vulndb is not None:
                 await vulndb.refresh()
             self.scheduler = Scheduler(
