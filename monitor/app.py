@@ -8,7 +8,7 @@ import signal
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
 from aiohttp import web
@@ -33,6 +33,7 @@ from monitor.scope_resolution import CachedResolver, DnsResolver
 from monitor.settings import Settings, check_configs
 from monitor.store.engine import make_engine
 from monitor.store.finding_store import AlertRouter
+from monitor.store.history import History
 from monitor.store.outbox_store import OutboxStore
 from monitor.store.schema import ensure_current
 from monitor.store.work import WorkQueue
@@ -218,6 +219,10 @@ class Daemon:
                     queued = await queue.sweep()
                     if queued:
                         log.info("lifecycle: %d reminder/deadline/expiry events queued", queued)
+                    keep = timedelta(days=self.settings.scan_history_days)
+                    pruned = await History(queue.engine).prune(datetime.now(UTC) - keep)
+                    if pruned:
+                        log.info("history: %d scan runs older than %d days deleted", pruned, keep.days)
                 except SQLAlchemyError:
                     log.exception("lifecycle sweep failed; retrying at the next interval")
                 await first_of(stop, wait_s=self.settings.sweep_interval_s)

@@ -85,6 +85,7 @@ class Settings(BaseSettings):
         default=300.0, ge=5, le=86400, description="how often the daemon looks for a new vulnerability database"
     )
     metrics_refresh_s: float = Field(default=15.0, ge=0.5, le=600, description="how often /metrics is re-rendered")
+    scan_history_days: int = Field(default=90, ge=1, le=3650, description="scan runs older than this are deleted")
     sweep_interval_s: float = Field(default=60.0, ge=1, le=3600, description="how often reminders/deadlines run")
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-check settings by name")
 

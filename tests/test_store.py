@@ -95,3 +95,12 @@ async def test_upgrade_is_idempotent(sqlite_url: str) -> None:
 async def test_sqlite_runs_in_wal_mode(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+
+
+async def test_old_scan_runs_are_pruned_and_recent_ones_kept(engine: AsyncEngine) -> None:
+    await round_trip(engine)  # one scan run, just now
+    history = History(engine)
+    assert await history.prune(datetime.now(UTC) - timedelta(days=90)) == 0
+    assert len(await history.runs_after(0)) == 1
+    assert await history.prune(datetime.now(UTC) + timedelta(seconds=1), batch=1) == 1
+    assert await history.runs_after(0) == []

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.store.finding_store import OUTBOX
@@ -44,6 +44,17 @@ class History:
             runs = (await conn.execute(select(func.max(SCAN_RUN.c.id)))).scalar()
             events = (await conn.execute(select(func.max(OUTBOX.c.id)))).scalar()
         return int(runs or 0), int(events or 0)
+
+    async def prune(self, older_than: datetime, batch: int = 10_000) -> int:
+        """Delete scan runs that started before `older_than`, in batches so that no transaction grows large."""
+        removed = 0
+        while True:
+            async with self.engine.begin() as conn:
+                oldest = select(SCAN_RUN.c.id).where(SCAN_RUN.c.started_at < older_than).limit(batch)
+                result = await conn.execute(delete(SCAN_RUN).where(SCAN_RUN.c.id.in_(oldest)))
+            removed += int(result.rowcount)
+            if result.rowcount < batch:
+                return removed
 
     async def runs_after(self, cursor: int, limit: int = 200) -> list[RunRecord]:
         query = (
