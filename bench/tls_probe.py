@@ -22,26 +22,16 @@ from checks.base import CheckContext
 from checks.tls import TlsCheck, TlsConfig
 from monitor.models import CheckStatus, Target
 from monitor.runner import execute
+from tests.servers import answer_http
 
 HOST = "127.0.0.32"
-
-
-async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        await reader.read(4096)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-        await writer.drain()
-    except (ConnectionError, ssl.SSLError):
-        pass
-    finally:
-        writer.close()
 
 
 async def main() -> None:
     authority = trustme.CA()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     authority.issue_cert(HOST).configure_cert(context)
-    server = await asyncio.start_server(answer, HOST, 0, ssl=context)
+    server = await asyncio.start_server(answer_http, HOST, 0, ssl=context)
     port = server.sockets[0].getsockname()[1]
     with tempfile.TemporaryDirectory() as workdir:
         ca_file = Path(workdir) / "ca.pem"

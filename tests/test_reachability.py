@@ -15,22 +15,12 @@ from checks.base import CheckContext
 from checks.reachability import ReachabilityCheck, ReachabilityConfig
 from monitor.models import CheckResult, CheckStatus, Target
 from monitor.runner import execute
-
-
-async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        await reader.read(1024)
-        writer.write(b"HTTP/1.0 400 Bad Request\r\n\r\n")
-        await writer.drain()
-    except (ConnectionError, ssl.SSLError):
-        pass
-    finally:
-        writer.close()
+from tests.servers import answer_http
 
 
 @pytest.fixture
 async def plain_server() -> AsyncIterator[int]:
-    server = await asyncio.start_server(_answer, "127.0.0.2", 0)
+    server = await asyncio.start_server(answer_http, "127.0.0.2", 0)
     yield server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()
@@ -41,7 +31,7 @@ async def tls_server() -> AsyncIterator[int]:
     authority = trustme.CA()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     authority.issue_cert("127.0.0.3").configure_cert(context)
-    server = await asyncio.start_server(_answer, "127.0.0.3", 0, ssl=context)
+    server = await asyncio.start_server(answer_http, "127.0.0.3", 0, ssl=context)
     yield server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()

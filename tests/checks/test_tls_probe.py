@@ -16,6 +16,7 @@ from checks.base import CheckContext
 from checks.tls import TlsCheck, TlsConfig, TlsDetails
 from monitor.models import CheckResult, CheckStatus, Target
 from monitor.runner import execute
+from tests.servers import answer_http
 
 HOST = "127.0.0.31"
 
@@ -31,24 +32,13 @@ class Server:
     async def start(self) -> None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.authority.issue_cert(HOST).configure_cert(context)
-        self.server = await asyncio.start_server(_answer, HOST, self.port, ssl=context, reuse_address=True)
+        self.server = await asyncio.start_server(answer_http, HOST, self.port, ssl=context, reuse_address=True)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         assert self.server is not None
         self.server.close()
         await self.server.wait_closed()
-
-
-async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        await reader.read(4096)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nStrict-Transport-Security: max-age=31536000\r\n\r\n")
-        await writer.drain()
-    except (ConnectionError, ssl.SSLError):
-        pass
-    finally:
-        writer.close()
 
 
 @pytest.fixture
