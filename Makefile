@@ -45,6 +45,8 @@ bench: venv
 	$(BIN)/python bench/metrics.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/tls_probe.py
+	$(BIN)/python bench/ports_probe.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -25,6 +25,7 @@ from checks.base import (
 from checks.ports.catalogue import EXPOSURE_SPECS, SERVICE_CLASSES, ServiceClass
 from checks.ports.models import OpenPort, PortsConfig, PortsDetails
 from checks.ports.portspec import parse_port_list
+from checks.ports.probe import probe_due, still_open
 from checks.ports.scanner import AddressScan, scan_addresses
 from checks.ports.services import classify
 from monitor.models import Observation, Severity, Target
@@ -77,8 +78,11 @@ class PortsCheck(Check[PortsConfig, PortsDetails]):
 
     async def run(self, target: Target, cfg: PortsConfig, ctx: CheckContext) -> PortsDetails:
         address = await resolve_address(validate_host(target.host))
+        previous = previous_details(ctx)
+        if probe_due(previous, address, cfg, ctx.now) and await still_open(address, previous, cfg.probe_timeout_s):
+            return previous  # the known-open ports still answer: the last full scan's facts still hold
         scans = await scan_addresses([address], cfg, ctx.executor)
-        return _details(address, scans[address], cfg)
+        return _details(address, scans[address], cfg, ctx.now)
 
     def evaluate(self, details: PortsDetails, cfg: PortsConfig, ctx: CheckContext) -> list[Observation]:
         observations = _exposures(details)
@@ -124,7 +128,7 @@ async def scan_batch(
         for target, address in addresses.items():
             if address in scans:
                 try:
-                    outcome[target] = _details(address, scans[address], cfg)
+                    outcome[target] = _details(address, scans[address], cfg, ctx.now)
                 except CheckError as err:
                     outcome[target] = err
     return outcome
@@ -201,7 +205,7 @@ def _new_ports(details: PortsDetails, previous: PortsDetails) -> list[OpenPort]:
     return [p for p in details.open_ports if (p.protocol, p.port) not in before and p.port in covered]
 
 
-def _details(address: str, scan: AddressScan | None, cfg: PortsConfig) -> PortsDetails:
+def _details(address: str, scan: AddressScan | None, cfg: PortsConfig, now: datetime) -> PortsDetails:
     if scan is None:
         raise TargetUnreachable(f"nmap gave up on {address} after host_timeout_s={cfg.host_timeout_s:g} s")
     return PortsDetails(
@@ -210,6 +214,8 @@ def _details(address: str, scan: AddressScan | None, cfg: PortsConfig) -> PortsD
         open_ports=scan.open_ports,
         version_scan=scan.version_scan,
         nmap_version=scan.nmap_version,
+        port_spec=cfg.ports,
+        scanned_at=now,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -31,6 +32,13 @@ class PortsConfig(CheckConfig):
     version_host_timeout_s: float = Field(
         default=60.0, gt=0, le=3600, description="per-host limit of the version pass (a TLS port may take 30 s)"
     )
+    full_scan_every_s: float = Field(
+        default=0,
+        ge=0,
+        description="between full scans, a TCP connect probe of the ports open at the last full scan; nmap runs "
+        "only when one of them closed, the address changed or this much time passed (0: always a full scan)",
+    )
+    probe_timeout_s: float = Field(default=3.0, gt=0, le=60, description="connect timeout of one probed port")
 
     @field_validator("ports", mode="before")
     @classmethod
@@ -111,6 +119,10 @@ class PortsDetails(CheckDetails):
         "skipped: switched off or nothing open"
     )
     nmap_version: str = ""
+    port_spec: str = Field(default="", description="the configured port SPEC of the full scan ('default', 'top:N', …)")
+    scanned_at: datetime | None = Field(
+        default=None, description="when nmap ran (connect probes in between keep the last full scan's facts)"
+    )
 
     def open_set(self) -> frozenset[tuple[str, int]]:
         return frozenset((p.protocol, p.port) for p in self.open_ports)
