@@ -3,7 +3,10 @@
 100,000 endpoints with the no-op check, all due at once, in a throwaway database on the PostgreSQL server at
 POSTURE_BENCH_PG (default postgresql://postgres@127.0.0.1:5432/postgres). Each replica is the real scheduler
 and store path: leased claims (FOR UPDATE SKIP LOCKED), batched recording. PostgreSQL shares the 2 cores.
-Last lines: `dispatch_1=N`, `dispatch_2=M`, `scaling_2x=M/N`.
+Also the CPU each dispatch costs in the replicas and in PostgreSQL (its backends for the bench database and its
+WAL writer, checkpointer and background writer), and what that allows on two cores: with replica cost r and
+database cost p per dispatch, one replica is bound by one core (1/r) and two by both cores (2/(r+p)), so
+`scaling_bound_2cores` = 2r/(r+p). Last lines: `dispatch_1=N`, `dispatch_2=M`, `scaling_2x=M/N`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -23,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
+import psutil
 from sqlalchemy import delete, func, insert, select, update
 
 from checks.base import Check
@@ -99,7 +104,36 @@ def replica(url: str, name: str, stop: EventType) -> None:
     asyncio.run(run())
 
 
-def measure(url: str, replicas: int, total: int) -> float:
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def postgres_processes(database: str) -> list[psutil.Process]:
+    """The server processes that work for the bench: its database's backends and the shared WAL/buffer writers."""
+    wanted = (f" {database} ", "walwriter", "checkpointer", "background writer")
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        command = " ".join(process.info["cmdline"] or [])
+        if command.startswith("postgres:") and any(part in command + " " for part in wanted):
+            found.append(process)
+    return found
+
+
+@dataclass
+class Run:
+    rate: float
+    replica_cpu_us: float
+    database_cpu_us: float
+
+
+def measure(url: str, database: str, replicas: int, total: int) -> Run:
     asyncio.run(reset(url))
     stop = multiprocessing.get_context("spawn").Event()
     processes = [
@@ -112,15 +146,20 @@ def measure(url: str, replicas: int, total: int) -> float:
     while (first := asyncio.run(count_runs(url))) == 0:
         time.sleep(0.05)
     started = time.perf_counter()
+    workers = [psutil.Process(process.pid) for process in processes]
+    server = postgres_processes(database)
+    replica_cpu, database_cpu = cpu_seconds(workers), cpu_seconds(server)
     while asyncio.run(count_runs(url)) < total:
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
+    replica_cpu = cpu_seconds(workers) - replica_cpu
+    database_cpu = cpu_seconds(server) - database_cpu  # backends that start later are missed: a lower bound
     total -= first
     stop.set()
     for process in processes:
         process.join(60)
     print(f"replicas={replicas} elapsed_s={elapsed:.2f} for {total} dispatches", file=sys.stderr)
-    return total / elapsed
+    return Run(total / elapsed, replica_cpu / total * 1e6, database_cpu / total * 1e6)
 
 
 async def create_database(admin: str) -> tuple[str, str]:
@@ -144,14 +183,18 @@ def main(count: int) -> None:
         started = time.perf_counter()
         asyncio.run(seed(url, count))
         print(f"seeded {count} endpoints in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        one = measure(url, 1, count)
-        two = measure(url, 2, count)
+        one = measure(url, name, 1, count)
+        two = measure(url, name, 2, count)
     finally:
         asyncio.run(drop_database(admin, name))
+    replica_us, database_us = one.replica_cpu_us, one.database_cpu_us
     print(f"endpoints={count}")
-    print(f"dispatch_1={one:.0f}")
-    print(f"dispatch_2={two:.0f}")
-    print(f"scaling_2x={two / one:.2f}")
+    print(f"replica_cpu_us_per_dispatch={replica_us:.0f}")
+    print(f"postgres_cpu_us_per_dispatch={database_us:.0f}")
+    print(f"scaling_bound_2cores={2 * replica_us / (replica_us + database_us):.2f}")
+    print(f"dispatch_1={one.rate:.0f}")
+    print(f"dispatch_2={two.rate:.0f}")
+    print(f"scaling_2x={two.rate / one.rate:.2f}")
 
 
 if __name__ == "__main__":
