@@ -100,6 +100,13 @@ class Outage:
         wait, self._next_s = self._next_s, min(self._next_s * 2, self.max_s)
         return wait
 
+    def report(self, err: BaseException, consequence: str) -> float:
+        """For a loop that goes on whatever failed: one line for an unavailable database, the traceback for a bug."""
+        if unavailable(err):
+            return self.failed(err, consequence)
+        self.log.error("%s failed; %s", self.doing, consequence, exc_info=err)
+        return self.first_s
+
     def recovered(self) -> None:
         if self.since is not None:
             self.log.warning("database available again for %s after %.1f s", self.doing, time.monotonic() - self.since)

@@ -5,21 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import inspect
 import os
 import socket
 import sqlite3
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from monitor.cadence import Cadence
 from monitor.store.engine import make_engine
 from monitor.store.registry import CHECK_STATE, Actor, Registry
 from monitor.store.schema import upgrade
+from monitor.store.work import SCAN_RUN
 
 # Each reachability run waits this long for a TLS answer that never comes: checks are in flight all the time.
 SLOW_CHECKS = '{"reachability": {"connect_timeout_s": 1.5, "timeout_s": 5, "probe_tls": true}}'
@@ -83,12 +85,40 @@ def endpoints_scanned_since(database: Path, since: datetime) -> set[int]:
     return {endpoint for _, endpoint, started in scan_runs(database) if started > since}
 
 
-async def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `predicate` without blocking the loop; fail naming `what` when it stays false."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.2)
-    assert predicate(), what
+async def until(predicate: Callable[[], bool | Awaitable[bool]], timeout: float, what: str) -> None:
+    """Poll `predicate` (plain or async) without blocking the loop; fail naming `what` when it stays false."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not await _holds(predicate):
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        raise AssertionError(f"not in {timeout:g} s: {what}") from None
+
+
+async def _holds(predicate: Callable[[], bool | Awaitable[bool]]) -> bool:
+    value = predicate()
+    return await value if inspect.isawaitable(value) else bool(value)
+
+
+async def stored_runs(url: str) -> list[tuple[int, int, datetime]]:
+    """`scan_runs` for any database URL (PostgreSQL too), through SQLAlchemy."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(SCAN_RUN.c.id, SCAN_RUN.c.endpoint_id, SCAN_RUN.c.started_at))
+            return sorted((row.id, row.endpoint_id, row.started_at) for row in rows)
+    finally:
+        await engine.dispose()
+
+
+async def stored_leases(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            query = select(func.count()).select_from(CHECK_STATE).where(CHECK_STATE.c.lease_owner.is_not(None))
+            return int((await conn.execute(query)).scalar_one())
+    finally:
+        await engine.dispose()
 
 
 def fill(directory: Path) -> Path:
