@@ -121,8 +121,8 @@ async def stored_leases(url: str) -> int:
         await engine.dispose()
 
 
-def fill(directory: Path) -> Path:
-    """Write a file until the file system has no byte left; delete it to give the space back."""
+def fill(directory: Path, leave: int = 0) -> Path:
+    """Write a file until the file system has no byte left but `leave`; delete it to give the space back."""
     filler = directory / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -134,6 +134,7 @@ def fill(directory: Path) -> Path:
             except OSError as err:
                 if err.errno != errno.ENOSPC:
                     raise
+        os.ftruncate(fd, max(0, os.fstat(fd).st_size - leave))
     finally:
         os.close(fd)
     return filler
