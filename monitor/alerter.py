@@ -121,8 +121,9 @@ class Publisher:
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.5
         while not stop.is_set():
+            client = self._client()
             try:
-                async with self._client() as client:
+                async with client:
                     self.connected = True
                     backoff = 0.5
                     log.info("connected to MQTT broker %s", self.broker.display)
@@ -137,6 +138,7 @@ class Publisher:
                 log.warning("outbox: %s; retrying in %.1f s", describe(err, self.outbox.engine.url), backoff)
             finally:
                 self.connected = False
+                _settle(client)
             await first_of(stop, wait_s=backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
 
@@ -216,6 +218,14 @@ class Publisher:
         properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         properties.ContentType = content_type
         return properties
+
+
+def _settle(client: aiomqtt.Client) -> None:
+    """aiomqtt keeps the reason of an unexpected disconnection in a future that nobody reads once the `async with`
+    has ended; asyncio would then log it as a multi-line "Future exception was never retrieved". We told it."""
+    future = getattr(client, "_disconnected", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()
 
 
 def _acknowledged(batch: Sequence[OutboxEvent], results: Sequence[object]) -> tuple[list[int], list[int]]:
