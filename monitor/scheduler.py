@@ -131,7 +131,7 @@ class Scheduler:
         if not (asked >= max(1, self.limits.concurrency // 4) or (asked > 0 and not self._running)):
             return self.limits.idle_poll_s
         claim = await self.queue.claim(datetime.now(UTC), asked)
-        held = self._held_keys()
+        held = self._held_keys() if claim.items else set()
         for item in claim.items:
             # Ours already (a lease that expired while its check ran or its result waited for the database):
             # the claim renewed the lease; running it a second time would record it twice.
@@ -196,9 +196,13 @@ class Scheduler:
     async def _run_one(self, item: DueItem, scopes: list[ScopeEntry]) -> None:
         try:
             result = await self._execute(item, scopes)
-        except Exception:
+        except Exception as err:
             # Our side failed before the runner could (reading peer details); the lease expires and it runs again.
-            log.exception("could not dispatch %s on endpoint %d", item.check, item.endpoint_id)
+            if not unavailable(err):
+                log.exception("could not dispatch %s on endpoint %d", item.check, item.endpoint_id)
+                return
+            reason = describe(err, self.queue.engine.url)
+            log.warning("could not dispatch %s on endpoint %d: %s", item.check, item.endpoint_id, reason)
             return
         self._done.append((item, result))
         if self.on_result is not None:
