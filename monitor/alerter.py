@@ -6,15 +6,17 @@ import asyncio
 import json
 import logging
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.aio import first_of
 from monitor.alert_format import (
@@ -26,10 +28,12 @@ from monitor.alert_format import (
     state_topic,
     status_topic,
 )
+from monitor.store.availability import Outage, describe, unavailable
 from monitor.store.outbox_store import OutboxStore
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 BATCH = 500
 MAX_BACKOFF_S = 30.0
 
@@ -106,6 +110,7 @@ class Publisher:
         self.payload_format = payload_format
         self.source = f"urn:posture-monitor:{instance_id}"
         self.wake = asyncio.Event()
+        self._outage = Outage(log, "reading and marking the outbox", outbox.engine.url)
         self.connected = False
         self.published = 0
 
@@ -116,8 +121,9 @@ class Publisher:
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.5
         while not stop.is_set():
+            client = self._client()
             try:
-                async with self._client() as client:
+                async with client:
                     self.connected = True
                     backoff = 0.5
                     log.info("connected to MQTT broker %s", self.broker.display)
@@ -128,8 +134,11 @@ class Publisher:
                     return
             except (aiomqtt.MqttError, OSError) as err:
                 log.warning("MQTT broker %s: %s; retrying in %.1f s", self.broker.display, err, backoff)
+            except SQLAlchemyError as err:  # the database went away while stopping
+                log.warning("outbox: %s; retrying in %.1f s", describe(err, self.outbox.engine.url), backoff)
             finally:
                 self.connected = False
+                _settle(client)
             await first_of(stop, wait_s=backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
 
@@ -157,18 +166,33 @@ class Publisher:
     async def _drain(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self.wake.clear()
-            batch = await self.outbox.pending(BATCH)
+            batch = await self._stored(stop, partial(self.outbox.pending, BATCH))
             if not batch:
                 await first_of(stop, self.wake, wait_s=1.0)
                 continue
             results = await asyncio.gather(*(self._publish(client, event) for event in batch), return_exceptions=True)
             sent, failed = _acknowledged(batch, results)
-            await self.outbox.mark_sent(sent, failed)
+            # the broker has them: a database outage now must not make them all go out again
+            await self._stored(stop, partial(self.outbox.mark_sent, sent, failed))
             self.published += len(sent)
             if failed:
                 error = next(r for r in results if isinstance(r, BaseException))
                 raise aiomqtt.MqttError(f"{len(failed)} of {len(batch)} alerts not acknowledged: {error}")
-            await self._publish_states(client, sorted({event.endpoint_id for event in batch}))
+            await self._publish_states(client, sorted({event.endpoint_id for event in batch}), stop)
+
+    async def _stored(self, stop: asyncio.Event, operation: Callable[[], Awaitable[T]]) -> T:
+        """An outbox read or write that waits out an unavailable database, keeping the broker connection; once
+        `stop` is set it gives up, raising the database's error (unmarked rows go out again at the next start)."""
+        while True:
+            try:
+                result = await operation()
+            except (SQLAlchemyError, OSError) as err:
+                if not unavailable(err) or stop.is_set():
+                    raise
+                await first_of(stop, wait_s=self._outage.failed(err, "alerts wait in the outbox"))
+                continue
+            self._outage.recovered()
+            return result
 
     async def _publish(self, client: aiomqtt.Client, event: OutboxEvent) -> None:
         if self.payload_format == "intelmq":
@@ -182,8 +206,8 @@ class Publisher:
             alert_topic(self.prefix, event.agency, event.severity), payload, qos=1, properties=properties
         )
 
-    async def _publish_states(self, client: aiomqtt.Client, endpoint_ids: Sequence[int]) -> None:
-        for state in await self.outbox.endpoint_states(endpoint_ids):
+    async def _publish_states(self, client: aiomqtt.Client, endpoint_ids: Sequence[int], stop: asyncio.Event) -> None:
+        for state in await self._stored(stop, partial(self.outbox.endpoint_states, endpoint_ids)):
             topic = state_topic(self.prefix, state["agency"], state["endpoint_id"])
             payload = json.dumps(state, separators=(",", ":")).encode()
             await client.publish(topic, payload, qos=1, retain=True, properties=self._properties("application/json"))
@@ -194,6 +218,14 @@ class Publisher:
         properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         properties.ContentType = content_type
         return properties
+
+
+def _settle(client: aiomqtt.Client) -> None:
+    """aiomqtt keeps the reason of an unexpected disconnection in a future that nobody reads once the `async with`
+    has ended; asyncio would then log it as a multi-line "Future exception was never retrieved". We told it."""
+    future = getattr(client, "_disconnected", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()
 
 
 def _acknowledged(batch: Sequence[OutboxEvent], results: Sequence[object]) -> tuple[list[int], list[int]]:

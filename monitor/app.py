@@ -31,6 +31,7 @@ from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
 from monitor.scope_resolution import CachedResolver, DnsResolver
 from monitor.settings import Settings, check_configs
+from monitor.store.availability import Outage
 from monitor.store.engine import make_engine
 from monitor.store.finding_store import AlertRouter
 from monitor.store.history import History
@@ -214,6 +215,7 @@ class Daemon:
 
     def _sweep_loop(self, queue: WorkQueue) -> Job:
         async def sweep(stop: asyncio.Event) -> None:
+            outage = Outage(log, "sweeping the findings lifecycle", queue.engine.url)
             while not stop.is_set():
                 try:
                     queued = await queue.sweep()
@@ -223,8 +225,10 @@ class Daemon:
                     pruned = await History(queue.engine).prune(datetime.now(UTC) - keep)
                     if pruned:
                         log.info("history: %d scan runs older than %d days deleted", pruned, keep.days)
-                except SQLAlchemyError:
-                    log.exception("lifecycle sweep failed; retrying at the next interval")
+                except (SQLAlchemyError, OSError) as err:
+                    outage.report(err, "the next sweep catches up")
+                else:
+                    outage.recovered()
                 await first_of(stop, wait_s=self.settings.sweep_interval_s)
 
         return sweep

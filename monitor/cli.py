@@ -33,6 +33,7 @@ from monitor.settings import (
     endpoint_config,
     load_settings,
 )
+from monitor.store.availability import describe
 from monitor.store.engine import make_engine
 from monitor.store.registry import ROLES, Actor, Registry
 from monitor.store.schema import SchemaOutdated, ensure_current, upgrade
@@ -113,8 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    database_url: str | None = None
     try:
         settings = load_settings(args.config)
+        database_url = settings.database_url
         quiet = args.command not in ("run", "demo")  # admin commands print results, not progress logs
         configure_logging("WARNING" if quiet else settings.log_level)
         return asyncio.run(_dispatch(args, settings))
@@ -126,15 +129,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SchemaOutdated as err:
         print(f"posture: error: {err}", file=sys.stderr)
     except (SQLAlchemyError, OSError) as err:
-        print(f"posture: error: database: {_short_db_error(err)}", file=sys.stderr)
+        print(f"posture: error: database: {printable(describe(err, database_url))}", file=sys.stderr)
+    except BaseExceptionGroup as group:  # a daemon task failed: say so in one line if it was the database
+        database = _database_error(group)
+        if database is None:
+            raise
+        print(f"posture: error: database: {printable(describe(database, database_url))}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
     return EXIT_ERROR
 
 
-def _short_db_error(err: BaseException) -> str:
-    original = getattr(err, "orig", None) or err
-    return printable(" ".join(str(original).split())[:200]) or type(original).__name__
+def _database_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    for error in group.exceptions:
+        found = _database_error(error) if isinstance(error, BaseExceptionGroup) else error
+        if isinstance(found, SQLAlchemyError | OSError):
+            return found
+    return None
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

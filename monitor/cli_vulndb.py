@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY
 from monitor.display import printable, table
 from monitor.settings import Settings
+from monitor.store.availability import describe
 from monitor.vulndb_fetch import DownloadError, FeedUrls, download, newest_nvd_change
 from monitor.vulndb_store import VulnStore, VulnToolkit, load_database, toolkit_of
 
@@ -64,7 +66,12 @@ async def update(args: argparse.Namespace, settings: Settings, engine: AsyncEngi
     except (ValueError, DownloadError, OSError) as err:  # FeedError is a ValueError
         print(f"posture: error: vulndb: {printable(_one_line(err))}; the stored data is unchanged", file=sys.stderr)
         return EXIT_ERROR
-    summary = await store.save(snapshot)
+    try:
+        summary = await store.save(snapshot)  # one transaction: a failure leaves the previous data as it was
+    except (SQLAlchemyError, OSError) as err:
+        problem = printable(describe(err, settings.database_url))
+        print(f"posture: error: vulndb: database: {problem}; the stored data is unchanged", file=sys.stderr)
+        return EXIT_ERROR
     print(summary.line())
     return EXIT_OK
 

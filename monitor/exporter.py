@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from checks.base import Check
 from monitor.aio import first_of
 from monitor.models import CheckResult, CheckStatus, Severity
+from monitor.store.availability import Outage
 from monitor.store.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -200,11 +201,14 @@ class MetricsEndpoint:
         self.render_seconds = time.perf_counter() - started
 
     async def run(self, stop: asyncio.Event) -> None:
+        outage = Outage(log, "refreshing metrics", self.engine.url)
         while not stop.is_set():
             try:
                 await self.refresh()
-            except SQLAlchemyError:
-                log.exception("metrics refresh failed; serving the previous rendering")
+            except (SQLAlchemyError, OSError) as err:
+                outage.report(err, "serving the previous rendering")
+            else:
+                outage.recovered()
             await first_of(stop, wait_s=self.refresh_s)
 
     async def handle(self, _request: web.Request) -> web.Response:

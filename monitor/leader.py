@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.aio import first_of
+from monitor.store.availability import describe
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ async def lead(engine: AsyncEngine, name: str, job: Job, stop: asyncio.Event) ->
                     await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                     await conn.commit()
         except (SQLAlchemyError, OSError) as err:
-            log.warning("leadership of %s lost or not reachable: %s", name, err)
+            log.warning("leadership of %s lost or not reachable: %s", name, describe(err, engine.url))
         await first_of(stop, wait_s=RETRY_S)
 
 

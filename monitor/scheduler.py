@@ -28,6 +28,7 @@ from monitor.scope_resolution import (
     resolve_and_check,
 )
 from monitor.settings import endpoint_config
+from monitor.store.availability import Outage, describe, unavailable
 from monitor.store.work import DueItem, WorkQueue
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,14 @@ class Scheduler:
         self._stopping = False
         self._active_per_host: Counter[str] = Counter()
         self._done: list[tuple[DueItem, CheckResult[Any]]] = []
+        self._recording_now: list[tuple[DueItem, CheckResult[Any]]] = []  # the batch being written
         self._slot_freed = asyncio.Event()
         self._flush_now = asyncio.Event()
+        url = queue.engine.url
+        # While results cannot be recorded they are held (at most `concurrency` of them) and nothing new is claimed.
+        self._claiming = Outage(log, "claiming due checks", url)
+        self._recording = Outage(log, "recording results", url)
+        self._retry_record_s: float | None = None
         self.dispatched = 0
         self.recorded = 0
 
@@ -95,25 +102,51 @@ class Scheduler:
             flusher.cancel()
             await asyncio.gather(flusher, return_exceptions=True)
             await self._flush()
+            if self._done:
+                log.warning("%d results not recorded: their checks run again at the next start", len(self._done))
 
     async def _dispatch_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            free = self.limits.concurrency - len(self._running)
-            # Items waiting for a busy host do not hold a global slot, but at most `concurrency` of them wait.
-            asked = min(free, self.limits.claim_batch, self.limits.concurrency - self._waiting_count)
-            # Claim in chunks, not one item per finished check: a claim is a transaction.
-            if asked >= max(1, self.limits.concurrency // 4) or (asked > 0 and not self._running):
-                claim = await self.queue.claim(datetime.now(UTC), asked)
-                for item in claim.items:
-                    self._admit(item, claim.scopes.get(item.agency_id, []))
-                self._pump()
-                if len(claim.items) == asked:
-                    continue  # more may be due right now
-                timeout = await self._idle_wait()
-            else:
-                timeout = self.limits.idle_poll_s
+            timeout: float | None = self.limits.idle_poll_s
+            if not self._recording.down:  # no new work while finished work cannot be recorded
+                try:
+                    timeout = await self._dispatch_once()
+                except Exception as err:
+                    if not unavailable(err):
+                        raise
+                    timeout = self._claiming.failed(err, "no new checks start")
+                else:
+                    self._claiming.recovered()
+            if timeout is None:
+                continue  # more may be due right now
             await first_of(stop, self._slot_freed, wait_s=timeout)
             self._slot_freed.clear()
+
+    async def _dispatch_once(self) -> float | None:
+        """Claim and start what is due; returns how long to wait, None to claim again at once."""
+        free = self.limits.concurrency - len(self._running)
+        # Items waiting for a busy host do not hold a global slot, but at most `concurrency` of them wait.
+        asked = min(free, self.limits.claim_batch, self.limits.concurrency - self._waiting_count)
+        # Claim in chunks, not one item per finished check: a claim is a transaction.
+        if not (asked >= max(1, self.limits.concurrency // 4) or (asked > 0 and not self._running)):
+            return self.limits.idle_poll_s
+        claim = await self.queue.claim(datetime.now(UTC), asked)
+        held = self._held_keys() if claim.items else set()
+        for item in claim.items:
+            # Ours already (a lease that expired while its check ran or its result waited for the database):
+            # the claim renewed the lease; running it a second time would record it twice.
+            if item.key not in held:
+                self._admit(item, claim.scopes.get(item.agency_id, []))
+        self._pump()
+        if len(claim.items) == asked:
+            return None
+        return await self._idle_wait()
+
+    def _held_keys(self) -> set[tuple[int, str]]:
+        keys = {item.key for item in self._running.values()}
+        keys.update(item.key for queue in self._waiting.values() for item, _ in queue)
+        keys.update(item.key for item, _ in (*self._done, *self._recording_now))
+        return keys
 
     async def _idle_wait(self) -> float:
         next_due = await self.queue.next_due()
@@ -163,14 +196,18 @@ class Scheduler:
     async def _run_one(self, item: DueItem, scopes: list[ScopeEntry]) -> None:
         try:
             result = await self._execute(item, scopes)
-        except Exception:
+        except Exception as err:
             # Our side failed before the runner could (reading peer details); the lease expires and it runs again.
-            log.exception("could not dispatch %s on endpoint %d", item.check, item.endpoint_id)
+            if not unavailable(err):
+                log.exception("could not dispatch %s on endpoint %d", item.check, item.endpoint_id)
+                return
+            reason = describe(err, self.queue.engine.url)
+            log.warning("could not dispatch %s on endpoint %d: %s", item.check, item.endpoint_id, reason)
             return
         self._done.append((item, result))
         if self.on_result is not None:
             self.on_result(result)
-        if len(self._done) >= self.limits.flush_size:
+        if len(self._done) >= self.limits.flush_size and not self._recording.down:
             self._flush_now.set()
 
     async def _execute(self, item: DueItem, scopes: list[ScopeEntry]) -> CheckResult[Any]:
@@ -217,7 +254,7 @@ class Scheduler:
 
     async def _flush_loop(self) -> None:
         while True:
-            await first_of(self._flush_now, wait_s=self.limits.flush_every_s)
+            await first_of(self._flush_now, wait_s=self._retry_record_s or self.limits.flush_every_s)
             self._flush_now.clear()
             await self._flush()
 
@@ -225,11 +262,20 @@ class Scheduler:
         if not self._done:
             return
         batch, self._done = self._done, []
+        self._recording_now = batch
         try:
             self.recorded += await self.queue.record(batch)
-        except Exception:
-            # The leases stay: these checks run again once they expire. Losing a run beats losing the daemon.
+        except Exception as err:
+            if unavailable(err):  # disk full, read-only, server restarting: keep them, in order, and try again
+                self._done[:0] = batch
+                self._retry_record_s = self._recording.failed(err, f"{len(batch)} results held, no new checks start")
+                return
+            # A bug: the leases stay, these checks run again once they expire. Losing a run beats losing the daemon.
             log.exception("could not record %d results", len(batch))
+        finally:
+            self._recording_now = []
+        self._retry_record_s = None
+        self._recording.recovered()
 
     async def _shutdown(self) -> None:
         self._stopping = True
@@ -245,7 +291,13 @@ class Scheduler:
                 waiting.append(self._running[task])
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-        await self.queue.release(waiting)
+        try:
+            await self.queue.release(waiting)
+        except Exception as err:
+            if not unavailable(err):
+                raise
+            log.warning("could not give back %d leases: %s; this instance retakes them at its next start",
+                        len(waiting), describe(err, self.queue.engine.url))  # fmt: skip
 
 
 def _refused(

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from checks.base import Check, CheckConfig, CheckContext
 from monitor.models import CheckResult, CheckStatus
+from monitor.store.availability import Outage
 from monitor.store.tables import Endpoint, LatestResult, VulnCpeMatch, VulnCve, VulnEolCycle, VulnEolProduct, VulnKev
 from monitor.store.tables import VulnSource as VulnSourceRow
 
@@ -337,10 +338,13 @@ class LiveVulnDb:
 
     async def run(self, stop: asyncio.Event, every_s: float) -> None:
         """Refresh every `every_s` seconds until `stop` is set; a failed refresh keeps the current database."""
+        outage = Outage(log, "refreshing the vulnerability database", self.engine.url)
         while not stop.is_set():
             try:
                 await self.refresh()
-            except Exception:
-                log.exception("vulnerability database refresh failed; keeping the loaded one")
+            except Exception as err:
+                outage.report(err, "keeping the loaded one")
+            else:
+                outage.recovered()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every_s)

@@ -133,6 +133,53 @@ def _pg_binary(name: str) -> str:
     return path
 
 
+@dataclass
+class Cluster:
+    """A PostgreSQL cluster of the test's own on a free loopback port: it may be stopped and started again."""
+
+    workdir: Path
+    port: int
+    run_as: list[str]
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def pg_ctl(self, *args: str) -> None:
+        data = str(self.workdir / "data")
+        subprocess.run([*self.run_as, _pg_binary("pg_ctl"), "-D", data, *args], check=True, capture_output=True)
+
+    def start(self) -> None:
+        log = str(self.workdir / "log")
+        self.pg_ctl("-l", log, "-w", "start", "-o", f"-h 127.0.0.1 -p {self.port} -k {self.workdir}")
+
+    def stop(self, mode: str = "fast") -> None:
+        self.pg_ctl("-m", mode, "-w", "stop")
+
+
+@contextlib.contextmanager
+def throwaway_cluster() -> Iterator[Cluster]:
+    """initdb, start; stop and delete afterwards. Never the machine's own server."""
+    workdir = Path(tempfile.mkdtemp(prefix="posture-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root; the postgres system user comes with the package
+        shutil.chown(workdir, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    cluster = Cluster(workdir, free_port(), run_as)
+    subprocess.run(
+        [*run_as, _pg_binary("initdb"), "-D", str(workdir / "data"), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            cluster.stop("immediate")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_dsn() -> Iterator[str]:
     """DSN of a PostgreSQL server for tests: POSTURE_TEST_PG_DSN, the local one, or a throwaway cluster."""
@@ -144,39 +191,8 @@ def postgres_admin_dsn() -> Iterator[str]:
     if not os.environ.get("POSTURE_TEST_PG_THROWAWAY") and _server_answers(local):
         yield local
         return
-    workdir = Path(tempfile.mkdtemp(prefix="posture-pg-"))
-    port = free_port()
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root; the postgres system user comes with the package
-        shutil.chown(workdir, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data = workdir / "data"
-    subprocess.run(
-        [*run_as, _pg_binary("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *run_as,
-            _pg_binary("pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(workdir / "log"),
-            "-w",
-            "start",
-            "-o",
-            f"-h 127.0.0.1 -p {port} -k {workdir}",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*run_as, _pg_binary("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with throwaway_cluster() as cluster:
+        yield cluster.dsn
 
 
 @pytest.fixture

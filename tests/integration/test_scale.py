@@ -54,23 +54,24 @@ class Replicas:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.http: dict[str, int] = {}
 
-    def start(self, name: str, role: str) -> None:
-        extra = {"POSTURE_MQTT_URL": self.broker.url} if self.broker else {}
-        env = posture_env(
-            self.url,
-            POSTURE_INSTANCE_ID=name,
-            POSTURE_JITTER="0",
-            POSTURE_LEASE_S="10",
-            POSTURE_GRACE_PERIOD_S="2",
-            POSTURE_UNREACHABLE_AFTER="1",
-            POSTURE_CONCURRENCY="100",
-            POSTURE_METRICS_REFRESH_S="1",
-            POSTURE_CHECKS='{"reachability": {"connect_timeout_s": 1, "timeout_s": 3, "probe_tls": false}}',
-            **extra,
-        )
+    def start(self, name: str, role: str, **overrides: str) -> None:
+        """Start `posture run --role ROLE` as replica `name`; `overrides` replace POSTURE_* defaults below."""
+        settings = {
+            "POSTURE_INSTANCE_ID": name,
+            "POSTURE_JITTER": "0",
+            "POSTURE_LEASE_S": "10",
+            "POSTURE_GRACE_PERIOD_S": "2",
+            "POSTURE_UNREACHABLE_AFTER": "1",
+            "POSTURE_CONCURRENCY": "100",
+            "POSTURE_METRICS_REFRESH_S": "1",
+            "POSTURE_CHECKS": '{"reachability": {"connect_timeout_s": 1, "timeout_s": 3, "probe_tls": false}}',
+        }
+        if self.broker:
+            settings["POSTURE_MQTT_URL"] = self.broker.url
+        env = posture_env(self.url, **{**settings, **overrides})
         self.http[name] = free_port()
         env["POSTURE_HTTP_ADDR"] = f"127.0.0.1:{self.http[name]}"
-        with (self.workdir / f"{name}.log").open("wb") as log:  # the child keeps its own copy of the descriptor
+        with (self.workdir / f"{name}.log").open("ab") as log:  # the child keeps its own copy; a restart appends
             self.processes[name] = subprocess.Popen([*POSTURE, "run", "--role", role], env=env, stderr=log)
 
     def log(self, name: str) -> str:
