@@ -7,7 +7,7 @@ import json
 import logging
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -40,7 +40,7 @@ class BrokerConfig:
     port: int
     tls: bool
     username: str | None = None
-    password: str | None = None  # never logged
+    password: str | None = field(default=None, repr=False)  # never logged, not even in a repr
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
