@@ -62,6 +62,8 @@ class BrokerConfig:
         password = unquote(parts.password) if parts.password else None
         if password_file is not None:
             password = password_file.read_text().strip()
+            if password_file.stat().st_mode & 0o077:
+                log.warning("%s is readable by other users: chmod 600 it", password_file)
         return cls(
             host=parts.hostname or "localhost",
             port=parts.port or (8883 if tls else 1883),
