@@ -69,7 +69,7 @@ class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
         started = time.perf_counter()
         try:
             async with asyncio.timeout(cfg.connect_timeout_s):
-                _, writer = await asyncio.open_connection(target.host, target.port)
+                _, writer = await asyncio.open_connection(target.connect_to, target.port)
         except TimeoutError:
             raise TargetUnreachable(f"no TCP connection within {cfg.connect_timeout_s:g} s") from None
         except OSError as err:
@@ -85,7 +85,7 @@ class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
         try:
             async with asyncio.timeout(cfg.connect_timeout_s):
                 _, writer = await asyncio.open_connection(
-                    target.host, target.port, ssl=probe_tls_context(), server_hostname=server_name
+                    target.connect_to, target.port, ssl=probe_tls_context(), server_hostname=server_name
                 )
         except (ssl.SSLError, ConnectionError, TimeoutError):
             return False, None

@@ -7,7 +7,7 @@ import json
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,7 +44,7 @@ class BrokerConfig:
     port: int
     tls: bool
     username: str | None = None
-    password: str | None = None  # never logged
+    password: str | None = field(default=None, repr=False)  # never logged, not even in a repr
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
@@ -66,6 +66,8 @@ class BrokerConfig:
         password = unquote(parts.password) if parts.password else None
         if password_file is not None:
             password = password_file.read_text().strip()
+            if password_file.stat().st_mode & 0o077:
+                log.warning("%s is readable by other users: chmod 600 it", password_file)
         return cls(
             host=parts.hostname or "localhost",
             port=parts.port or (8883 if tls else 1883),

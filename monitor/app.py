@@ -91,6 +91,11 @@ def publisher_from(engine: AsyncEngine, settings: Settings) -> Publisher | None:
     )
 
 
+# A connection that has not completed a request within this time (a slow-header client) or idles this long between
+# requests is closed; aiohttp's own default is an hour.
+HTTP_IDLE_S = 30.0
+
+
 class Daemon:
     def __init__(self, settings: Settings, registry: Registry = REGISTRY, role: DaemonRole = "all") -> None:
         self.settings = settings
@@ -235,7 +240,7 @@ class Daemon:
 
     async def _start_http(self, app: web.Application) -> web.AppRunner:
         host, port = self.settings.http_host_port
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, keepalive_timeout=HTTP_IDLE_S)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()

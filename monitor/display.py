@@ -8,8 +8,9 @@ from typing import Any
 
 from monitor.models import CheckResult, CheckStatus, Severity
 
-_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
-_CONTROL.update({0x9B: "\\x9b"})  # single-byte CSI
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}  # C0, DEL, C1 (0x9b: CSI)
+# bidirectional overrides and isolates, line and paragraph separators: they reorder or break what is shown
+_CONTROL.update({code: f"\\u{code:04x}" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029]})
 
 
 def printable(value: object) -> str:

@@ -45,6 +45,13 @@ class Target:
     port: int
     endpoint_id: int | None = None
     agency: str | None = None
+    # The address the scheduler resolved and checked against the scope: checks connect to it rather than resolve
+    # the name again, so a DNS answer that changes in between (rebinding) cannot point them elsewhere.
+    address: str | None = None
+
+    @property
+    def connect_to(self) -> str:
+        return self.address or self.host
 
     @property
     def display(self) -> str:

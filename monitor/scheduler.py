@@ -220,13 +220,13 @@ class Scheduler:
             return _refused(item, OUT_OF_SCOPE)
         try:
             # the name is resolved again at every scan: a DNS change must not turn the scanner on someone else
-            await resolve_and_check(item.host, scopes, self.resolver)
+            addresses = await resolve_and_check(item.host, scopes, self.resolver)
         except ScopeViolation as err:
             log.warning("refused %s on %s:%s: %s", item.check, item.host, item.port, err.reason)
             return _refused(item, f"scope violation: {err.reason}", (err.observation(),))
         except HostUnresolvable as err:
             return _refused(item, err.reason, status=CheckStatus.UNREACHABLE)
-        target = Target(host=item.host, port=item.port, endpoint_id=item.endpoint_id, agency=item.agency)
+        target = Target(item.host, item.port, item.endpoint_id, item.agency, address=addresses[0].compressed)
         context = CheckContext(
             executor=self.executor, peer_details=await self._peer_details(check, item), resources=self.resources
         )

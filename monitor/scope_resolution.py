@@ -187,5 +187,7 @@ async def resolve_and_check(host: str, scopes: Sequence[ScopeEntry], resolver: R
     if not in_scope(host, scopes):
         raise ScopeViolation(host, (), (), "the host is outside the agency's scope")
     addresses = await resolver.addresses(host)
+    if not addresses:
+        raise HostUnresolvable(host, "the name has no address")
     check_addresses(host, addresses, scopes)
     return addresses

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from checks import REGISTRY, Registry
 from checks.base import CheckConfig
@@ -42,10 +44,13 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy async URL: sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB",
+        repr=False,  # may hold a password
     )
     http_addr: str = Field(default="127.0.0.1:8080", description="HOST:PORT for /metrics, /healthz, the API")
     mqtt_url: str | None = Field(
-        default=None, description="mqtt://user:pass@host:1883 or mqtts://…; unset: alerts stay in the outbox"
+        default=None,
+        description="mqtt://user:pass@host:1883 or mqtts://…; unset: alerts stay in the outbox",
+        repr=False,  # may hold a password
     )
     instance_id: str = Field(default_factory=socket.gethostname, description="names this instance")
     concurrency: int = Field(default=32, ge=1, le=10_000, description="checks running at once, in all")
@@ -106,6 +111,12 @@ class Settings(BaseSettings):
         scheme = value.split(":", 1)[0]
         if scheme not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
             raise ValueError("must start with sqlite+aiosqlite:/// or postgresql+asyncpg://")
+        try:  # the messages name the part at fault, never the value: the URL may hold a password
+            make_url(value)
+        except ValueError:
+            raise ValueError("is not a valid URL (is the port a number?)") from None
+        except ArgumentError:
+            raise ValueError("is not a valid URL") from None
         return value
 
     @field_validator("http_addr")

@@ -26,18 +26,18 @@ async def read_banners(
     target: Target, ports: list[tuple[int, str]], timeout_s: float, max_ports: int
 ) -> list[Fingerprint]:
     chosen = ports[:max_ports]
-    results = await asyncio.gather(*(_one(target.host, port, service, timeout_s) for port, service in chosen))
+    results = await asyncio.gather(*(_one(target, port, service, timeout_s) for port, service in chosen))
     return [fingerprint for found in results for fingerprint in found]
 
 
-async def _one(host: str, port: int, service: str, timeout_s: float) -> list[Fingerprint]:
+async def _one(target: Target, port: int, service: str, timeout_s: float) -> list[Fingerprint]:
     if service.startswith("http") or "http" in service:
-        return await _http(host, port, service == "https" or port in _HTTPS_PORTS, timeout_s)
-    greeting = await _greeting(host, port, timeout_s)
+        return await _http(target, port, service == "https" or port in _HTTPS_PORTS, timeout_s)
+    greeting = await _greeting(target.connect_to, port, timeout_s)
     if greeting:
         return from_banner(greeting, port)
     if not service:  # unknown service that stayed silent: it may be HTTP
-        return await _http(host, port, port in _HTTPS_PORTS, timeout_s)
+        return await _http(target, port, port in _HTTPS_PORTS, timeout_s)
     return []
 
 
@@ -60,18 +60,22 @@ async def _greeting(host: str, port: int, timeout_s: float) -> str:
     return data.decode("latin-1").split("\n", 1)[0].strip()
 
 
-async def _http(host: str, port: int, tls: bool, timeout_s: float) -> list[Fingerprint]:
+async def _http(target: Target, port: int, tls: bool, timeout_s: float) -> list[Fingerprint]:
     context: ssl.SSLContext | bool = False
     if tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # a version read, not a trust decision: the TLS check judges trust
-    authority = f"[{host}]" if _is_ipv6(host) else host
-    url = f"{'https' if tls else 'http'}://{authority}:{port}/"
+    # Connect to the checked address; the name travels in Host and SNI only. Redirects are never followed.
+    url = f"{'https' if tls else 'http'}://{_authority(target.connect_to)}:{port}/"
+    request_headers = {"Host": f"{_authority(target.host)}:{port}"}
+    server_name = target.host if tls and not _is_ip(target.host) else None
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
-            session.head(url, ssl=context, allow_redirects=False) as response,
+            session.head(
+                url, ssl=context, allow_redirects=False, headers=request_headers, server_hostname=server_name
+            ) as response,
         ):
             headers = [
                 f"{name}: {response.headers[name]}" for name in ("Server", "X-Powered-By") if name in response.headers
@@ -81,8 +85,13 @@ async def _http(host: str, port: int, tls: bool, timeout_s: float) -> list[Finge
     return [fingerprint for line in headers for fingerprint in from_banner(line[:MAX_READ], port)]
 
 
-def _is_ipv6(host: str) -> bool:
+def _authority(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _is_ip(host: str) -> bool:
     try:
-        return ipaddress.ip_address(host).version == 6
+        ipaddress.ip_address(host)
     except ValueError:
         return False
+    return True

@@ -77,7 +77,7 @@ class PortsCheck(Check[PortsConfig, PortsDetails]):
             yield MetricSample("posture_port_open", (str(open_port.port), open_port.service or "unknown"), 1.0)
 
     async def run(self, target: Target, cfg: PortsConfig, ctx: CheckContext) -> PortsDetails:
-        address = await resolve_address(validate_host(target.host))
+        address = target.address or await resolve_address(validate_host(target.host))
         previous = previous_details(ctx)
         if probe_due(previous, address, cfg, ctx.now) and await still_open(address, previous, cfg.probe_timeout_s):
             return previous  # the known-open ports still answer: the last full scan's facts still hold
@@ -117,7 +117,7 @@ async def scan_batch(
     addresses: dict[Target, str] = {}
     for target in targets:
         try:
-            addresses[target] = await resolve_address(validate_host(target.host))
+            addresses[target] = target.address or await resolve_address(validate_host(target.host))
         except CheckError as err:
             outcome[target] = err
     for version in (4, 6):

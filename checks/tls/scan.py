@@ -125,7 +125,7 @@ async def quick_handshake(target: Target, cfg: TlsConfig) -> tuple[str, Handshak
     """The address to scan and what one handshake shows (None when it could not complete here)."""
     if cfg.ca_file is not None and not cfg.ca_file.is_file():
         raise CheckMisconfigured(f"ca_file {cfg.ca_file} is not a readable file")
-    address = str(cfg.address) if cfg.address is not None else await resolve(target)
+    address = str(cfg.address) if cfg.address is not None else target.address or await resolve(target)
     return address, await probe(target, cfg, address)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from monitor.api.context import services
+from monitor.api.context import client_address, services
 from monitor.api.errors import ApiError
 from monitor.store.access_store import Principal
 
@@ -24,11 +24,26 @@ def bearer_token(request: web.Request) -> str | None:
     return token.strip()
 
 
+async def principal_of(request: web.Request, token: str) -> Principal | None:
+    """The token's principal, or None (counted as a failure of the client); 429 while the client is refused."""
+    svc = services(request)
+    address = client_address(request)
+    wait = svc.auth_limiter.retry_after(address)
+    if wait > 0:
+        err = ApiError(429, "too_many_failures", "too many failed sign-ins from this address; try again later")
+        err.headers["Retry-After"] = str(int(wait + 0.999))
+        raise err
+    principal = await svc.access.authenticate(token)
+    if principal is None:
+        svc.auth_limiter.failed(address)
+    return principal
+
+
 async def authenticate(request: web.Request, roles: Sequence[str]) -> Principal:
     token = bearer_token(request)
     if token is None:
         raise _unauthorized("send 'Authorization: Bearer <token>'")
-    principal = await services(request).access.authenticate(token)
+    principal = await principal_of(request, token)
     if principal is None:
         raise _unauthorized("the token is unknown or revoked")
     if principal.role not in roles:

@@ -10,6 +10,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY
+from monitor.api.throttle import FailedAuthLimiter
 from monitor.cadence import Cadence, cadence_from
 from monitor.scope_resolution import DnsResolver, Resolver
 from monitor.settings import Settings
@@ -30,6 +31,8 @@ class ApiConfig:
     max_body_bytes: int = 64 * 1024
     secure_cookies: bool = False  # set behind TLS: the session cookie then carries Secure
     max_accept_days: int = 366
+    auth_max_failures: int = 10  # failed sign-ins per client address within auth_failure_window_s …
+    auth_failure_window_s: float = 60.0  # … before the address is refused (429) until the window ends
 
 
 @dataclass(slots=True)
@@ -42,6 +45,7 @@ class Services:
     endpoints: EndpointStore
     findings: FindingQueries
     scopes: ScopeStore
+    auth_limiter: FailedAuthLimiter
 
     @classmethod
     def build(cls, engine: AsyncEngine, config: ApiConfig, resolver: Resolver | None = None) -> Services:
@@ -54,6 +58,7 @@ class Services:
             endpoints=EndpointStore(engine),
             findings=FindingQueries(engine),
             scopes=ScopeStore(engine),
+            auth_limiter=FailedAuthLimiter(config.auth_max_failures, config.auth_failure_window_s),
         )
 
 

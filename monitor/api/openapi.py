@@ -14,7 +14,7 @@ from monitor.api.routing import PATH_PARAMETERS, PREFIX, Operation
 from monitor.api.schemas import Error
 
 REF = "#/components/schemas/{model}"
-_ALWAYS = (400, 401, 403)
+_ALWAYS = (400, 401, 403, 429)  # 429: too many failed sign-ins from the address
 _REASONS = {
     400: "Invalid input, malformed JSON or unknown field",
     401: "No token, or an unknown or revoked one",
@@ -23,7 +23,7 @@ _REASONS = {
     409: "Exists already, or decided meanwhile",
     413: "Body too large",
     415: "Body is not application/json",
-    429: "Asked again too soon (see Retry-After)",
+    429: "Asked again too soon, or too many failed sign-ins from this address (see Retry-After)",
 }
 
 

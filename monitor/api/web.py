@@ -18,7 +18,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from monitor.api import schemas as s
-from monitor.api.auth import agency_filter
+from monitor.api.auth import agency_filter, principal_of
 from monitor.api.context import client_address, services
 from monitor.api.errors import ApiError, Handler, from_user_error, from_validation_error
 from monitor.api.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
@@ -134,7 +134,12 @@ async def login(request: web.Request) -> web.StreamResponse:
     words = translator(language(request))
     if not expected or not hmac.compare_digest(str(form.get("csrf", "")), expected):
         return render(request, "login.html", 403, csrf=expected, error=words["bad_csrf"])
-    principal = await services(request).access.authenticate(str(form.get("token", "")).strip())
+    try:
+        principal = await principal_of(request, str(form.get("token", "")).strip())
+    except ApiError as err:  # too many failed sign-ins from this address
+        response = render(request, "login.html", err.status, csrf=expected, error=words["too_many_failures"])
+        response.headers.update(err.headers)
+        return response
     if principal is None:
         return render(request, "login.html", 401, csrf=expected, error=words["bad_token"])
     cookie, _ = await services(request).access.create_session(principal)

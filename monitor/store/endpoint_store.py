@@ -116,7 +116,7 @@ class EndpointStore:
         if agency is not None:
             query = query.where(AGENCY.c.slug == agency)
         if host is not None:
-            query = query.where(or_(ENDPOINT.c.host == host, ENDPOINT.c.host.endswith("." + host)))
+            query = query.where(or_(ENDPOINT.c.host == host, ENDPOINT.c.host.endswith("." + host, autoescape=True)))
         async with self.engine.connect() as conn:
             return self._views((await conn.execute(query)).all())
 
