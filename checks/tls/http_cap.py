@@ -16,7 +16,7 @@ from typing import Any
 from nassl._nassl import OpenSSLError
 from sslyze.connection_helpers.http_response_parser import HttpResponseParser, NotAValidHttpResponseError
 
-MAX_HTTP_HEAD_BYTES = 64 * 1024
+MAX_HTTP_HEAD_BYTES = 32 * 1024  # nassl itself fails with a bad record MAC past ~64 KiB of one response
 
 
 def parse_capped(ssl_client: Any) -> http.client.HTTPResponse:

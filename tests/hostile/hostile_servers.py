@@ -18,7 +18,8 @@ Kinds (`KINDS`):
 * `ssh_endless_line` - `SSH-2.0-` and then one line that never ends.
 * `ssh_endless_prebanner` - pre-banner lines (RFC 4253 §4.2 allows them) that never stop.
 * `shapeshift` - connection n is TLS, plain HTTP, an immediate close, garbage for n = 0, 1, 2, 3 (mod 4).
-* `normal` - not hostile: a plain HTTP server that answers `Server: nginx/1.20.0` (the daemon test's neighbours).
+* `tls_then_tarpit` - the first connection gets a real TLS server (a quick probe passes), every later one a tarpit.
+* `normal` / `normal_tls` - not hostile: a web server (`Server: nginx/1.20.0`), plain or over TLS; neighbours.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from cryptography.x509.oid import NameOID
 HOST = "127.0.0.150"
 KINDS = (
     "tarpit", "drip_tls", "drip_ssh", "garbage", "rst", "huge_chain", "reneg", "headers_10mb", "headers_10mb_tls",
-    "ssh_endless_line", "ssh_endless_prebanner", "shapeshift", "normal",
+    "ssh_endless_line", "ssh_endless_prebanner", "shapeshift", "tls_then_tarpit", "normal", "normal_tls",
 )  # fmt: skip
 HEADER_BYTES = 10_000_000
 CHAIN_INTERMEDIATES = 16
@@ -309,6 +310,21 @@ def shapeshift(context: ssl.SSLContext) -> Handler:
     return serve
 
 
+def tls_then_tarpit(context: ssl.SSLContext) -> Handler:
+    served = False
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal served
+        if served:
+            await tarpit(reader, writer)
+            return
+        served = True
+        await writer.start_tls(context)
+        await http_ok(reader, writer)
+
+    return serve
+
+
 def tls_http(context: ssl.SSLContext, inner: Handler) -> Handler:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await writer.start_tls(context)
@@ -407,9 +423,15 @@ async def _serve(listeners: list[Listener]) -> None:
         elif kind == "huge_chain":
             ports[item.name] = await listen(tls_http(server_context(*tls_files(workdir, huge=True)), http_ok))
         elif kind == "headers_10mb_tls":
-            ports[item.name] = await listen(tls_http(plain, headers_10mb))
+            tls12 = server_context(workdir / "chain-plain.pem", workdir / "key-plain.pem")
+            tls12.maximum_version = ssl.TLSVersion.TLSv1_2
+            ports[item.name] = await listen(tls_http(tls12, headers_10mb))
         elif kind == "shapeshift":
             ports[item.name] = await listen(shapeshift(plain))
+        elif kind == "tls_then_tarpit":
+            ports[item.name] = await listen(tls_then_tarpit(plain))
+        elif kind == "normal_tls":
+            ports[item.name] = await listen(tls_http(plain, http_ok), host=item.host)
         elif kind == "reneg":
             port, process = await reneg_server(workdir / "chain-plain.pem", workdir / "key-plain.pem")
             ports[item.name] = port

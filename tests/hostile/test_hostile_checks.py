@@ -20,10 +20,12 @@ import pytest
 
 from checks.base import Check, CheckConfig, CheckContext
 from checks.patches import PatchCheck, PatchConfig
+from checks.patches.snapshot import default_database
 from checks.ports import PortsCheck, PortsConfig
 from checks.reachability import ReachabilityCheck, ReachabilityConfig
 from checks.tls import TlsCheck, TlsConfig
 from checks.tls.http_cap import MAX_HTTP_HEAD_BYTES
+from checks.tls.scan import _prime_trust_stores as prime_trust_stores
 from monitor.models import CheckResult, CheckStatus, Target
 from monitor.runner import execute
 from tests.hostile import hostile_servers as hs
@@ -69,7 +71,8 @@ EXPECTED: dict[tuple[str, str], tuple[set[CheckStatus], str]] = {
     ("headers_10mb_tls", "tls"): ({OK, TIMED_OUT}, r"no result within 20 s"),
     ("rst", "reachability"): ({OK, UNREACHABLE}, r"TCP connect failed"),
 }
-HOSTILE_KINDS = tuple(kind for kind in hs.KINDS if kind != "normal")
+# tls_then_tarpit has its own test (batching, at the end): in this matrix it would hold up the other TLS cases
+HOSTILE_KINDS = tuple(kind for kind in hs.KINDS if kind not in {"normal", "normal_tls", "tls_then_tarpit"})
 for _kind in HOSTILE_KINDS:
     EXPECTED.setdefault((_kind, "reachability"), ({OK}, ""))
     EXPECTED[(_kind, "ports")] = ({OK, TIMED_OUT}, r"no result within 14 s")
@@ -210,16 +213,17 @@ def test_odd_but_answering_servers_give_sensible_details(lab: Lab) -> None:
             assert [p.port for p in port] == [int(ports.details.scanned)], kind  # type: ignore[union-attr]
     tls = lab.outcomes[("headers_10mb_tls", "tls")].result
     if tls.status is OK:
-        assert tls.details.http is not None and tls.details.http.answered is False  # type: ignore[union-attr]
-        assert tls.details.http.error  # type: ignore[union-attr]
+        http = tls.details.http  # type: ignore[union-attr]
+        assert http is not None and http.answered is False
+        assert f"HTTP response head larger than {MAX_HTTP_HEAD_BYTES} bytes" in http.error
 
 
 # ------------------------------------------------------------------------------------------------ memory
 
 MEMORY_CASES = ("headers_10mb", "ssh_endless_line", "ssh_endless_prebanner", "headers_10mb_tls")
-# aiohttp keeps at most 128 header lines of 8 KiB; banners are read 512 bytes at a time; sslyze's HTTP read is
-# capped at MAX_HTTP_HEAD_BYTES. Reading the 10 MB (or the endless stream) would pass this bound.
-PEAK_BOUND_BYTES = 8 * 1024 * 1024
+# aiohttp keeps at most MAX_HEADERS header lines of 8 KiB; banners are read 512 bytes at a time; sslyze's HTTP read
+# is capped at MAX_HTTP_HEAD_BYTES. Reading the 10 MB (or the endless stream) would pass this bound.
+PEAK_BOUND_BYTES = 4 * 1024 * 1024
 
 
 @pytest.mark.parametrize("kind", MEMORY_CASES)
@@ -227,6 +231,9 @@ def test_reads_of_huge_or_endless_answers_are_capped(servers: hs.Running, kind: 
     check_name = "tls" if kind.endswith("_tls") else "patch"
     port = servers.port(f"{kind}-memory")
     check, cfg = check_and_config(check_name, port)
+
+    default_database()  # loaded once per process: not part of a read
+    prime_trust_stores()
 
     async def measured() -> tuple[CheckResult[Any], int]:
         tracemalloc.start()
@@ -241,8 +248,44 @@ def test_reads_of_huge_or_endless_answers_are_capped(servers: hs.Running, kind: 
     assert result.status in {OK, TIMED_OUT}, result.error
     assert peak < PEAK_BOUND_BYTES
     if check_name == "tls" and result.status is OK:
-        assert result.details.http.answered is False  # type: ignore[union-attr]
+        http = result.details.http  # type: ignore[union-attr]
+        assert http.answered is False and f"larger than {MAX_HTTP_HEAD_BYTES} bytes" in http.error
 
 
 def test_the_http_cap_is_well_below_the_bound() -> None:
     assert MAX_HTTP_HEAD_BYTES * 4 < PEAK_BOUND_BYTES
+
+
+# ------------------------------------------------------------------------------------------------ batching
+
+HOL_CONFIG = {"timeout_s": 30, "network_timeout_s": 1, "network_max_retries": 0, "address": hs.HOST}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sslyze's Scanner starts no scan before every connectivity test of its batch has ended: a target that "
+    "passes the quick probe and then stalls holds up the normal targets batched with it (checks/tls/batch.py)",
+)
+def test_a_normal_tls_scan_is_not_held_up_by_a_stalling_target_in_its_batch(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    listeners = [hs.Listener("alone", "normal_tls"), hs.Listener("batched", "normal_tls")]
+    listeners.append(hs.Listener("stalling", "tls_then_tarpit"))
+    cfg = TlsConfig.model_validate(HOL_CONFIG)
+
+    async def scan(servers: hs.Running, name: str) -> tuple[CheckResult[Any], float]:
+        started = time.perf_counter()
+        result = await execute(TlsCheck(), Target(hs.HOST, servers.port(name)), cfg, CheckContext())
+        return result, time.perf_counter() - started
+
+    async def both(servers: hs.Running) -> tuple[float, float, CheckResult[Any]]:
+        alone, alone_s = await scan(servers, "alone")
+        (batched, batched_s), (stalling, _) = await asyncio.gather(scan(servers, "batched"), scan(servers, "stalling"))
+        assert alone.status is OK and batched.status is OK, (alone.error, batched.error)
+        return alone_s, batched_s, stalling
+
+    with hs.running(listeners, tmp_path_factory.mktemp("batch")) as servers:
+        alone_s, batched_s, stalling = asyncio.run(both(servers))
+    print(f"\nnormal TLS scan alone {alone_s:.1f} s, batched with a stalling target {batched_s:.1f} s")
+    assert stalling.status is UNREACHABLE, stalling.error
+    assert batched_s <= alone_s + 3.0
