@@ -295,3 +295,25 @@ def test_a_normal_tls_scan_is_not_held_up_by_a_stalling_target_in_its_batch(
     print(f"\nnormal TLS scan alone {alone_s:.1f} s, batched with a stalling target {batched_s:.1f} s")
     assert stalling.status is UNREACHABLE, stalling.error
     assert batched_s <= alone_s + 3.0
+
+
+def test_the_http_cap_stops_a_head_that_never_ends() -> None:
+    """sslyze's parser through the cap, fed by an endless header stream (deterministic, no network)."""
+    from sslyze.connection_helpers.http_response_parser import NotAValidHttpResponseError
+
+    from checks.tls.http_cap import parse_capped
+
+    class EndlessHead:
+        sent = 0
+        line = b"X-Pad: aaaaaaaaaa\r\n"
+
+        def read(self, size: int) -> bytes:
+            stream = b"HTTP/1.1 200 OK\r\n" + self.line * (1 + (self.sent + size) // len(self.line))
+            chunk = stream[self.sent : self.sent + size]
+            self.sent += len(chunk)
+            return chunk
+
+    peer = EndlessHead()
+    with pytest.raises(NotAValidHttpResponseError, match=f"larger than {MAX_HTTP_HEAD_BYTES} bytes"):
+        parse_capped(peer)
+    assert peer.sent <= MAX_HTTP_HEAD_BYTES
