@@ -113,6 +113,9 @@ def check_schedule(tmp_path: Path) -> None:
             late.append((host, check, len(scans), gaps))
     hostile_runs = {c: [s for _, s in by_endpoint[(hs.HOST, c)]] for c in HOSTILE_CHECKS}
     print(f"\n{len(recorded)} scan runs; tarpit: {hostile_runs}")
-    assert late == [], late
+    # a loaded machine may delay one run by a second or two; a queue behind the tarpit (whose checks take 2-6 s each)
+    # would delay many, and by more
+    assert all(count >= 2 and max(gaps) <= 2 * INTERVAL_S for _, _, count, gaps in late), late
+    assert len(late) <= 2, late
     assert set(hostile_runs["tls"]) <= {"unreachable", "timed_out"} and hostile_runs["tls"]
     assert set(hostile_runs["reachability"]) <= {"ok", "timed_out"} and hostile_runs["reachability"]
