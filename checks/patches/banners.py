@@ -1,8 +1,9 @@
 """This check's own cheap reads, for ports where nmap named no version.
 
 One connection per port, a few hundred bytes, a short deadline: servers that speak first (SSH, FTP, SMTP, POP3,
-IMAP) are read; an HTTP(S) port is asked `HEAD /` with aiohttp and only its `Server` and `X-Powered-By` headers
-are kept. Failures are silent (the port simply gives no fingerprint): a banner is a bonus, not a verdict.
+IMAP) are read; an HTTP(S) port is asked `HEAD /` with aiohttp (at most `MAX_HEADERS` header lines) and only its
+`Server` and `X-Powered-By` headers are kept. Failures are silent (the port simply gives no fingerprint): a banner
+is a bonus, not a verdict.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from checks.patches.fingerprints import Fingerprint, from_banner
 from monitor.models import Target
 
 MAX_READ = 512
+# a hostile HTTP answer may carry megabytes of headers: aiohttp stops at these (at most ~0.5 MB held)
+MAX_HEADERS = 64
+MAX_HEADER_LINE = 8190
 _HTTP_SERVICES = ("http", "https", "http-proxy", "http-alt", "ssl/http")
 _HTTPS_PORTS = frozenset({443, 8443, 9443})
 
@@ -72,7 +76,12 @@ async def _http(target: Target, port: int, tls: bool, timeout_s: float) -> list[
     server_name = target.host if tls and not _is_ip(target.host) else None
     try:
         async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
+            aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+                max_line_size=MAX_HEADER_LINE,
+                max_field_size=MAX_HEADER_LINE,
+                max_headers=MAX_HEADERS,
+            ) as session,
             session.head(
                 url, ssl=context, allow_redirects=False, headers=request_headers, server_hostname=server_name
             ) as response,

@@ -24,6 +24,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
+from nassl._nassl import OpenSSLError
 from sslyze.errors import (
     ConnectionToServerFailed,
     ConnectionToServerTimedOut,
@@ -53,6 +54,7 @@ from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocat
 from checks.base import CheckMisconfigured, TargetUnreachable, is_ip_literal, probe_tls_context
 from checks.tls.batch import ScanBatcher
 from checks.tls.certs import analyse_chain, load_pem_bundle
+from checks.tls.http_cap import install as cap_http_reads
 from checks.tls.models import (
     AcceptedSuite,
     CertificateChain,
@@ -67,6 +69,7 @@ from monitor.models import Target
 
 MAX_SCAN_THREADS = 16
 BATCHER = ScanBatcher()
+cap_http_reads()
 _POOL_LOCK = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 
@@ -207,7 +210,10 @@ def _handshake(writer: asyncio.StreamWriter) -> Handshake | None:
     ssl_object = writer.get_extra_info("ssl_object")
     if not isinstance(ssl_object, ssl.SSLObject):
         return None
-    certificate = ssl_object.getpeercert(binary_form=True)
+    try:
+        certificate = ssl_object.getpeercert(binary_form=True)
+    except ValueError:  # "handshake not done yet": the server already asked to renegotiate
+        return None
     cipher = ssl_object.cipher()
     if not certificate or cipher is None:
         return None
@@ -272,8 +278,7 @@ def facts_from_result(result: ServerScanResult, target: Target, cfg: TlsConfig) 
         if attempt.status == ScanCommandAttemptStatusEnum.COMPLETED:
             return attempt.result
         if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
-            reason = attempt.error_reason.value if attempt.error_reason else "error"
-            errors[field] = reason
+            errors[field] = _error_reason(attempt)
         return None
 
     suites: dict[str, tuple[AcceptedSuite, ...]] = {}
@@ -296,6 +301,23 @@ def facts_from_result(result: ServerScanResult, target: Target, cfg: TlsConfig) 
         scan_errors=errors,
     )
     return details
+
+
+def _error_reason(attempt: Any) -> str:
+    """sslyze's reason for a failed scan command, with the server's refusals and resets counted as connectivity.
+
+    sslyze files only timeouts and rejected handshakes under CONNECTIVITY_ISSUE; a refused or reset connection in
+    the middle of a scan (a server that takes one connection at a time, or one that drops some) comes back as
+    BUG_IN_SSLYZE, which would report a hostile target's behaviour as our own crash.
+    """
+    reason = attempt.error_reason.value if attempt.error_reason else "error"
+    exc_type = getattr(attempt.error_trace, "exc_type", None)
+    if reason == "BUG_IN_SSLYZE" and isinstance(exc_type, type) and issubclass(exc_type, _TARGET_FAILURES):
+        return "CONNECTIVITY_ISSUE"
+    return reason
+
+
+_TARGET_FAILURES = (ConnectionToServerFailed, OSError, OpenSSLError)  # OpenSSLError: e.g. a corrupt record
 
 
 def _accepted(accepted: Any) -> AcceptedSuite:
