@@ -148,10 +148,9 @@ async def seed(url: str, endpoints: list[Endpoint], interval_s: float, ca_file: 
         await registry.add_agency(f"soak-{k}", f"Soak agency {k}", ACTOR)
         await registry.add_scope(f"soak-{k}", f"127.{40 + k}.0.0/16", ACTOR)
     for e in endpoints:
-        intervals = {"reachability": interval_s, "tls": 2 * interval_s}
+        intervals = {check: interval_of(check, interval_s) for check in e.checks}
         settings = {"tls": {"ca_file": str(ca_file)}} if e.kind == "tls" else {}
-        checks = e.checks
-        await registry.add_endpoint(e.agency, e.host, e.port, checks, cadence, ACTOR, intervals, {}, (), settings)
+        await registry.add_endpoint(e.agency, e.host, e.port, e.checks, cadence, ACTOR, intervals, {}, (), settings)
     access = AccessStore(engine)
     tokens = [(await access.create_token("agency", f"soak-{k}", "soak", ACTOR)).token for k in range(AGENCIES)]
     await engine.dispose()
