@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint pytest deps venv bench docs clean
+.PHONY: run test lint pytest deps venv bench soak docs clean
 
 run: deps venv
 	$(BIN)/posture db upgrade
@@ -47,6 +47,10 @@ bench: venv
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/tls_probe.py
 	$(BIN)/python bench/ports_probe.py
+
+# not part of `make bench` or `make test`: ten minutes of the real daemon under load (docs/benchmarks.md)
+soak: deps venv
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
