@@ -22,6 +22,7 @@ from monitor.cadence import cadence_from
 from monitor.display import printable, result_report, table
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.errors import InvalidInput, UserError
+from monitor.memory import limit_malloc_arenas
 from monitor.models import Target
 from monitor.oneoff import EXIT_ERROR, document, exit_code, parse_check_names, scan
 from monitor.scope import parse_host_port, parse_port
@@ -120,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         database_url = settings.database_url
         quiet = args.command not in ("run", "demo")  # admin commands print results, not progress logs
         configure_logging("WARNING" if quiet else settings.log_level)
+        if args.command == "run":
+            limit_malloc_arenas()
         return asyncio.run(_dispatch(args, settings))
     except SettingsError as err:
         for problem in err.problems:

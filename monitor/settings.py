@@ -303,4 +303,5 @@ def _describe(err: ValidationError, path: Path | None) -> list[str]:
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    for chatty in ("alembic", "sslyze"):  # sslyze logs two very long INFO lines per scan
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
