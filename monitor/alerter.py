@@ -123,8 +123,9 @@ class Publisher:
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.5
         while not stop.is_set():
-            client = self._client()
+            client: aiomqtt.Client | None = None
             try:
+                client = self._client()
                 async with client:
                     self.connected = True
                     backoff = 0.5
@@ -140,7 +141,8 @@ class Publisher:
                 log.warning("outbox: %s; retrying in %.1f s", describe(err, self.outbox.engine.url), backoff)
             finally:
                 self.connected = False
-                _settle(client)
+                if client is not None:
+                    _settle(client)
             await first_of(stop, wait_s=backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
 
