@@ -2,8 +2,12 @@
 
 10,000 endpoints across 100 agencies (each with a few open findings); the API runs in its own process on
 127.0.0.1 over SQLite (or --database-url); 5,000 requests, each with one of the agencies' bearer tokens, 50 at a
-time. Prints `api_p99_ms=N` and `api_rps=M` on its last lines (target: p99 ≤ 150 ms).
+time. Prints `api_p99_ms=N` and `api_rps=M` on its last lines (target: p99 ≤ 150 ms), before them
+`api_server_cpu_ms`: the server's CPU time per request (user + system, all its threads), which depends far less on
+what else the machine is doing than the latencies do. `--workers N` runs N server processes on one port
+(SO_REUSEPORT), to measure whether more than one is worth it.
 Usage: python bench/api.py [--endpoints N] [--agencies A] [--requests R] [--concurrency C] [--database-url URL]
+                           [--workers N]
 """
 
 from __future__ import annotations
@@ -93,15 +97,18 @@ async def seed(url: str, endpoints: int, agencies: int) -> list[str]:
     return tokens
 
 
-async def serve(url: str, port: int) -> None:
+async def serve(url: str, port: int, reuse_port: bool) -> None:
     from aiohttp import web
 
     from monitor.api.app import build_app
+    from monitor.heap import freeze_startup_heap
 
     engine = make_engine(url)
     runner = web.AppRunner(build_app(engine, web_ui=False), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", port, reuse_port=reuse_port or None).start()
+    freeze_startup_heap()  # as the daemon does once it serves
+    print("ready", flush=True)
     await asyncio.Event().wait()
 
 
@@ -110,13 +117,6 @@ async def load(base: str, tokens: list[str], total: int, concurrency: int) -> tu
     counter = iter(range(total))
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(base, connector=connector) as session:
-        for _ in range(100):  # wait until the server answers
-            try:
-                async with session.get("/healthz") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
 
         async def worker() -> None:
             for n in counter:
@@ -133,6 +133,13 @@ async def load(base: str, tokens: list[str], total: int, concurrency: int) -> tu
         return latencies, time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, all its threads (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--endpoints", type=int, default=10_000)
@@ -140,10 +147,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5_000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--database-url")
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.serve[0], int(args.serve[1])))
+        asyncio.run(serve(args.serve[0], int(args.serve[1]), args.workers > 1))
         return
     with tempfile.TemporaryDirectory(prefix="posture-bench-") as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
@@ -153,12 +161,23 @@ def main() -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port)], cwd=ROOT, env=os.environ)
+        command = [sys.executable, __file__, "--serve", url, str(port), "--workers", str(args.workers)]
+        servers = [
+            subprocess.Popen(command, cwd=ROOT, env=os.environ, stdout=subprocess.PIPE, text=True)
+            for _ in range(args.workers)
+        ]
         try:
+            for server in servers:  # each prints one line once it listens (or nothing when it failed)
+                assert server.stdout is not None
+                if server.stdout.readline().strip() != "ready":
+                    raise SystemExit("the API server did not start")
+            cpu_before = sum(cpu_seconds(server.pid) for server in servers)
             latencies, elapsed = asyncio.run(load(f"http://127.0.0.1:{port}", tokens, args.requests, args.concurrency))
+            server_cpu = sum(cpu_seconds(server.pid) for server in servers) - cpu_before
         finally:
-            server.terminate()
-            server.wait(10)
+            for server in servers:
+                server.terminate()
+                server.wait(10)
     latencies.sort()
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
@@ -166,6 +185,8 @@ def main() -> None:
     print(f"agencies={args.agencies}")
     print(f"requests={len(latencies)}")
     print(f"concurrency={args.concurrency}")
+    print(f"workers={args.workers}")
+    print(f"api_server_cpu_ms={server_cpu * 1000 / len(latencies):.2f}")
     print(f"api_p50_ms={p50:.1f}")
     print(f"api_p99_ms={p99:.1f}")
     print(f"api_rps={len(latencies) / elapsed:.0f}")

@@ -26,6 +26,7 @@ from monitor.cadence import cadence_from
 from monitor.durations import parse_duration
 from monitor.exporter import MetricsEndpoint
 from monitor.findings import Policy
+from monitor.heap import freeze_startup_heap
 from monitor.leader import Job, lead, once_as_leader
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
@@ -152,6 +153,7 @@ class Daemon:
                 app = build_app(engine, api_config(settings))
                 app.router.add_get("/metrics", self.metrics.handle)
             runner = await self._start_http(app)
+            freeze_startup_heap()
             if self.publisher is None:
                 log.warning("POSTURE_MQTT_URL is not set: alerts stay queued in the outbox")
             if handle_signals:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import update
+from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks.base import CheckContext
@@ -16,7 +17,7 @@ from monitor.cadence import Cadence
 from monitor.findings import Policy
 from monitor.models import Target
 from monitor.runner import execute
-from monitor.store.engine import make_engine
+from monitor.store.engine import SQLITE_POOL_SIZE, make_engine
 from monitor.store.history import History
 from monitor.store.registry import CHECK_STATE, Actor, Registry
 from monitor.store.schema import SchemaOutdated, current_revision, ensure_current, head_revision, upgrade
@@ -104,3 +105,19 @@ async def test_old_scan_runs_are_pruned_and_recent_ones_kept(engine: AsyncEngine
     assert len(await history.runs_after(0)) == 1
     assert await history.prune(datetime.now(UTC) + timedelta(seconds=1), batch=1) == 1
     assert await history.runs_after(0) == []
+
+
+async def test_sqlite_keeps_its_connections_open_under_concurrent_reads(engine: AsyncEngine) -> None:
+    """A burst of reads past the pool's size waits for a connection instead of opening and closing extra ones
+    (each one a thread, a connect and the pragmas)."""
+    opened: list[object] = []
+    event.listen(engine.sync_engine, "connect", lambda *_: opened.append(1))
+
+    async def read() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT count(*) FROM endpoint"))
+            await asyncio.sleep(0.01)  # held, so that the reads overlap
+
+    for _ in range(3):
+        await asyncio.gather(*(read() for _ in range(3 * SQLITE_POOL_SIZE)))
+    assert 1 <= len(opened) <= SQLITE_POOL_SIZE

@@ -103,6 +103,30 @@ async def test_endpoints_come_in_pages(api: Api) -> None:
     assert (tail["items"], tail["next_after"]) == ([], None)
 
 
+async def test_endpoints_are_filtered_by_agency_and_host(api: Api) -> None:
+    www_a = await _endpoint(api)
+    loopback_a = await _endpoint(api, "127.0.0.1", 8080)
+    body = {"host": "www.lk-b.example", "port": 443}
+    status, created = await api.call("POST", "/api/v1/endpoints", api.tokens.agency_b, body)
+    assert status == 201, created
+    www_b = created["id"]
+
+    async def ids(query: str, token: str = api.tokens.admin) -> list[int]:
+        status, page = await api.call("GET", f"/api/v1/endpoints?{query}", token)
+        assert status == 200, page
+        return [item["id"] for item in page["items"]]
+
+    assert await ids("limit=10") == [www_a, loopback_a, www_b]
+    assert await ids("agency=lk-a") == [www_a, loopback_a]
+    assert await ids("host=lk-a.example") == [www_a]  # the name and the names below it
+    assert await ids("host=www.lk-b.example") == [www_b]
+    assert await ids("host=ww.lk-b.example") == []  # not a label boundary
+    assert await ids("agency=lk-b&host=lk-a.example") == []
+    assert await ids("after=" + str(www_a)) == [loopback_a, www_b]
+    assert await ids("host=lk-b.example", api.tokens.agency_a) == []  # staff see their own agency's only
+    assert await ids("", api.tokens.agency_b) == [www_b]
+
+
 async def test_an_endpoint_is_changed_and_removed(api: Api) -> None:
     endpoint_id = await _endpoint(api)
     token = api.tokens.agency_a
