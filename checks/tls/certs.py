@@ -20,9 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.padding import PSS, PKCS1v15
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
+from checks.base import InvalidSetting
 from checks.tls.models import CertificateChain, CertificateFacts, TrustVerdict
 
 MAX_PATH = 8
+MAX_CA_FILE_BYTES = 10 * 1024 * 1024  # Mozilla's whole store is about 250 kB
 _DER = Encoding.DER
 
 
@@ -164,6 +166,20 @@ def _key_info(key: object) -> tuple[str, int, str | None]:
     if isinstance(key, ed448.Ed448PublicKey):
         return "Ed448", 456, None
     return "other", 0, None
+
+
+def check_ca_file(path: Path, field: str = "ca_file") -> None:
+    """The extra trust anchors exist on this host and are PEM certificates; else InvalidSetting naming `field`."""
+    try:
+        if not path.is_file():
+            raise InvalidSetting(field, f"{path}: no such file")
+        if path.stat().st_size > MAX_CA_FILE_BYTES:
+            raise InvalidSetting(field, f"{path}: larger than {MAX_CA_FILE_BYTES} bytes, not a CA bundle")
+        load_pem_bundle(path)
+    except OSError as err:
+        raise InvalidSetting(field, f"{path}: {err.strerror or type(err).__name__}") from None
+    except ValueError:
+        raise InvalidSetting(field, f"{path}: no PEM certificate in it") from None
 
 
 def load_pem_bundle(path: Path) -> tuple[x509.Certificate, ...]:
