@@ -28,6 +28,15 @@ class CheckMisconfigured(CheckError):
     """Our side: a missing binary, an impossible configuration."""
 
 
+class InvalidSetting(CheckError):
+    """A setting that is well-formed but unusable on this host (a file that is absent or does not parse)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 class CheckConfig(BaseModel):
     """Base of every check's settings; unknown keys are errors."""
 
@@ -148,6 +157,13 @@ class Check(ABC, Generic[C, D]):
     @abstractmethod
     def evaluate(self, details: D, cfg: C, ctx: CheckContext) -> list[Observation]:
         """Judge facts. Pure: no I/O, no clock beyond what `details` carries."""
+
+    @classmethod
+    def check_settings_on_host(cls, cfg: C) -> None:
+        """What pydantic cannot check: does the config work on this host (files exist and parse)?
+
+        Run when settings are written (start-up, CLI, API), not at every scan. Raise InvalidSetting.
+        """
 
     @classmethod
     def spec(cls, key: str) -> FindingSpec:

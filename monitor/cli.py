@@ -33,6 +33,8 @@ from monitor.settings import (
     configure_logging,
     endpoint_config,
     load_settings,
+    patch_check_settings,
+    stored_check_settings,
 )
 from monitor.store.availability import describe
 from monitor.store.engine import make_engine
@@ -41,6 +43,7 @@ from monitor.store.schema import SchemaOutdated, ensure_current, upgrade
 
 log = logging.getLogger("posture")
 CLI_ACTOR = Actor(name="cli", source="cli")
+PROFILE_HELP = "tls check: compliance profile to report on, repeatable (bsi_tr_02102_2, mozilla_intermediate)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,12 +72,27 @@ def build_parser() -> argparse.ArgumentParser:
     scan_cmd.add_argument("--json", action="store_true", help="print the JSON document (docs/scan-json.md)")
     scan_cmd.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80,8000-8100")
     scan_cmd.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors (an internal PKI's root)")
+    scan_cmd.add_argument("--profile", action="append", metavar="NAME", help=PROFILE_HELP)
 
     agency = commands.add_parser("agency", help="agencies").add_subparsers(dest="action", required=True)
     agency_add = agency.add_parser("add", help="add an agency")
     agency_add.add_argument("slug", help="2-40 of a-z, 0-9, '-'; used in MQTT topics")
     agency_add.add_argument("--name", required=True, help="full name, e.g. 'Stadt Oldenburg'")
     agency.add_parser("list", help="list agencies")
+    agency_settings = agency.add_parser(
+        "settings",
+        help="show or change the check settings of all the agency's endpoints (between the global config and an "
+        "endpoint's own)",
+    )
+    agency_settings.add_argument("slug")
+    agency_settings.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors (the agency's PKI)")
+    agency_settings.add_argument("--profile", action="append", metavar="NAME", help=PROFILE_HELP)
+    agency_settings.add_argument(
+        "--set", action="append", default=[], metavar="CHECK.KEY=VALUE", help="any check setting; VALUE is JSON or text"
+    )
+    agency_settings.add_argument(
+        "--unset", action="append", default=[], metavar="CHECK[.KEY]", help="inherit the global setting again"
+    )
 
     scope = commands.add_parser("scope", help="what each agency owns").add_subparsers(dest="action", required=True)
     scope_add = scope.add_parser("add", help="add a domain suffix or CIDR to an agency's scope")
@@ -93,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     endpoint_add.add_argument("--expect-ports", metavar="PORTS", help="declared open ports, e.g. 80,443")
     endpoint_add.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80")
     endpoint_add.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors for this endpoint")
+    endpoint_add.add_argument("--profile", action="append", metavar="NAME", help=PROFILE_HELP)
     endpoint_list = endpoint.add_parser("list", help="list endpoints")
     endpoint_list.add_argument("slug", nargs="?")
     endpoint_remove = endpoint.add_parser("remove", help="remove an endpoint by id")
@@ -175,8 +194,10 @@ async def _scan(args: argparse.Namespace, settings: Settings) -> int:
     host, port = parse_host_port(args.target, default_port=443, field="target")
     names = parse_check_names(args.checks, REGISTRY)
     configs = check_configs(settings, REGISTRY)
-    for name, overrides in _check_settings(args).items():
-        configs[name] = endpoint_config(configs[name], overrides)
+    overrides = _check_settings(args)
+    for name, values in overrides.items():
+        configs[name] = endpoint_config(configs[name], values)
+    stored_check_settings(configs, overrides)  # what only this host can tell: the CA file parses
     target = Target(host=host, port=port)
     show_progress = sys.stderr.isatty() and not args.json
 
@@ -208,6 +229,49 @@ async def _agency_list(args: argparse.Namespace, settings: Settings, engine: Asy
     return 0
 
 
+async def _agency_settings(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+    registry = Registry(engine)
+    patch: dict[str, Any] = {}
+    for text in args.unset:
+        check, _, key = text.partition(".")
+        if key:
+            patch.setdefault(check, {})[key] = None
+        else:
+            patch[check] = None
+    for text in args.set:
+        check, key, value = _setting(text)
+        patch.setdefault(check, {})[key] = value
+    for check, values in _check_settings(args).items():
+        patch.setdefault(check, {}).update(values)
+    if patch:
+        configs = check_configs(settings, REGISTRY)
+        record = await registry.change_agency_check_settings(
+            args.slug, lambda current: stored_check_settings(configs, patch_check_settings(current, patch)), CLI_ACTOR
+        )
+    else:
+        record = await registry.agency(args.slug)
+    lines = [
+        f"{check}.{key} = {json.dumps(value)}"
+        for check, values in sorted(record.check_settings.items())
+        for key, value in sorted(values.items())
+    ]
+    for line in lines or [f"agency {record.slug}: no settings of its own (global ones apply)"]:
+        print(printable(line))
+    return 0
+
+
+def _setting(text: str) -> tuple[str, str, Any]:
+    name, sep, raw = text.partition("=")
+    check, dot, key = name.strip().partition(".")
+    if not sep or not dot or not check or not key:
+        raise InvalidInput("set", f"{text!r} is not CHECK.KEY=VALUE, e.g. tls.full_scan_every_s=86400")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw  # plain text, e.g. a path
+    return check, key.strip(), value
+
+
 async def _scope_add(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
     entry = await Registry(engine).add_scope(args.slug, args.value, CLI_ACTOR)
     print(f"scope of {args.slug}: added {entry.kind} {entry.value}")
@@ -232,10 +296,12 @@ async def _endpoint_add(args: argparse.Namespace, settings: Settings, engine: As
         intervals = {check: seconds for check in checks}
     labels = dict(_label(text) for text in args.label)
     expected = [parse_port(p, "expect-ports") for p in args.expect_ports.split(",")] if args.expect_ports else []
-    overrides = _check_settings(args)
     configs = check_configs(settings, REGISTRY)
+    overrides = _check_settings(args)
+    agency = await Registry(engine).agency(args.slug)
     for name in checks:  # refuse now what could not run later
-        endpoint_config(configs[name], overrides.get(name), expected)
+        endpoint_config(configs[name], overrides.get(name), expected, agency=agency.check_settings.get(name))
+    overrides = stored_check_settings(configs, overrides)
     record = await Registry(engine).add_endpoint(
         args.slug, host, port, checks, cadence_from(settings), CLI_ACTOR, intervals, labels, expected, overrides
     )
@@ -244,7 +310,7 @@ async def _endpoint_add(args: argparse.Namespace, settings: Settings, engine: As
 
 
 def _check_settings(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Per-check settings given on the command line: `--ports SPEC` (ports), `--ca-file PEM` (tls)."""
+    """Per-check settings given on the command line: `--ports SPEC` (ports), `--ca-file PEM`, `--profile` (tls)."""
     settings: dict[str, dict[str, Any]] = {}
     if getattr(args, "ports", None):
         settings["ports"] = {"ports": args.ports}
@@ -252,7 +318,9 @@ def _check_settings(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         ca_file = Path(args.ca_file).resolve()
         if not ca_file.is_file():
             raise InvalidInput("ca-file", f"{args.ca_file}: no such file")
-        settings["tls"] = {"ca_file": str(ca_file)}
+        settings.setdefault("tls", {})["ca_file"] = str(ca_file)
+    if getattr(args, "profile", None):
+        settings.setdefault("tls", {})["profiles"] = list(args.profile)
     return settings
 
 
@@ -297,6 +365,7 @@ async def _db_upgrade(args: argparse.Namespace, settings: Settings, engine: Asyn
 _ADMIN: dict[tuple[str, str], Handler] = {
     ("agency", "add"): _agency_add,
     ("agency", "list"): _agency_list,
+    ("agency", "settings"): _agency_settings,
     ("scope", "add"): _scope_add,
     ("scope", "list"): _scope_list,
     ("endpoint", "add"): _endpoint_add,

@@ -231,9 +231,11 @@ class Scheduler:
             executor=self.executor, peer_details=await self._peer_details(check, item), resources=self.resources
         )
         try:
-            config = endpoint_config(self.configs[item.check], item.check_settings, item.expected_ports)
+            config = endpoint_config(
+                self.configs[item.check], item.check_settings, item.expected_ports, agency=item.agency_settings
+            )
         except InvalidInput as err:
-            return _refused(item, f"endpoint settings no longer valid: {err}")
+            return _refused(item, f"agency or endpoint settings no longer valid: {err}")
         return await execute(check, target, config, context)
 
     async def _peer_details(self, check: Check[Any, Any], item: DueItem) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from checks.base import Check, CheckConfig, CheckContext
 from monitor.models import CheckResult, CheckStatus
 from monitor.store.availability import Outage
+from monitor.store.registry import AGENCY
 from monitor.store.tables import Endpoint, LatestResult, VulnCpeMatch, VulnCve, VulnEolCycle, VulnEolProduct, VulnKev
 from monitor.store.tables import VulnSource as VulnSourceRow
 
@@ -225,7 +226,11 @@ async def rejudge_stored(
     async with engine.connect() as conn:
         endpoints = {
             row.id: row
-            for row in await conn.execute(select(ENDPOINT.c.id, ENDPOINT.c.checks, ENDPOINT.c.check_settings))
+            for row in await conn.execute(
+                select(ENDPOINT.c.id, ENDPOINT.c.checks, ENDPOINT.c.check_settings)
+                .add_columns(AGENCY.c.check_settings.label("agency_settings"))
+                .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+            )
             if check.name in (row.checks or ()) and (wanted is None or row.id in wanted)
         }
         rows = await conn.execute(
@@ -250,8 +255,9 @@ async def rejudge_stored(
         except ValidationError:
             details = empty  # stored by an older schema: judge the ports facts alone
         settings = endpoints[endpoint_id].check_settings or {}
+        agency_settings = endpoints[endpoint_id].agency_settings or {}
         try:
-            cfg = endpoint_config(config, settings.get(check.name))
+            cfg = endpoint_config(config, settings.get(check.name), agency=agency_settings.get(check.name))
         except ValueError:
             cfg = config
         ctx = CheckContext(now=now, peer_details={PORTS: facts[PORTS]}, resources=resources)

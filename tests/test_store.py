@@ -42,6 +42,8 @@ async def round_trip(engine: AsyncEngine) -> None:
     await registry.add_agency("lk-test", "Landkreis Test", ACTOR)
     await registry.add_scope("lk-test", "127.0.0.0/8", ACTOR)
     endpoint = await registry.add_endpoint("lk-test", "127.0.0.2", 443, ["finding"], cadence, ACTOR)
+    agency = await registry.change_agency_check_settings("lk-test", lambda _: {"finding": {"timeout_s": 5}}, ACTOR)
+    assert (await registry.agency("lk-test")).check_settings == agency.check_settings == {"finding": {"timeout_s": 5}}
     async with engine.begin() as conn:
         await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
     queue = WorkQueue(engine, "replica-1", cadence, Policy(), lease_s=60)
@@ -49,6 +51,7 @@ async def round_trip(engine: AsyncEngine) -> None:
     assert [(i.endpoint_id, i.check, i.agency) for i in claim.items] == [(endpoint.id, "finding", "lk-test")]
     assert (await queue.claim(datetime.now(UTC), 10)).items == []  # leased: nobody else gets it
     item = claim.items[0]
+    assert item.agency_settings == {"timeout_s": 5}  # the agency's settings of this check reach the scheduler
     result = await execute(FindingCheck(), Target(item.host, item.port, item.endpoint_id), FakeConfig(), CheckContext())
     assert await queue.record([(item, result)]) == 1
     assert await queue.latest_details([(endpoint.id, "finding")]) == {

@@ -9,7 +9,8 @@ and not also as "untrusted".
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,9 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.padding import PSS, PKCS1v15
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
+from checks.base import InvalidSetting
 from checks.tls.models import CertificateChain, CertificateFacts, TrustVerdict
 
 MAX_PATH = 8
+MAX_CA_FILE_BYTES = 10 * 1024 * 1024  # Mozilla's whole store is about 250 kB
 _DER = Encoding.DER
 
 
@@ -51,14 +54,53 @@ def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
     )
 
 
+NameKey = tuple[frozenset[tuple[str, object]], ...]
+
+
+def name_key(name: x509.Name) -> NameKey:
+    """Equal for equal names as cryptography compares them (attribute types and values, RDN by RDN), whatever
+    string type each attribute was encoded with."""
+    return tuple(frozenset((a.oid.dotted_string, a.value) for a in rdn) for rdn in name.rdns)
+
+
+@dataclass(frozen=True, eq=False)
+class TrustAnchors:
+    """Trust anchors indexed for path building: by subject (DER) and by their own DER.
+
+    Built once per store and bundle, not per scan: asking a certificate for its subject builds a Name object
+    each time, and doing that for the whole Mozilla store at every step of every path was most of the check's own
+    CPU time.
+    """
+
+    der: frozenset[bytes]
+    by_subject: Mapping[NameKey, tuple[x509.Certificate, ...]]
+
+    @classmethod
+    def of(cls, certificates: Iterable[x509.Certificate]) -> TrustAnchors:
+        by_subject: dict[NameKey, tuple[x509.Certificate, ...]] = {}
+        der = set()
+        for cert in certificates:
+            der.add(cert.public_bytes(_DER))
+            key = name_key(cert.subject)
+            by_subject[key] = (*by_subject.get(key, ()), cert)
+        return cls(frozenset(der), by_subject)
+
+    def plus(self, other: TrustAnchors) -> TrustAnchors:
+        merged = dict(self.by_subject)
+        for key, certs in other.by_subject.items():
+            merged[key] = (*merged.get(key, ()), *certs)
+        return TrustAnchors(self.der | other.der, merged)
+
+
 def analyse_chain(
     served: Sequence[x509.Certificate],
-    anchors: Sequence[x509.Certificate],
+    anchors: TrustAnchors | Sequence[x509.Certificate],
     sslyze_errors: Iterable[str] = (),
 ) -> CertificateChain:
     """Facts about the served chain and whether it leads to one of `anchors` (signatures only)."""
     leaf = served[0]
-    verdict, reason, path = _build_path(served, anchors)
+    index = anchors if isinstance(anchors, TrustAnchors) else TrustAnchors.of(anchors)
+    verdict, reason, path = _build_path(served, index)
     dns_names, ips = _subject_alt_names(leaf)
     common_names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     common_name = str(common_names[0].value) if common_names else None
@@ -76,16 +118,16 @@ def analyse_chain(
 
 
 def _build_path(
-    served: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]
+    served: Sequence[x509.Certificate], anchors: TrustAnchors
 ) -> tuple[TrustVerdict, str | None, list[x509.Certificate]]:
-    anchor_der = {a.public_bytes(_DER) for a in anchors}
     path = [served[0]]
     pool = list(served[1:])
     current = served[0]
     for _ in range(MAX_PATH):
-        if current.public_bytes(_DER) in anchor_der:
+        if current.public_bytes(_DER) in anchors.der:
             return "trusted", None, path
-        anchor = next((a for a in anchors if a.subject == current.issuer and _issued_by(current, a)), None)
+        candidates = anchors.by_subject.get(name_key(current.issuer), ())
+        anchor = next((a for a in candidates if _issued_by(current, a)), None)
         if anchor is not None:
             return "trusted", None, [*path, anchor]
         parent = next((c for c in pool if c.subject == current.issuer and _issued_by(current, c)), None)
@@ -164,6 +206,20 @@ def _key_info(key: object) -> tuple[str, int, str | None]:
     if isinstance(key, ed448.Ed448PublicKey):
         return "Ed448", 456, None
     return "other", 0, None
+
+
+def check_ca_file(path: Path, field: str = "ca_file") -> None:
+    """The extra trust anchors exist on this host and are PEM certificates; else InvalidSetting naming `field`."""
+    try:
+        if not path.is_file():
+            raise InvalidSetting(field, f"{path}: no such file")
+        if path.stat().st_size > MAX_CA_FILE_BYTES:
+            raise InvalidSetting(field, f"{path}: larger than {MAX_CA_FILE_BYTES} bytes, not a CA bundle")
+        load_pem_bundle(path)
+    except OSError as err:
+        raise InvalidSetting(field, f"{path}: {err.strerror or type(err).__name__}") from None
+    except ValueError:
+        raise InvalidSetting(field, f"{path}: no PEM certificate in it") from None
 
 
 def load_pem_bundle(path: Path) -> tuple[x509.Certificate, ...]:

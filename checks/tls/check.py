@@ -8,6 +8,7 @@ from typing import ClassVar, get_args
 
 from checks.base import Check, CheckContext, MetricSample
 from checks.tls import findings, metrics
+from checks.tls.certs import check_ca_file
 from checks.tls.evaluate import evaluate
 from checks.tls.grade import grade, weakest_suite
 from checks.tls.models import Handshake, ProfileName, TlsConfig, TlsDetails
@@ -30,6 +31,11 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
         return metrics.samples(details, now)
 
     reads_previous: ClassVar[bool] = True  # quick probes compare with the last full scan
+
+    @classmethod
+    def check_settings_on_host(cls, cfg: TlsConfig) -> None:
+        if cfg.ca_file is not None:
+            check_ca_file(cfg.ca_file)
 
     async def run(self, target: Target, cfg: TlsConfig, ctx: CheckContext) -> TlsDetails:
         probed = await quick_handshake(target, cfg)

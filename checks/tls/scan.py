@@ -53,7 +53,7 @@ from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocat
 
 from checks.base import CheckMisconfigured, TargetUnreachable, is_ip_literal, probe_tls_context
 from checks.tls.batch import ScanBatcher
-from checks.tls.certs import analyse_chain, load_pem_bundle
+from checks.tls.certs import TrustAnchors, analyse_chain, load_pem_bundle
 from checks.tls.http_cap import install as cap_http_reads
 from checks.tls.models import (
     AcceptedSuite,
@@ -351,9 +351,22 @@ def _certificate(cert_result: Any, cfg: TlsConfig) -> CertificateChain | None:
     return analyse_chain(served, trust_anchors(cfg.ca_file), errors)
 
 
-def trust_anchors(ca_file: Path | None) -> tuple[x509.Certificate, ...]:
-    anchors = _prime_trust_stores()
-    return anchors + load_pem_bundle(ca_file) if ca_file is not None else anchors
+def trust_anchors(ca_file: Path | None) -> TrustAnchors:
+    main = _main_anchors(_prime_trust_stores())
+    if ca_file is None:
+        return main
+    return _with_bundle(main, ca_file.resolve(), ca_file.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=1)
+def _main_anchors(certificates: tuple[x509.Certificate, ...]) -> TrustAnchors:
+    return TrustAnchors.of(certificates)
+
+
+@lru_cache(maxsize=16)
+def _with_bundle(main: TrustAnchors, path: Path, _mtime_ns: int) -> TrustAnchors:
+    # keyed on mtime: a renewed bundle is indexed again
+    return main.plus(TrustAnchors.of(load_pem_bundle(path)))
 
 
 _PRIME_LOCK = threading.Lock()

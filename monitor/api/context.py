@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -10,10 +10,11 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY
+from checks.base import CheckConfig
 from monitor.api.throttle import FailedAuthLimiter
 from monitor.cadence import Cadence, cadence_from
 from monitor.scope_resolution import DnsResolver, Resolver
-from monitor.settings import Settings
+from monitor.settings import Settings, check_configs
 from monitor.store.access_store import AccessStore
 from monitor.store.endpoint_store import EndpointStore
 from monitor.store.finding_queries import FindingQueries
@@ -33,6 +34,10 @@ class ApiConfig:
     max_accept_days: int = 366
     auth_max_failures: int = 10  # failed sign-ins per client address within auth_failure_window_s …
     auth_failure_window_s: float = 60.0  # … before the address is refused (429) until the window ends
+    # the global check configs, under which agency settings are validated
+    check_configs: Mapping[str, CheckConfig] = field(
+        default_factory=lambda: {name: check.config_model() for name, check in REGISTRY.items()}
+    )
 
 
 @dataclass(slots=True)
@@ -72,6 +77,7 @@ def api_config(settings: Settings) -> ApiConfig:
         cadence=cadence_from(settings),
         dns_servers=tuple(settings.dns_servers),
         secure_cookies=settings.ui_base_url.startswith("https://"),
+        check_configs=check_configs(settings),
     )
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from monitor.api import schemas as s
 from monitor.api.auth import ROLE_ADMIN, ROLE_ANY, ROLE_READ_ALL, agency_filter
 from monitor.api.context import client_address, services
 from monitor.api.errors import ApiError
 from monitor.api.routing import Call, Operation
+from monitor.errors import InvalidInput
+from monitor.settings import patch_check_settings, stored_check_settings
 from monitor.store.access_store import TokenRecord
+from monitor.store.registry import AgencyRecord
 from monitor.store.scope_requests import ScopeRequestView, ScopeView
 
 
@@ -51,6 +57,30 @@ async def create_agency(call: Call) -> s.Agency:
 async def list_agencies(call: Call) -> s.AgencyList:
     records = await services(call.request).registry.list_agencies()
     return s.AgencyList(items=[s.Agency(slug=r.slug, name=r.name, endpoints=r.endpoints) for r in records])
+
+
+def _agency_detail(record: AgencyRecord) -> s.AgencyDetail:
+    settings = {name: dict(values) for name, values in record.check_settings.items()}
+    return s.AgencyDetail(slug=record.slug, name=record.name, endpoints=record.endpoints, check_settings=settings)
+
+
+async def get_agency(call: Call) -> s.AgencyDetail:
+    return _agency_detail(await services(call.request).registry.agency(call.path["slug"]))
+
+
+async def update_agency(call: Call) -> s.AgencyDetail:
+    body: s.AgencyUpdate = call.body
+    svc = services(call.request)
+    configs = svc.config.check_configs
+
+    def change(current: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        try:
+            return stored_check_settings(configs, patch_check_settings(current, body.check_settings))
+        except InvalidInput as err:
+            raise InvalidInput(f"check_settings.{err.field}", err.reason) from None
+
+    actor = call.principal.actor(client_address(call.request))
+    return _agency_detail(await svc.registry.change_agency_check_settings(call.path["slug"], change, actor))
 
 
 def _own_agency(call: Call) -> str:
@@ -125,6 +155,11 @@ OPERATIONS = [
     Operation("POST", "/agencies", create_agency, "Create an agency", ROLE_ADMIN, "agencies",
               body=s.AgencyCreate, response=s.Agency, status=201, errors=(409,)),
     Operation("GET", "/agencies", list_agencies, "List agencies", ROLE_READ_ALL, "agencies", response=s.AgencyList),
+    Operation("GET", "/agencies/{slug}", get_agency, "An agency and its check settings", ROLE_READ_ALL, "agencies",
+              response=s.AgencyDetail, errors=(404,)),
+    Operation("PATCH", "/agencies/{slug}", update_agency,
+              "Change an agency's check settings (trust anchors, compliance profiles) for all its endpoints",
+              ROLE_ADMIN, "agencies", body=s.AgencyUpdate, response=s.AgencyDetail, errors=(404,)),
     Operation("GET", "/agencies/{slug}/scopes", list_scopes, "An agency's scope", ROLE_ANY, "scopes",
               response=s.ScopeList, errors=(404,)),
     Operation("POST", "/agencies/{slug}/scopes", add_scope, "Add a domain or CIDR to an agency's scope",

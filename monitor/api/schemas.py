@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -55,6 +55,23 @@ class Agency(Reply):
 
 class AgencyList(Reply):
     items: list[Agency]
+
+
+class AgencyUpdate(Body):
+    check_settings: dict[str, dict[str, Any] | None] = Field(
+        description="per-check settings for all the agency's endpoints, as a JSON merge patch (RFC 7396): "
+        'a value sets a key, null goes back to the global setting; e.g. {"tls": {"ca_file": "/etc/posture/'
+        'land-ca.pem", "profiles": ["bsi_tr_02102_2"]}}. Paths are absolute, on the scanner host.'
+    )
+
+
+class AgencyDetail(Reply):
+    slug: str
+    name: str
+    endpoints: int
+    check_settings: dict[str, dict[str, Any]] = Field(
+        description="the agency's own check settings: between the global config and an endpoint's own"
+    )
 
 
 class ScopeCreate(Body):

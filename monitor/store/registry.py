@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -42,6 +42,10 @@ class AgencyRecord:
     slug: str
     name: str
     endpoints: int = 0
+    check_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+SettingsChange = Callable[[Mapping[str, Mapping[str, Any]]], dict[str, dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +119,9 @@ class Registry:
         try:
             async with self.engine.begin() as conn:
                 row = await conn.execute(
-                    insert(AGENCY).values(slug=slug, name=name, created_at=_now()).returning(AGENCY.c.id)
+                    insert(AGENCY)
+                    .values(slug=slug, name=name, created_at=_now(), check_settings={})
+                    .returning(AGENCY.c.id)
                 )
                 agency_id = row.scalar_one()
                 await self._audit(conn, actor, "agency.add", slug, {"name": name})
@@ -133,6 +139,30 @@ class Registry:
         )
         async with self.engine.connect() as conn:
             return [AgencyRecord(*row) for row in await conn.execute(query)]
+
+    async def agency(self, slug: str) -> AgencyRecord:
+        async with self.engine.connect() as conn:
+            return await self._agency_record(conn, slug)
+
+    async def _agency_record(self, conn: AsyncConnection, slug: str) -> AgencyRecord:
+        row = (
+            await conn.execute(select(AGENCY.c.id, AGENCY.c.name, AGENCY.c.check_settings).where(AGENCY.c.slug == slug))
+        ).first()
+        if row is None:
+            raise NotFound("agency", f"no agency {slug!r} (see `posture agency list`)")
+        count = (await conn.execute(select(func.count()).where(ENDPOINT.c.agency_id == row.id))).scalar_one()
+        return AgencyRecord(row.id, slug, row.name, count, row.check_settings or {})
+
+    async def change_agency_check_settings(self, slug: str, change: SettingsChange, actor: Actor) -> AgencyRecord:
+        """Replace an agency's check settings with `change(current)` in one transaction; `change` validates
+        (raising InvalidInput leaves everything as it was). Audited with the settings before and after."""
+        async with self.engine.begin() as conn:
+            current = await self._agency_record(conn, slug)
+            after = change(current.check_settings)
+            await conn.execute(update(AGENCY).where(AGENCY.c.id == current.id).values(check_settings=after))
+            detail = {"before": dict(current.check_settings), "after": after}
+            await self._audit(conn, actor, "agency.settings", slug, detail)
+        return AgencyRecord(current.id, slug, current.name, current.endpoints, after)
 
     async def add_scope(self, slug: str, raw: str, actor: Actor) -> ScopeEntry:
         entry = ScopeEntry.parse(raw)

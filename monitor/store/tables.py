@@ -33,6 +33,10 @@ class Agency(SQLModel, table=True):
     name: str = Field(max_length=200)
     created_at: datetime = _when()
     min_alert_severity: int | None = None  # None: the global POSTURE_ALERT_MIN_SEVERITY
+    # per-check config overrides for all the agency's endpoints (between the global config and the endpoint's own)
+    check_settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
 
 
 class Scope(SQLModel, table=True):

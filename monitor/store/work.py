@@ -41,6 +41,7 @@ class DueItem:
     agency_min_severity: Severity | None = None
     expected_ports: tuple[int, ...] = ()
     check_settings: Mapping[str, Any] = field(default_factory=dict)  # this check's overrides on this endpoint
+    agency_settings: Mapping[str, Any] = field(default_factory=dict)  # … and on all the agency's endpoints
     rescan_requested_at: datetime | None = None  # the agency asked for a re-scan (to verify a fix)
 
     @property
@@ -131,7 +132,9 @@ class WorkQueue:
                     ENDPOINT.c.check_settings,
                     ENDPOINT.c.rescan_requested_at,
                 )
-                .add_columns(AGENCY.c.slug, AGENCY.c.min_alert_severity)
+                .add_columns(
+                    AGENCY.c.slug, AGENCY.c.min_alert_severity, AGENCY.c.check_settings.label("agency_settings")
+                )
                 .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
                 .where(ENDPOINT.c.id.in_(endpoint_ids))
             )
@@ -149,6 +152,7 @@ class WorkQueue:
                 agency_min_severity=severity_or_none(endpoint.min_alert_severity),
                 expected_ports=tuple(endpoint.expected_ports),
                 check_settings=endpoint.check_settings.get(row.check, {}),
+                agency_settings=(endpoint.agency_settings or {}).get(row.check, {}),
                 rescan_requested_at=endpoint.rescan_requested_at,
             )
             for row in claimed

@@ -241,6 +241,14 @@ def test_bsi_table_cites_edition_and_section_for_every_requirement() -> None:
     assert "brainpoolP256r1" in curves.params["values"]
 
 
+def test_bsi_refuses_static_ecdh_suites_because_the_mindeststandard_demands_forward_secrecy() -> None:
+    static = AcceptedSuite(name="TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256", bits=128)
+    failed = judge("bsi_tr_02102_2", details(suites={"TLSv1.2": (*GOOD_12, static), "TLSv1.3": GOOD_13}))
+    assert [(f.requirement, f.evidence) for f in failed] == [
+        ("suites.tls12", "TLSv1.2 accepts TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256")
+    ]
+
+
 def test_bsi_flags_chacha20_and_x25519_that_mozilla_allows() -> None:
     chacha = AcceptedSuite(name="TLS_CHACHA20_POLY1305_SHA256", bits=256, group="X25519", group_bits=253)
     suites = {"TLSv1.2": GOOD_12, "TLSv1.3": (*GOOD_13, chacha)}

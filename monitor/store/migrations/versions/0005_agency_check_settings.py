@@ -1,0 +1,26 @@
+"""agency check settings: per-check config overrides for all of an agency's endpoints (trust anchors, profiles)
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("agency", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("check_settings", sa.JSON(), nullable=False, server_default="{}"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("agency", schema=None) as batch_op:
+        batch_op.drop_column("check_settings")
