@@ -72,7 +72,7 @@ def read(text: str) -> NmapReport | None:
         return None
 
 
-@budget()
+@budget(0.5)
 @given(reports())
 def test_a_report_is_read_back_exactly(generated: tuple[str, dict[str, dict[int, dict[str, Any]]]]) -> None:
     text, hosts = generated
@@ -88,7 +88,7 @@ def test_a_report_is_read_back_exactly(generated: tuple[str, dict[str, dict[int,
             assert port.tunnel == sent["tunnel"] and port.method == sent["method"]
 
 
-@budget()
+@budget(0.5)
 @given(reports(), st.data())
 def test_a_report_cut_short_is_refused(generated: tuple[str, Any], data: st.DataObject) -> None:
     text, _ = generated
