@@ -23,9 +23,9 @@ pytest: venv
 
 # Not part of `make test`: the fuzz tests with the large hypothesis profile, then schemathesis on the whole API
 # with many more examples (about 10 minutes on 2 cores).
-FUZZ_EXAMPLES ?= 40
+FUZZ_EXAMPLES ?= 25
 fuzz: venv
-	FUZZ_PROFILE=fuzz $(BIN)/pytest -q tests/fuzz
+	FUZZ_PROFILE=fuzz $(BIN)/pytest -q --timeout 1800 tests/fuzz
 	SCHEMATHESIS_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q --timeout 1800 \
 		tests/api/test_openapi.py::test_schemathesis_finds_no_server_error_and_no_reply_outside_the_document
 

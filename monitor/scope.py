@@ -127,7 +127,10 @@ class ScopeEntry:
             except ValueError as err:
                 raise InvalidInput("scope", f"not a valid CIDR: {err}") from None
             return cls("cidr", network.compressed)
-        return cls("domain", normalise_host(text.lstrip("*."), "scope"))
+        value = normalise_host(text.lstrip("*."), "scope")
+        if parse_ip(value) is not None:  # '*.10.0.0.1' or '[::1]': an address that would match nothing as a name
+            raise InvalidInput("scope", "an address is written plain or as a CIDR, without '*.' or brackets")
+        return cls("domain", value)
 
     def contains(self, host: str) -> bool:
         """`host` must already be normalised (normalise_host)."""

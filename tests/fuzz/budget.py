@@ -25,7 +25,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "posture-fuzz",
-    max_examples=300,
+    max_examples=150,
     deadline=None,
     database=None,
     print_blob=True,

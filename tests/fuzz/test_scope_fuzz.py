@@ -178,6 +178,12 @@ def test_a_confusable_name_is_not_the_name_it_looks_like() -> None:
     assert spoof.startswith("xn--") and not in_scope(spoof, [ScopeEntry.parse("example.de")])
 
 
+@pytest.mark.parametrize("raw", ["*.10.0.0.1", ".0.0.0.0", "[::1]", "*.[2001:db8::1]"])
+def test_found_by_fuzzing_an_address_with_a_wildcard_is_refused_in_scopes(raw: str) -> None:
+    with pytest.raises(InvalidInput, match="written plain or as a CIDR"):
+        ScopeEntry.parse(raw)
+
+
 @pytest.mark.parametrize("raw", ["fe80::1%eth0", "fe80::1%eth0/64", "fe80::%1/10"])
 def test_found_by_fuzzing_zone_identifiers_are_refused_in_scopes(raw: str) -> None:
     with pytest.raises(InvalidInput, match="zone"):
