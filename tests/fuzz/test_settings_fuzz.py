@@ -139,7 +139,7 @@ env_text = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30),
     scalars.map(lambda v: json.dumps(v) if not isinstance(v, str) else v),
     values.map(json.dumps),
-)
+).map(lambda v: v.replace("\x00", ""))  # an environment cannot carry a NUL
 
 
 @budget()
