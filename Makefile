@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint pytest deps venv bench soak docs clean
+.PHONY: run test lint pytest fuzz deps venv bench soak docs clean
 
 run: deps venv
 	$(BIN)/posture db upgrade
@@ -20,6 +20,14 @@ lint: venv
 
 pytest: venv
 	$(BIN)/pytest
+
+# Not part of `make test`: the fuzz tests with the large hypothesis profile, then schemathesis on the whole API
+# with many more examples (about 10 minutes on 2 cores).
+FUZZ_EXAMPLES ?= 25
+fuzz: venv
+	FUZZ_PROFILE=fuzz $(BIN)/pytest -q --timeout 1800 tests/fuzz
+	SCHEMATHESIS_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q --timeout 1800 \
+		tests/api/test_openapi.py::test_schemathesis_finds_no_server_error_and_no_reply_outside_the_document
 
 deps:
 	@.ci/install-deps

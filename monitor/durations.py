@@ -7,16 +7,20 @@ import re
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL_S = 5.0
+MAX_DURATION_S = 3650 * 86400.0  # ten years: beyond it, `timedelta` and the schedule's arithmetic overflow
 
 
 def parse_duration(text: str, *, minimum_s: float = 0.0) -> float:
     """Seconds in `text`; raises ValueError with the allowed form."""
+    shown = repr(text if len(text) <= 40 else text[:39] + "…")
     match = _DURATION.match(text)
     if not match:
-        raise ValueError(f"{text!r} is not a duration (use a number with s, m, h or d, e.g. 30s, 15m, 1h, 7d)")
+        raise ValueError(f"{shown} is not a duration (use a number with s, m, h or d, e.g. 30s, 15m, 1h, 7d)")
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds < minimum_s:
-        raise ValueError(f"{text!r} is shorter than the minimum of {minimum_s:g} s")
+        raise ValueError(f"{shown} is shorter than the minimum of {minimum_s:g} s")
+    if not seconds <= MAX_DURATION_S:
+        raise ValueError(f"{shown} is longer than the maximum of 3650d")
     return seconds
 
 

@@ -43,12 +43,13 @@ def normalise_host(raw: str, field: str = "host") -> str:
     if address is not None:
         if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
             raise InvalidInput(field, "IPv6 zone identifiers are not allowed")
-        return address.compressed
+        return _unmapped(address).compressed
     if any(ch.isspace() or ch in "/\\:;,|&$`'\"<>()*?!{}[]#%=@^~+" for ch in host):
         raise InvalidInput(field, "only letters, digits, '-' and '.' are allowed in a host name")
     name = host.rstrip(".")
     try:
-        ascii_name = idna.encode(name, uts46=True).decode("ascii")
+        # rstrip again: UTS 46 maps a trailing ideographic full stop (U+3002) to '.'
+        ascii_name = idna.encode(name, uts46=True).decode("ascii").rstrip(".")
     except idna.IDNAError as err:
         raise InvalidInput(field, f"not a valid (IDNA) host name: {err}") from None
     ascii_name = ascii_name.lower()
@@ -60,6 +61,12 @@ def normalise_host(raw: str, field: str = "host") -> str:
     if labels[-1].isdigit():
         raise InvalidInput(field, "not a valid IP address, and a host name cannot end in a number")
     return ascii_name
+
+
+def _unmapped(address: IpAddress) -> IpAddress:
+    """An IPv4-mapped IPv6 address (::ffff:a.b.c.d) reaches the IPv4 host: it is that address."""
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped if mapped is not None else address
 
 
 def parse_port(raw: str | int, field: str = "port") -> int:
@@ -113,18 +120,23 @@ class ScopeEntry:
     def parse(cls, raw: str) -> ScopeEntry:
         text = raw.strip()
         if "/" in text or parse_ip(text) is not None:
+            if "%" in text:
+                raise InvalidInput("scope", "IPv6 zone identifiers are not allowed")
             try:
                 network = ipaddress.ip_network(text, strict=False)
             except ValueError as err:
                 raise InvalidInput("scope", f"not a valid CIDR: {err}") from None
             return cls("cidr", network.compressed)
-        return cls("domain", normalise_host(text.lstrip("*."), "scope"))
+        value = normalise_host(text.lstrip("*."), "scope")
+        if parse_ip(value) is not None:  # '*.10.0.0.1' or '[::1]': an address that would match nothing as a name
+            raise InvalidInput("scope", "an address is written plain or as a CIDR, without '*.' or brackets")
+        return cls("domain", value)
 
     def contains(self, host: str) -> bool:
         """`host` must already be normalised (normalise_host)."""
         address = parse_ip(host)
         if self.kind == "cidr":
-            return address is not None and address in _network(self.value)
+            return address is not None and _unmapped(address) in _network(self.value)
         return address is None and (host == self.value or host.endswith("." + self.value))
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -235,6 +236,10 @@ def load_settings(
         settings = Settings(**file_values)
     except ValidationError as err:
         raise SettingsError(_describe(err, path)) from None
+    except SourceError as err:  # a list or table setting whose environment value is not JSON
+        found = re.search(r'field "(\w+)"', str(err))
+        name = ENV_PREFIX + found.group(1).upper() if found else "environment"
+        raise SettingsError([f"{name}: not valid JSON (a list or table setting takes JSON, e.g. [] or {{}})"]) from None
     check_configs(settings, registry)
     return settings
 
@@ -349,6 +354,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError([f"config file {path}: not found"]) from None
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise SettingsError([f"config file {path}: {err}"]) from None
+    except UnicodeDecodeError as err:
+        raise SettingsError([f"config file {path}: not UTF-8 text (byte {err.start})"]) from None
 
 
 def _describe(err: ValidationError, path: Path | None) -> list[str]:

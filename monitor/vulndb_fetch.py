@@ -136,8 +136,8 @@ async def _nvd(
 
 def _page_counts(path: Path) -> tuple[int, int]:
     """totalResults and resultsPerPage from the head of an API page (written before the vulnerabilities)."""
-    with path.open("r", encoding="utf-8") as stream:
-        head = stream.read(2048)
+    with path.open("rb") as stream:
+        head = stream.read(2048).decode("utf-8", errors="replace")  # only ASCII digits are read from it
     counts: dict[str, int] = {}
     for key in ("totalResults", "resultsPerPage"):
         found = re.search(rf'"{key}"\s*:\s*(\d+)', head)

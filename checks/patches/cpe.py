@@ -7,7 +7,6 @@ documented contract (docs/vulndb.md repeats them); tests pin each entry.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -69,8 +68,6 @@ EOL_PRODUCTS: dict[tuple[str, str], str] = {
     ("microsoft", "exchange_server"): "msexchange",
 }
 
-_ESCAPED_COLON = re.compile(r"(?<!\\):")
-
 
 @dataclass(frozen=True, slots=True)
 class Cpe:
@@ -97,11 +94,24 @@ class Cpe:
 
 
 def _escape(value: str) -> str:
-    return value.replace(":", "\\:")
+    return value.replace("\\", "\\\\").replace(":", "\\:")
 
 
-def _unescape23(value: str) -> str:
-    return re.sub(r"\\(.)", r"\1", value)
+def _split23(text: str) -> list[str]:
+    """The fields of a CPE 2.3 string, unescaped: split at colons that no backslash escapes (`\\\\:` ends a field)."""
+    fields: list[str] = []
+    current: list[str] = []
+    characters = iter(text)
+    for character in characters:
+        if character == "\\":
+            current.append(next(characters, ""))
+        elif character == ":":
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(character)
+    fields.append("".join(current))
+    return fields
 
 
 def parse_cpe(text: str) -> Cpe:
@@ -109,7 +119,7 @@ def parse_cpe(text: str) -> Cpe:
     text = text.strip()
     lowered = text.lower()
     if lowered.startswith("cpe:2.3:"):
-        fields = [_unescape23(f) for f in _ESCAPED_COLON.split(text[8:])]
+        fields = _split23(text[8:])
         if len(fields) != 11 or fields[0] not in ("a", "o", "h") or not fields[1] or not fields[2]:
             raise ValueError(f"not a CPE 2.3 name: {text[:120]!r}")
         values = [f.lower() if i < 3 else f for i, f in enumerate(fields)]

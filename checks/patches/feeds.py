@@ -58,7 +58,7 @@ def parse_kev(raw: bytes, origin: str = "KEV feed") -> KevCatalog:
         raise FeedError(f"{origin}: not a KEV catalog (no 'vulnerabilities' list)")
     items = document["vulnerabilities"]
     count = document.get("count")
-    if not isinstance(count, int) or count != len(items):
+    if not isinstance(count, int) or isinstance(count, bool) or count != len(items):
         raise FeedError(f"{origin}: 'count' says {count!r} but the catalog lists {len(items)} entries")
     entries = [_kev_entry(item, origin, index) for index, item in enumerate(items)]
     return KevCatalog(str(document.get("catalogVersion", "")), str(document.get("dateReleased", "")), tuple(entries))
@@ -93,11 +93,9 @@ def parse_nvd_record(cve: Any, origin: str = "NVD record") -> NvdRecord:
     if not isinstance(cve, dict) or not isinstance(cve.get("id"), str) or not CVE_ID.fullmatch(cve["id"]):
         raise FeedError(f"{origin}: not an NVD CVE record (no valid 'id')")
     cve_id = cve["id"]
-    severity, score, vector, version = _cvss(cve.get("metrics"))
-    description = next(
-        (d.get("value", "") for d in cve.get("descriptions") or () if isinstance(d, dict) and d.get("lang") == "en"),
-        "",
-    )
+    severity, score, vector, version = _cvss(cve.get("metrics"), f"{origin}: {cve_id}")
+    descriptions = _items(cve.get("descriptions"), f"{origin}: {cve_id} 'descriptions'")
+    description = next((d.get("value", "") for d in descriptions if isinstance(d, dict) and d.get("lang") == "en"), "")
     info = CveInfo(
         cve=cve_id,
         severity=severity,
@@ -121,7 +119,7 @@ def parse_nvd_record(cve: Any, origin: str = "NVD record") -> NvdRecord:
         for node in nodes:
             if not isinstance(node, dict) or node.get("negate"):
                 continue  # a negated node excludes platforms; a banner cannot tell them apart
-            for entry in node.get("cpeMatch") or ():
+            for entry in _items(node.get("cpeMatch"), f"{origin}: {cve_id} 'cpeMatch'"):
                 if isinstance(entry, dict) and entry.get("vulnerable"):
                     criteria.append(_criterion(cve_id, entry, platform, origin))
     return NvdRecord(info, tuple(criteria))
@@ -157,11 +155,15 @@ def _criterion(cve_id: str, entry: Mapping[str, Any], platform: bool, origin: st
     )
 
 
-def _cvss(metrics: Any) -> tuple[str, float | None, str | None, str | None]:
+def _cvss(metrics: Any, origin: str) -> tuple[str, float | None, str | None, str | None]:
     if not isinstance(metrics, dict):
         return "unknown", None, None, None
     for name in _METRICS:
-        entries = [m for m in metrics.get(name) or () if isinstance(m, dict) and isinstance(m.get("cvssData"), dict)]
+        entries = [
+            m
+            for m in _items(metrics.get(name), f"{origin} '{name}'")
+            if isinstance(m, dict) and isinstance(m.get("cvssData"), dict)
+        ]
         if not entries:
             continue
         entries.sort(key=lambda m: m.get("type") != "Primary")  # NVD's own (Primary) score first
@@ -171,15 +173,33 @@ def _cvss(metrics: Any) -> tuple[str, float | None, str | None, str | None]:
         score = data.get("baseScore")
         return (
             severity if severity in _SEVERITIES else "unknown",
-            float(score) if isinstance(score, int | float) else None,
+            _score(score),
             str(data.get("vectorString")) if data.get("vectorString") else None,
             str(data.get("version")) if data.get("version") else None,
         )
     return "unknown", None, None, None
 
 
+def _score(value: Any) -> float | None:
+    """A CVSS base score, 0-10; anything else (a string, NaN, 1e999, a 400-digit integer) is no score."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        score = float(value)
+    except OverflowError:
+        return None
+    return score if 0.0 <= score <= 10.0 else None
+
+
 def iter_nvd_file(path: Path) -> Iterator[NvdRecord]:
     """Records of one file: a single `cve` object, or an API 2.0 response (`vulnerabilities: [{cve: …}]`)."""
+    try:
+        yield from _nvd_file(path)
+    except UnicodeDecodeError as err:
+        raise FeedError(f"{path}: not UTF-8 text (byte {err.start} of a chunk)") from None
+
+
+def _nvd_file(path: Path) -> Iterator[NvdRecord]:
     with path.open("r", encoding="utf-8") as stream:
         head = stream.read(4096)
         stream.seek(0)
@@ -242,7 +262,9 @@ def iter_json_array(stream: IO[str], key: str, origin: str) -> Iterator[Any]:
             try:
                 value, end = decoder.raw_decode(buffer, position)
                 break
-            except json.JSONDecodeError:
+            except RecursionError:
+                raise FeedError(f"{origin}: an element of the '{key}' array is nested too deeply") from None
+            except ValueError:  # JSONDecodeError, or an integer of more than 4300 digits
                 if not more():
                     raise FeedError(f"{origin}: truncated or corrupt element in the '{key}' array") from None
         yield value
@@ -270,7 +292,7 @@ def parse_eol(document: Any, origin: str, product: str | None = None) -> EolData
     elif isinstance(document, dict) and isinstance(document.get("releases"), list):
         product = str(document.get("product") or product or "")
         releases, title = document["releases"], str(document.get("title") or product)
-        cpes = tuple(str(c) for c in document.get("cpe") or () if isinstance(c, str))
+        cpes = tuple(c for c in _items(document.get("cpe"), f"{origin}: 'cpe'") if isinstance(c, str))
     else:
         raise FeedError(f"{origin}: not endoflife.date release data")
     if not product or not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,59}", product):
@@ -313,8 +335,19 @@ def _eol_value(value: Any, origin: str) -> str:
 def _json(raw: bytes, origin: str) -> Any:
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except RecursionError:
+        raise FeedError(f"{origin}: not valid JSON (nested too deeply)") from None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, an integer of more than 4300 digits
         raise FeedError(f"{origin}: not valid JSON (truncated or corrupt): {err}") from None
+
+
+def _items(value: Any, what: str) -> list[Any]:
+    """A list the format defines: absent or null is empty, any other type refuses the file."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FeedError(f"{what} is not a list")
+    return value
 
 
 def _iso_date(value: Any, origin: str) -> str:

@@ -169,11 +169,16 @@ def from_ports_details(details: Any) -> list[Fingerprint]:
     if not isinstance(details, Mapping):
         return []
     found = []
-    for port in details.get("open_ports") or ():
-        if isinstance(port, Mapping):
+    open_ports = details.get("open_ports")
+    for port in open_ports if isinstance(open_ports, list | tuple) else ():
+        if not isinstance(port, Mapping):
+            continue
+        try:
             fingerprint = from_nmap_port(port)
-            if fingerprint is not None:
-                found.append(fingerprint)
+        except (TypeError, ValueError):  # a damaged or older stored port: it gives no fingerprint
+            continue
+        if fingerprint is not None:
+            found.append(fingerprint)
     return found
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
+from xml.parsers import expat
 
 import nmap
 
@@ -184,12 +185,36 @@ def _last_line(stderr: bytes) -> str:
 def parse_nmap_xml(xml_text: str) -> NmapReport:
     """Read nmap's XML report: python-nmap for the port table, `_extras` for what python-nmap drops."""
     try:
+        _refuse_entities(xml_text)
         extras = _extras(xml_text)
         parsed: dict[str, Any] = _xml_parser().analyse_nmap_xml_scan(nmap_xml_output=xml_text)
+        return _report(parsed, extras)
     except NmapFailed:
         raise
     except Exception as err:  # python-nmap raises PortScannerError, KeyError or AttributeError on bad XML
         raise NmapFailed(f"unreadable nmap XML output ({type(err).__name__})") from None
+
+
+def _refuse_entities(xml_text: str) -> None:
+    """Refuse a report that declares entities, before a parser that would expand them sees it.
+
+    nmap declares none; one that does is hostile (billion laughs, external entities). python-nmap parses with
+    xml.etree, which has no switch for this, so the whole text is checked first with a bare expat pass.
+    """
+
+    def refuse(*_: object) -> None:
+        raise NmapFailed("nmap XML output declares entities (refused: XML bomb or external entity)")
+
+    parser = expat.ParserCreate()
+    parser.EntityDeclHandler = refuse
+    parser.UnparsedEntityDeclHandler = refuse
+    try:
+        parser.Parse(xml_text, True)
+    except expat.ExpatError as err:
+        raise NmapFailed(f"unreadable nmap XML output (line {err.lineno})") from None
+
+
+def _report(parsed: dict[str, Any], extras: _Extras) -> NmapReport:
     scanned = parse_port_list(extras.scanned) if extras.scanned else ()
     hosts: dict[str, HostScan] = {}
     for address, host in parsed.get("scan", {}).items():
@@ -252,7 +277,8 @@ def _extras(xml_text: str) -> _Extras:
     run's exit status; the patch-status check needs every CPE and the ports check needs the rest.
     """
     try:
-        # The XML comes from the local nmap binary, which escapes everything the target sent.
+        # The XML comes from the local nmap binary, which escapes everything the target sent; a report that
+        # declares entities was refused by `_refuse_entities` before this parse.
         root = ET.fromstring(xml_text)  # noqa: S314
     except ET.ParseError as err:
         raise NmapFailed(f"unreadable nmap XML output (line {err.position[0]})") from None

@@ -38,8 +38,8 @@ def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
     except UnsupportedAlgorithm:
         signature_hash = "unknown"
     return CertificateFacts(
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
+        subject=_name(cert, "subject"),
+        issuer=_name(cert, "issuer"),
         serial=format(cert.serial_number, "x"),
         sha256=hashlib.sha256(cert.public_bytes(_DER)).hexdigest(),
         not_before=cert.not_valid_before_utc,
@@ -102,7 +102,10 @@ def analyse_chain(
     index = anchors if isinstance(anchors, TrustAnchors) else TrustAnchors.of(anchors)
     verdict, reason, path = _build_path(served, index)
     dns_names, ips = _subject_alt_names(leaf)
-    common_names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    try:
+        common_names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    except ValueError:  # a subject that does not decode (sslyze passes such chains on)
+        common_names = []
     common_name = str(common_names[0].value) if common_names else None
     return CertificateChain(
         served=tuple(certificate_facts(c) for c in served),
@@ -111,7 +114,7 @@ def analyse_chain(
         common_name=common_name,
         trust=verdict,
         trust_reason=reason,
-        trusted_path=tuple(c.subject.rfc4514_string() for c in path) if verdict == "trusted" else (),
+        trusted_path=tuple(_name(c, "subject") for c in path) if verdict == "trusted" else (),
         issuer_url_published=any(_has_ca_issuers_url(c) for c in served),
         sslyze_validation_errors=tuple(sslyze_errors),
     )
@@ -126,11 +129,10 @@ def _build_path(
     for _ in range(MAX_PATH):
         if current.public_bytes(_DER) in anchors.der:
             return "trusted", None, path
-        candidates = anchors.by_subject.get(name_key(current.issuer), ())
-        anchor = next((a for a in candidates if _issued_by(current, a)), None)
+        anchor = next((a for a in _anchors_named(anchors, current) if _issued_by(current, a)), None)
         if anchor is not None:
             return "trusted", None, [*path, anchor]
-        parent = next((c for c in pool if c.subject == current.issuer and _issued_by(current, c)), None)
+        parent = next((c for c in pool if _issued_by(current, c)), None)
         if parent is None or parent in path:
             break
         path.append(parent)
@@ -139,20 +141,28 @@ def _build_path(
     if _issued_by(top, top):
         if len(path) == 1:
             return "self_signed", "the certificate is signed by its own key and is not a trust anchor", path
-        return "untrusted_root", f"the chain ends in a root that is not trusted: {top.subject.rfc4514_string()}", path
-    missing = top.issuer.rfc4514_string()
+        return "untrusted_root", f"the chain ends in a root that is not trusted: {_name(top, 'subject')}", path
+    missing = _name(top, "issuer")
     if _has_ca_issuers_url(top):
         return "incomplete_chain", f"the server does not send the issuing certificate {missing}", path
     return "untrusted_root", f"issuer not found among the served certificates or trust anchors: {missing}", path
 
 
+def _anchors_named(anchors: TrustAnchors, child: x509.Certificate) -> Sequence[x509.Certificate]:
+    """The anchors whose subject is `child`'s issuer; none when that name does not decode."""
+    try:
+        return anchors.by_subject.get(name_key(child.issuer), ())
+    except ValueError:
+        return ()
+
+
 def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     """Is `child` signed by `parent`'s key? Signature only: legacy hashes (SHA-1, MD5) are judged elsewhere."""
-    if child.issuer != parent.subject:
-        return False
-    key = parent.public_key()
-    hash_algorithm = child.signature_hash_algorithm
     try:
+        if child.issuer != parent.subject:
+            return False
+        key = parent.public_key()
+        hash_algorithm = child.signature_hash_algorithm
         if isinstance(key, rsa.RSAPublicKey) and hash_algorithm is not None:
             padding = child.signature_algorithm_parameters
             if not isinstance(padding, PSS | PKCS1v15):
@@ -169,17 +179,25 @@ def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     return True
 
 
+def _name(cert: x509.Certificate, which: str) -> str:
+    try:
+        return (cert.subject if which == "subject" else cert.issuer).rfc4514_string()
+    except ValueError:
+        return "(a name that does not decode)"
+
+
+# An extension whose value does not decode raises ValueError when read: it is taken as absent.
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):
         return False
 
 
 def _has_ca_issuers_url(cert: x509.Certificate) -> bool:
     try:
         aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):
         return False
     return any(d.access_method == AuthorityInformationAccessOID.CA_ISSUERS for d in aia)
 
@@ -187,7 +205,7 @@ def _has_ca_issuers_url(cert: x509.Certificate) -> bool:
 def _subject_alt_names(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...]]:
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):
         return (), ()
     dns = tuple(str(n) for n in san.get_values_for_type(x509.DNSName))
     ips = tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress))

@@ -20,7 +20,8 @@ def make_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            _private_file(Path(parsed.database))
+            if not parsed.query.get("uri"):  # a "file:…?mode=ro" URI names an existing file: nothing to create
+                _private_file(Path(parsed.database))
             engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=SQLITE_POOL_SIZE, max_overflow=0)
         else:  # one connection, shared (StaticPool)
             engine = create_async_engine(url, connect_args={"timeout": 30})
