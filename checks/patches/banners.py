@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import ssl
 
 import aiohttp
 
+from checks.base import is_ip_literal
 from checks.patches.fingerprints import Fingerprint, from_banner
 from monitor.models import Target
 
@@ -73,7 +73,7 @@ async def _http(target: Target, port: int, tls: bool, timeout_s: float) -> list[
     # Connect to the checked address; the name travels in Host and SNI only. Redirects are never followed.
     url = f"{'https' if tls else 'http'}://{_authority(target.connect_to)}:{port}/"
     request_headers = {"Host": f"{_authority(target.host)}:{port}"}
-    server_name = target.host if tls and not _is_ip(target.host) else None
+    server_name = target.host if tls and not is_ip_literal(target.host) else None
     try:
         async with (
             aiohttp.ClientSession(
@@ -96,11 +96,3 @@ async def _http(target: Target, port: int, tls: bool, timeout_s: float) -> list[
 
 def _authority(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True

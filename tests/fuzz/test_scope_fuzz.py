@@ -14,6 +14,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from checks.base import is_ip_literal
 from monitor.errors import InvalidInput
 from monitor.scope import MAX_HOST_CHARS, ScopeEntry, in_scope, normalise_host, parse_host_port
 from tests.fuzz.budget import budget
@@ -80,7 +81,7 @@ def test_normalising_is_idempotent_and_gives_a_safe_ascii_host(raw: str) -> None
 @given(names)
 def test_spelling_does_not_change_the_host(name: str) -> None:
     host = normalised(name)
-    if host is None or _is_ip(host):
+    if host is None or is_ip_literal(host):
         return
     if name.isascii():
         assert normalised(name.upper()) == host  # (not for Unicode: ß → SS → ss)
@@ -139,7 +140,7 @@ def test_a_host_is_in_scope_iff_it_is_the_name_below_it_or_inside_the_cidr(raw_s
     if entry.kind == "domain":
         assert found == (host == entry.value or host.endswith("." + entry.value))
     else:
-        address = ipaddress.ip_address(host) if _is_ip(host) else None
+        address = ipaddress.ip_address(host) if is_ip_literal(host) else None
         assert found == (address is not None and address in ipaddress.ip_network(entry.value))
 
 
@@ -153,14 +154,6 @@ def test_an_ipv4_mapped_address_is_judged_as_the_ipv4_address(address: ipaddress
     assert entry.contains(mapped) and in_scope(str(address), [entry])
     wide = ScopeEntry.parse("::ffff:0:0/96")  # an IPv6 CIDR does not smuggle in every IPv4 address
     assert not wide.contains(normalise_host(mapped))
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 @budget()
