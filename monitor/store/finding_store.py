@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.findings import FindingState, Policy
 from monitor.models import FindingEvent, Severity
+from monitor.store.columns import one_of
 from monitor.store.registry import AGENCY, ENDPOINT
 from monitor.store.tables import Finding, Outbox
 
@@ -91,7 +92,7 @@ def _columns(state: FindingState) -> dict[str, Any]:
 
 async def load(conn: AsyncConnection, endpoint_ids: Sequence[int]) -> dict[int, StoredFindings]:
     """Every finding of these endpoints, by endpoint and key (a finding's identity is endpoint and key)."""
-    rows = await conn.execute(select(FINDING).where(FINDING.c.endpoint_id.in_(endpoint_ids)))
+    rows = await conn.execute(select(FINDING).where(one_of(conn.dialect, FINDING.c.endpoint_id, endpoint_ids)))
     found: dict[int, StoredFindings] = {}
     for row in rows:
         found.setdefault(row.endpoint_id, {})[row.key] = (row.id, _state(row))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.cadence import Cadence
 from monitor.errors import Conflict, InvalidInput, NotFound
 from monitor.scope import ScopeEntry, in_scope, validate_agency_slug
+from monitor.store.columns import one_of
 from monitor.store.tables import Agency, ApiToken, AuditLog, CheckState, Endpoint, Scope
 
 AGENCY = Agency.__table__  # type: ignore[attr-defined]
@@ -189,7 +190,9 @@ class Registry:
 
     async def scopes_by_agency(self, conn: AsyncConnection, agency_ids: Sequence[int]) -> dict[int, list[ScopeEntry]]:
         rows = await conn.execute(
-            select(SCOPE.c.agency_id, SCOPE.c.kind, SCOPE.c.value).where(SCOPE.c.agency_id.in_(agency_ids))
+            select(SCOPE.c.agency_id, SCOPE.c.kind, SCOPE.c.value).where(
+                one_of(conn.dialect, SCOPE.c.agency_id, agency_ids)
+            )
         )
         scopes: dict[int, list[ScopeEntry]] = {agency_id: [] for agency_id in agency_ids}
         for row in rows:

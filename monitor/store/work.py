@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.cadence import Cadence
@@ -19,6 +18,8 @@ from monitor.findings import FindingState, Policy, reconcile, sweep
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
 from monitor.scope import ScopeEntry
 from monitor.store import finding_store
+from monitor.store.bulk import insert_rows, update_rows
+from monitor.store.columns import one_of
 from monitor.store.finding_store import AlertRouter, AlertTarget, jsonable, severity_or_none
 from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, Registry
 from monitor.store.tables import LatestResult, ScanRun
@@ -95,8 +96,6 @@ class WorkQueue:
         self.router = router or AlertRouter("http://127.0.0.1:8080", Severity.LOW)
         self.on_outbox: Callable[[], None] | None = None  # told when rows were queued (wakes the publisher)
         self.registry = Registry(engine)
-        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
-        self._insert = dialect.insert
 
     async def claim(self, now: datetime, limit: int) -> Claim:
         """Lease up to `limit` due checks, oldest first; other replicas skip the rows we lock."""
@@ -121,43 +120,54 @@ class WorkQueue:
             if not claimed:
                 return Claim([], {})
             endpoint_ids = sorted({row.endpoint_id for row in claimed})
-            rows = await conn.execute(
-                select(
-                    ENDPOINT.c.id,
-                    ENDPOINT.c.host,
-                    ENDPOINT.c.port,
-                    ENDPOINT.c.intervals,
-                    ENDPOINT.c.agency_id,
-                    ENDPOINT.c.expected_ports,
-                    ENDPOINT.c.check_settings,
-                    ENDPOINT.c.rescan_requested_at,
+            # endpoints by primary key, then their few agencies: a join let the planner walk the agency index
+            endpoints = {
+                row.id: row
+                for row in await conn.execute(
+                    select(
+                        ENDPOINT.c.id,
+                        ENDPOINT.c.host,
+                        ENDPOINT.c.port,
+                        ENDPOINT.c.intervals,
+                        ENDPOINT.c.agency_id,
+                        ENDPOINT.c.expected_ports,
+                        ENDPOINT.c.check_settings,
+                        ENDPOINT.c.rescan_requested_at,
+                    ).where(one_of(conn.dialect, ENDPOINT.c.id, endpoint_ids))
                 )
-                .add_columns(
-                    AGENCY.c.slug, AGENCY.c.min_alert_severity, AGENCY.c.check_settings.label("agency_settings")
+            }
+            agency_ids = sorted({row.agency_id for row in endpoints.values()})
+            agencies = {
+                row.id: row
+                for row in await conn.execute(
+                    select(AGENCY.c.id, AGENCY.c.slug, AGENCY.c.min_alert_severity, AGENCY.c.check_settings).where(
+                        one_of(conn.dialect, AGENCY.c.id, agency_ids)
+                    )
                 )
-                .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
-                .where(ENDPOINT.c.id.in_(endpoint_ids))
+            }
+            scopes = await self.registry.scopes_by_agency(conn, agency_ids)
+        items = []
+        for row in claimed:
+            endpoint = endpoints.get(row.endpoint_id)
+            if endpoint is None:  # deleted since it fell due
+                continue
+            agency = agencies[endpoint.agency_id]
+            items.append(
+                DueItem(
+                    endpoint_id=row.endpoint_id,
+                    check=row.check,
+                    agency_id=endpoint.agency_id,
+                    agency=agency.slug,
+                    host=endpoint.host,
+                    port=endpoint.port,
+                    interval_s=self.cadence.interval_for(endpoint.intervals, row.check),
+                    agency_min_severity=severity_or_none(agency.min_alert_severity),
+                    expected_ports=tuple(endpoint.expected_ports),
+                    check_settings=endpoint.check_settings.get(row.check, {}),
+                    agency_settings=(agency.check_settings or {}).get(row.check, {}),
+                    rescan_requested_at=endpoint.rescan_requested_at,
+                )
             )
-            endpoints = {row.id: row for row in rows}
-            scopes = await self.registry.scopes_by_agency(conn, sorted({row.agency_id for row in endpoints.values()}))
-        items = [
-            DueItem(
-                endpoint_id=row.endpoint_id,
-                check=row.check,
-                agency_id=endpoint.agency_id,
-                agency=endpoint.slug,
-                host=endpoint.host,
-                port=endpoint.port,
-                interval_s=self.cadence.interval_for(endpoint.intervals, row.check),
-                agency_min_severity=severity_or_none(endpoint.min_alert_severity),
-                expected_ports=tuple(endpoint.expected_ports),
-                check_settings=endpoint.check_settings.get(row.check, {}),
-                agency_settings=(endpoint.agency_settings or {}).get(row.check, {}),
-                rescan_requested_at=endpoint.rescan_requested_at,
-            )
-            for row in claimed
-            if (endpoint := endpoints.get(row.endpoint_id)) is not None
-        ]
         return Claim(items, scopes)
 
     async def release(self, items: Iterable[DueItem]) -> None:
@@ -228,31 +238,24 @@ class WorkQueue:
                 due = self.cadence.next_due(result.started_at, item.interval_s, finding_store.is_risky(current))
                 states.append(
                     {
-                        "e": item.endpoint_id,
-                        "c": item.check,
+                        "endpoint_id": item.endpoint_id,
+                        "check": item.check,
                         # start to start: a slow check does not stretch its endpoint's cadence
-                        "due": max(now, due),
-                        "failures": failures_after,
-                        "status": result.status.value,
-                        "ran": result.started_at,
+                        "next_due": max(now, due),
+                        "consecutive_failures": failures_after,
+                        "last_status": result.status.value,
+                        "last_run_at": result.started_at,
                     }
                 )
-            if kept:
-                await conn.execute(insert(SCAN_RUN), scan_runs)
-                await self._upsert_latest(conn, [result for _, result in kept])
-                await conn.execute(
-                    update(CHECK_STATE)
-                    .where(CHECK_STATE.c.endpoint_id == bindparam("e"), CHECK_STATE.c.check == bindparam("c"))
-                    .values(
-                        next_due=bindparam("due"),
-                        lease_owner=None,
-                        lease_expires=None,
-                        consecutive_failures=bindparam("failures"),
-                        last_status=bindparam("status"),
-                        last_run_at=bindparam("ran"),
-                    ),
-                    states,
-                )
+            await insert_rows(conn, SCAN_RUN, scan_runs)
+            await self._upsert_latest(conn, [result for _, result in kept])
+            await update_rows(
+                conn,
+                CHECK_STATE,
+                ["endpoint_id", "check"],
+                states,
+                constants={"lease_owner": None, "lease_expires": None},
+            )
             queued = await finding_store.write_outbox(conn, outbox)
         if queued and self.on_outbox is not None:
             self.on_outbox()
@@ -341,7 +344,7 @@ class WorkQueue:
     async def _owned(self, conn: AsyncConnection, endpoint_ids: Sequence[int]) -> dict[tuple[int, str], int]:
         rows = await conn.execute(
             select(CHECK_STATE.c.endpoint_id, CHECK_STATE.c.check, CHECK_STATE.c.consecutive_failures).where(
-                CHECK_STATE.c.endpoint_id.in_(endpoint_ids), CHECK_STATE.c.lease_owner == self.owner
+                one_of(conn.dialect, CHECK_STATE.c.endpoint_id, endpoint_ids), CHECK_STATE.c.lease_owner == self.owner
             )
         )
         return {(row.endpoint_id, row.check): row.consecutive_failures for row in rows}
@@ -377,14 +380,5 @@ class WorkQueue:
                 for result in results
                 if (result.status is CheckStatus.OK) == ok
             ]
-            if not rows:
-                continue
-            statement = self._insert(LATEST)
             updated = ["status", "started_at", "duration_s", "error"] + (["details", "observations"] if ok else [])
-            await conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[LATEST.c.endpoint_id, LATEST.c.check],
-                    set_={name: statement.excluded[name] for name in updated},
-                ),
-                rows,
-            )
+            await insert_rows(conn, LATEST, rows, conflict=["endpoint_id", "check"], update_columns=updated)
