@@ -98,6 +98,8 @@ async def seed(url: str, endpoints: int, agencies: int) -> list[str]:
 
 
 async def serve(url: str, port: int, reuse_port: bool) -> None:
+    if os.environ.get("SWI"):
+        sys.setswitchinterval(float(os.environ["SWI"]))
     from aiohttp import web
 
     from monitor.api.app import build_app
@@ -172,8 +174,10 @@ def main() -> None:
                 if server.stdout.readline().strip() != "ready":
                     raise SystemExit("the API server did not start")
             cpu_before = sum(cpu_seconds(server.pid) for server in servers)
+            client_before = cpu_seconds(os.getpid())
             latencies, elapsed = asyncio.run(load(f"http://127.0.0.1:{port}", tokens, args.requests, args.concurrency))
             server_cpu = sum(cpu_seconds(server.pid) for server in servers) - cpu_before
+            client_cpu = cpu_seconds(os.getpid()) - client_before
         finally:
             for server in servers:
                 server.terminate()
@@ -186,6 +190,7 @@ def main() -> None:
     print(f"requests={len(latencies)}")
     print(f"concurrency={args.concurrency}")
     print(f"workers={args.workers}")
+    print(f"api_client_cpu_ms={client_cpu * 1000 / len(latencies):.2f}")
     print(f"api_server_cpu_ms={server_cpu * 1000 / len(latencies):.2f}")
     print(f"api_p50_ms={p50:.1f}")
     print(f"api_p99_ms={p99:.1f}")

@@ -41,8 +41,9 @@ async def store(store_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 def latest(endpoint_id: int, status: str, details: object, observations: list[object]) -> dict[str, object]:
+    error = None if status == "ok" else "timed out"
     return {"endpoint_id": endpoint_id, "check": "tls", "status": status, "started_at": NOW, "duration_s": 1.5,
-            "error": None if status == "ok" else "timed out", "details": details, "observations": observations}  # fmt: skip
+            "error": error, "details": details, "observations": observations}  # fmt: skip
 
 
 async def test_insert_and_upsert_keep_json_values_and_update_only_the_named_columns(store: AsyncEngine) -> None:

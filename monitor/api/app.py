@@ -27,9 +27,14 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     add_operations(app, OPERATIONS)
+    app.on_cleanup.append(_settle)
     app.router.add_get(OPENAPI_PATH, openapi_handler(openapi_document(OPERATIONS)), name="openapi")
     if web_ui:
         from monitor.api.web import setup_web
 
         setup_web(app)
     return app
+
+
+async def _settle(app: web.Application) -> None:
+    await app[SERVICES].access.settle()  # the last uses of tokens noted before the stop

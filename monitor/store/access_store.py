@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -10,13 +12,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.errors import InvalidInput, NotFound
+from monitor.store.availability import describe
+from monitor.store.bulk import update_rows
+from monitor.store.reads import reader
 from monitor.store.registry import AGENCY, API_TOKEN, ROLES, Actor, Registry, hash_token
 from monitor.store.tables import WebSession
 
 WEB_SESSION = WebSession.__table__  # type: ignore[attr-defined]
+
+log = logging.getLogger(__name__)
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # one write a minute per token, not one per request
 CACHE_SECONDS = 2.0  # how long another replica may still accept a token revoked elsewhere
@@ -98,9 +106,12 @@ def _record(row: Any) -> TokenRecord:
 class AccessStore:
     def __init__(self, engine: AsyncEngine, cache_s: float = CACHE_SECONDS) -> None:
         self.engine = engine
+        self.reads = reader(engine)
         self.registry = Registry(engine)
         self.cache_s = cache_s
         self._cache: dict[str, tuple[float, Principal]] = {}  # by token hash: (valid until, principal)
+        self._unwritten_uses: dict[int, datetime] = {}  # by token id: a last use not yet written
+        self._use_writer: asyncio.Task[None] | None = None
 
     def forget(self) -> None:
         """Drop cached principals (after a revocation here; other replicas drop theirs within cache_s)."""
@@ -118,21 +129,44 @@ class AccessStore:
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(_BY_HASH, {"digest": digest})).first()
+        row = await self.reads.first(_BY_HASH, {"digest": digest})
         # The index finds the row; the comparison of what was found is constant-time all the same.
         if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
             return None
         now = _now()
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-            async with self.engine.begin() as conn:
-                await conn.execute(update(API_TOKEN).where(API_TOKEN.c.id == row.id).values(last_used_at=now))
+            self._note_use(row.id, now)
         principal = Principal(row.id, row.role, row.agency_id, row.slug)
         if self.cache_s > 0:
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
             self._cache[digest] = (time.monotonic() + self.cache_s, principal)
         return principal
+
+    def _note_use(self, token_id: int, when: datetime) -> None:
+        """Last uses are written in the background, all that are pending in one transaction, so that no request
+        waits for a write: a burst of first uses (after a restart, a hundred agencies' scripts at once) is one
+        or two writes instead of one per request, each queueing for SQLite's write lock."""
+        self._unwritten_uses[token_id] = when
+        if self._use_writer is None or self._use_writer.done():
+            self._use_writer = asyncio.create_task(self._write_uses(), name="token-last-use")
+
+    async def _write_uses(self) -> None:
+        while self._unwritten_uses:
+            batch, self._unwritten_uses = self._unwritten_uses, {}
+            try:
+                async with self.engine.begin() as conn:
+                    rows = [{"id": token_id, "last_used_at": when} for token_id, when in batch.items()]
+                    await update_rows(conn, API_TOKEN, ["id"], rows)
+            except (SQLAlchemyError, OSError) as err:
+                # not kept: the stored last use stays old, so the token's next look-up notes it again
+                log.warning("last use of %d tokens not recorded: %s", len(batch), describe(err, self.engine.url))
+                return
+
+    async def settle(self) -> None:
+        """Wait until the last uses noted so far are written (at shutdown, and in tests)."""
+        while self._use_writer is not None and not self._use_writer.done():
+            await self._use_writer
 
     async def _insert_token(
         self, conn: AsyncConnection, role: str, agency_id: int | None, label: str | None
@@ -179,8 +213,7 @@ class AccessStore:
         query = _token_query().order_by(API_TOKEN.c.id)
         if agency_id is not None:
             query = query.where(API_TOKEN.c.agency_id == agency_id)
-        async with self.engine.connect() as conn:
-            return [_record(row) for row in await conn.execute(query)]
+        return [_record(row) for row in await self.reads.all(query)]
 
     async def revoke(self, token_id: int, actor: Actor, agency_id: int | None = None) -> TokenRecord:
         """Revoke a token (idempotent); with `agency_id`, only that agency's tokens are visible."""
@@ -231,8 +264,7 @@ class AccessStore:
             )
             .where(WEB_SESSION.c.session_hash == hash_token(cookie))
         )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        row = await self.reads.first(query)
         if row is None or row.revoked_at is not None or row.expires_at <= _now():
             return None
         return SessionInfo(Principal(row.id, row.role, row.agency_id, row.slug), row.csrf_token)

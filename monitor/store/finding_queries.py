@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.errors import InvalidInput, NotFound
 from monitor.store.endpoint_store import FINDING
+from monitor.store.reads import reader
 from monitor.store.registry import AGENCY, ENDPOINT, Actor, Registry
 from monitor.store.tables import ScanRun
 
@@ -137,17 +138,16 @@ def _view(row: Any) -> FindingView:
 class FindingQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reader(engine)
         self.registry = Registry(engine)
 
     async def page(self, flt: FindingFilter, *, after: int = 0, limit: int = 100) -> list[FindingView]:
         query = _query(flt).where(FINDING.c.id > after).order_by(FINDING.c.id).limit(limit)
-        async with self.engine.connect() as conn:
-            return [_view(row) for row in await conn.execute(query)]
+        return [_view(row) for row in await self.reads.all(query)]
 
     async def get(self, finding_id: int, agency_id: int | None) -> FindingView:
         query = _query(FindingFilter(agency_id=agency_id)).where(FINDING.c.id == finding_id)
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        row = await self.reads.first(query)
         if row is None:
             raise NotFound("id", f"no finding with id {finding_id}")
         return _view(row)
@@ -160,11 +160,10 @@ class FindingQueries:
             .order_by(SCAN_RUN.c.started_at.desc())
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
-            return [
-                RunView(row.started_at, row.status, row.duration_s, row.observation_count, row.error)
-                for row in await conn.execute(query)
-            ]
+        return [
+            RunView(row.started_at, row.status, row.duration_s, row.observation_count, row.error)
+            for row in await self.reads.all(query)
+        ]
 
     async def accept_risk(
         self, finding_id: int, agency_id: int | None, until: datetime, reason: str, actor: Actor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from monitor.api.context import SERVICES
 from monitor.store.registry import API_TOKEN, hash_token
 from tests.api.conftest import Api
 
@@ -51,6 +52,7 @@ async def test_an_agency_rotates_its_own_token_and_sees_only_its_own(api: Api) -
 
 async def test_last_use_is_recorded(api: Api) -> None:
     await api.call("GET", "/api/v1/endpoints", api.tokens.analyst)
+    await api.client.app[SERVICES].access.settle()  # written in the background, after the reply
     async with api.engine.connect() as conn:
         used = (
             await conn.execute(
