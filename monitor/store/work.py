@@ -119,33 +119,34 @@ class WorkQueue:
             claimed = (await conn.execute(claim)).all()
             if not claimed:
                 return Claim([], {})
-            endpoint_ids = sorted({row.endpoint_id for row in claimed})
-            # endpoints by primary key, then their few agencies: a join let the planner walk the agency index
-            endpoints = {
-                row.id: row
-                for row in await conn.execute(
-                    select(
-                        ENDPOINT.c.id,
-                        ENDPOINT.c.host,
-                        ENDPOINT.c.port,
-                        ENDPOINT.c.intervals,
-                        ENDPOINT.c.agency_id,
-                        ENDPOINT.c.expected_ports,
-                        ENDPOINT.c.check_settings,
-                        ENDPOINT.c.rescan_requested_at,
-                    ).where(one_of(conn.dialect, ENDPOINT.c.id, endpoint_ids))
-                )
-            }
-            agency_ids = sorted({row.agency_id for row in endpoints.values()})
-            agencies = {
-                row.id: row
-                for row in await conn.execute(
-                    select(AGENCY.c.id, AGENCY.c.slug, AGENCY.c.min_alert_severity, AGENCY.c.check_settings).where(
-                        one_of(conn.dialect, AGENCY.c.id, agency_ids)
-                    )
-                )
-            }
-            scopes = await self.registry.scopes_by_agency(conn, agency_ids)
+            return await self._describe(conn, claimed)
+
+    async def _describe(self, conn: AsyncConnection, claimed: Sequence[Any]) -> Claim:
+        """What the scheduler needs of each claimed (endpoint, check): the endpoint, its agency, their scopes."""
+        endpoint_ids = sorted({row.endpoint_id for row in claimed})
+        # endpoints by primary key, then their few agencies: a join let the planner walk the agency index
+        endpoint_columns = (
+            ENDPOINT.c.id,
+            ENDPOINT.c.host,
+            ENDPOINT.c.port,
+            ENDPOINT.c.intervals,
+            ENDPOINT.c.agency_id,
+            ENDPOINT.c.expected_ports,
+            ENDPOINT.c.check_settings,
+            ENDPOINT.c.rescan_requested_at,
+        )
+        endpoints = {
+            row.id: row
+            for row in await conn.execute(
+                select(*endpoint_columns).where(one_of(conn.dialect, ENDPOINT.c.id, endpoint_ids))
+            )
+        }
+        agency_ids = sorted({row.agency_id for row in endpoints.values()})
+        agency_columns = (AGENCY.c.id, AGENCY.c.slug, AGENCY.c.min_alert_severity, AGENCY.c.check_settings)
+        agencies = {
+            row.id: row
+            for row in await conn.execute(select(*agency_columns).where(one_of(conn.dialect, AGENCY.c.id, agency_ids)))
+        }
         items = []
         for row in claimed:
             endpoint = endpoints.get(row.endpoint_id)
@@ -168,7 +169,7 @@ class WorkQueue:
                     rescan_requested_at=endpoint.rescan_requested_at,
                 )
             )
-        return Claim(items, scopes)
+        return Claim(items, await self.registry.scopes_by_agency(conn, agency_ids))
 
     async def release(self, items: Iterable[DueItem]) -> None:
         """Give back leases of checks we claimed but did not run (shutdown): they stay due."""
