@@ -4,7 +4,9 @@ async engine, closed with it; and the token last uses written in the background,
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import event, select, text
@@ -86,3 +88,13 @@ async def test_a_burst_of_first_uses_is_written_in_a_few_transactions_after_the_
     await asyncio.gather(*(access.authenticate(token) for token in tokens))
     await access.settle()
     assert len([sql for _, sql in writes if sql.startswith("UPDATE api_token")]) == len(updates)
+
+
+async def test_a_reader_does_not_keep_its_engine_alive(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    await reader(engine).all(text("SELECT 1"))
+    await engine.dispose()
+    gone = weakref.ref(engine)
+    del engine
+    gc.collect()
+    assert gone() is None

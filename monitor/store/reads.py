@@ -36,7 +36,7 @@ def reader(engine: AsyncEngine) -> Reader:
 
 class Reader:
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        self._engine = weakref.ref(engine)  # not kept alive by its entry in _READERS
         self._sync: Engine | None = None
         self._threads: ThreadPoolExecutor | None = None
         url = engine.url
@@ -55,7 +55,10 @@ class Reader:
     async def all(self, statement: Executable, values: Mapping[str, Any] | None = None) -> Sequence[Row[Any]]:
         sync = self._sync
         if sync is None:
-            async with self.engine.connect() as conn:
+            engine = self._engine()
+            if engine is None:
+                raise RuntimeError("the engine of this reader is gone")
+            async with engine.connect() as conn:
                 return (await conn.execute(statement, values)).all()
 
         def read() -> Sequence[Row[Any]]:
