@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,26 +41,18 @@ async def insert_rows(
     """Insert `rows` (all with the same keys); with `conflict`, rows whose key exists update `update_columns`."""
     if not rows:
         return
-    names = list(rows[0])
-    if conn.dialect.name == "postgresql":
+    on_postgresql = conn.dialect.name == "postgresql"
+    statement = (postgresql if on_postgresql else sqlite).insert(table)
+    if on_postgresql:
+        names = list(rows[0])
         batch = _unnested(table, names, rows)
-        statement = postgresql.insert(table).from_select(names, select(*(batch.c[name] for name in names)))
-        if conflict:
-            statement = statement.on_conflict_do_update(
-                index_elements=[table.c[name] for name in conflict],
-                set_={name: statement.excluded[name] for name in update_columns},
-            )
-        await conn.execute(statement)
-        return
+        statement = statement.from_select(names, select(*(batch.c[name] for name in names)))
     if conflict:
-        upsert = sqlite.insert(table)
-        upsert = upsert.on_conflict_do_update(
+        statement = statement.on_conflict_do_update(
             index_elements=[table.c[name] for name in conflict],
-            set_={name: upsert.excluded[name] for name in update_columns},
+            set_={name: statement.excluded[name] for name in update_columns},
         )
-        await conn.execute(upsert, list(rows))
-    else:
-        await conn.execute(insert(table), list(rows))
+    await conn.execute(statement, None if on_postgresql else list(rows))
 
 
 async def update_rows(
