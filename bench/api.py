@@ -98,8 +98,6 @@ async def seed(url: str, endpoints: int, agencies: int) -> list[str]:
 
 
 async def serve(url: str, port: int, reuse_port: bool) -> None:
-    if os.environ.get("SWI"):
-        sys.setswitchinterval(float(os.environ["SWI"]))
     from aiohttp import web
 
     from monitor.api.app import build_app
