@@ -107,7 +107,7 @@ OVERVIEW = dashboard(
     [
         Panel(
             "Offene kritische/hohe Befunde je Behörde",
-            "Agencies ranked by open critical and high findings.",
+            "Agencies ranked by open critical and high findings (accepted risks excluded).",
             'sort_desc(sum by (agency) (posture_findings_open{severity=~"critical|high"}))',
             kind="bargauge",
             instant=True,
@@ -116,13 +116,21 @@ OVERVIEW = dashboard(
         ),
         Panel(
             "Offene Befunde nach Schwere",
-            "Open findings state-wide by severity.",
+            "Open findings state-wide by severity (accepted risks excluded).",
             "sum by (severity) (posture_findings_open)",
             legend="{{severity}}",
         ),
         Panel(
+            "Akzeptierte Risiken nach Schwere",
+            "Open findings whose risk an agency accepted (until its expiry): not alerted, not counted as open.",
+            "sum by (severity) (posture_findings_accepted)",
+            kind="bargauge",
+            instant=True,
+            legend="{{severity}}",
+        ),
+        Panel(
             "Überfällige Befunde",
-            "Open findings past their remediation deadline, by agency.",
+            "Open findings past their remediation deadline, by agency (accepted risks excluded).",
             "sum by (agency) (posture_findings_overdue)",
             kind="bargauge",
             instant=True,
@@ -215,8 +223,15 @@ AGENCY = dashboard(
         ),
         Panel(
             "Offene Befunde nach Prüfung",
-            "Open findings by check and severity.",
+            "Open findings by check and severity (accepted risks excluded).",
             'sum by (check, severity) (posture_findings_open{agency="$agency"})',
+            kind="table",
+            instant=True,
+        ),
+        Panel(
+            "Akzeptierte Risiken",
+            "Open findings whose risk the agency accepted, by severity.",
+            'sum by (severity) (posture_findings_accepted{agency="$agency"})',
             kind="table",
             instant=True,
         ),

@@ -114,6 +114,7 @@ class Publisher:
         self.wake = asyncio.Event()
         self._outage = Outage(log, "reading and marking the outbox", outbox.engine.url)
         self.connected = False
+        self.on_connection: Callable[[bool], None] = lambda _connected: None  # on every connect and disconnect
         self.published = 0
 
     def notify(self) -> None:
@@ -127,7 +128,7 @@ class Publisher:
             try:
                 client = self._client()
                 async with client:
-                    self.connected = True
+                    self._connection(True)
                     backoff = 0.5
                     log.info("connected to MQTT broker %s", self.broker.display)
                     await client.publish(self._status(), b"online", qos=1, retain=True)
@@ -140,11 +141,15 @@ class Publisher:
             except SQLAlchemyError as err:  # the database went away while stopping
                 log.warning("outbox: %s; retrying in %.1f s", describe(err, self.outbox.engine.url), backoff)
             finally:
-                self.connected = False
+                self._connection(False)
                 if client is not None:
                     _settle(client)
             await first_of(stop, wait_s=backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def _connection(self, connected: bool) -> None:
+        self.connected = connected
+        self.on_connection(connected)
 
     def _client(self) -> aiomqtt.Client:
         v5 = self.broker.protocol == "5"
@@ -173,6 +178,7 @@ class Publisher:
             batch = await self._stored(stop, partial(self.outbox.pending, BATCH))
             if not batch:
                 await first_of(stop, self.wake, wait_s=1.0)
+                _raise_if_lost(client)  # idle, nothing is published: notice a dead broker within a second anyway
                 continue
             results = await asyncio.gather(*(self._publish(client, event) for event in batch), return_exceptions=True)
             sent, failed = _acknowledged(batch, results)
@@ -222,6 +228,14 @@ class Publisher:
         properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         properties.ContentType = content_type
         return properties
+
+
+def _raise_if_lost(client: aiomqtt.Client) -> None:
+    """aiomqtt completes this future when paho sees the connection end; nothing else tells an idle publisher."""
+    future = getattr(client, "_disconnected", None)
+    if isinstance(future, asyncio.Future) and future.done():
+        reason = None if future.cancelled() else future.exception()
+        raise aiomqtt.MqttError(f"connection lost ({reason or 'closed'})")
 
 
 def _settle(client: aiomqtt.Client) -> None:

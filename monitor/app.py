@@ -39,7 +39,7 @@ from monitor.store.history import History
 from monitor.store.outbox_store import OutboxStore
 from monitor.store.schema import ensure_current
 from monitor.store.work import WorkQueue
-from monitor.vulndb_store import LiveVulnDb, rejudge_stored, toolkit_of
+from monitor.vulndb_store import LiveVulnDb, rejudge_stored, seed_dates, toolkit_of
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +129,11 @@ class Daemon:
                 per_host=settings.per_host_concurrency,
                 grace_period_s=settings.grace_period_s,
             )
-            publisher = self.publisher
-            self.metrics = MetricsEndpoint(
-                engine, checks, lambda: publisher.connected if publisher else None, settings.metrics_refresh_s
-            )
+            toolkit = toolkit_of(self.registry)
+            seed = await asyncio.to_thread(seed_dates, toolkit) if toolkit is not None else {}
+            self.metrics = MetricsEndpoint(engine, checks, settings.metrics_refresh_s, seed)
+            if self.publisher is not None:
+                self.publisher.on_connection = self.metrics.mqtt.set
             resolver = CachedResolver(DnsResolver(settings.dns_servers))
             vulndb = self._live_vulndb(engine, checks, configs, queue) if self.role != "api" else None
             if vulndb is not None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -48,10 +49,33 @@ class RuntimeMetrics:
         self.duration.labels(result.check).observe(result.duration_s)
 
 
+class ConnectionState(Collector):
+    """posture_mqtt_connected, set by the publisher as the connection changes and rendered at every scrape.
+
+    Absent until this process's publisher first tried the broker: without POSTURE_MQTT_URL, in the api role,
+    and on a replica that does not hold the publisher's lease.
+    """
+
+    def __init__(self) -> None:
+        self.connected: bool | None = None
+
+    def set(self, connected: bool) -> None:
+        self.connected = connected
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        if self.connected is not None:
+            yield GaugeMetricFamily(
+                "posture_mqtt_connected", "1 while connected to the MQTT broker", value=int(self.connected)
+            )
+
+
 class SnapshotCollector(Collector):
-    def __init__(self, checks: Mapping[str, Check[Any, Any]], mqtt_connected: Callable[[], bool | None]) -> None:
+    def __init__(self, checks: Mapping[str, Check[Any, Any]], seed_dates: Mapping[str, datetime]) -> None:
         self.checks = checks
-        self.mqtt_connected = mqtt_connected
+        self.seed_dates = seed_dates  # the feeds' age while the tables are empty and checks use the bundled seed
         self.snapshot: Snapshot | None = None
         self.findings_of = sorted(name for name, check in checks.items() if type(check).uses_findings)
 
@@ -66,9 +90,6 @@ class SnapshotCollector(Collector):
         yield from self._health(snapshot)
         yield from self._check_families(snapshot)
         yield from self._findings(snapshot)
-        connected = self.mqtt_connected()
-        if connected is not None:
-            yield GaugeMetricFamily("posture_mqtt_connected", "1 while connected to the MQTT broker", value=connected)
 
     def _inventory(self, snapshot: Snapshot) -> Iterable[Metric]:
         info = GaugeMetricFamily(
@@ -85,7 +106,7 @@ class SnapshotCollector(Collector):
             "When each vulnerability feed was last loaded",
             labels=["source"],
         )
-        for source, at in sorted(snapshot.vulndb_updated.items()):
+        for source, at in sorted((snapshot.vulndb_updated or self.seed_dates).items()):
             updated.add_metric([source], at.timestamp())
         yield updated
         yield GaugeMetricFamily(
@@ -142,19 +163,23 @@ class SnapshotCollector(Collector):
         yield from families.values()
 
     def _findings(self, snapshot: Snapshot) -> Iterable[Metric]:
-        open_ = GaugeMetricFamily("posture_findings_open", "Open findings", labels=["agency", "check", "severity"])
+        """Open means open for alerting: an accepted risk counts only in posture_findings_accepted."""
+        by_severity = ["agency", "severity"]
+        open_ = GaugeMetricFamily(
+            "posture_findings_open", "Open findings, accepted risks excluded", labels=["agency", "check", "severity"]
+        )
         oldest = GaugeMetricFamily(
-            "posture_finding_oldest_open_age_seconds", "Age of the oldest open finding", labels=["agency", "severity"]
+            "posture_finding_oldest_open_age_seconds", "Age of the oldest open finding", labels=by_severity
         )
         overdue = GaugeMetricFamily(
-            "posture_findings_overdue", "Open findings past their remediation deadline", labels=["agency", "severity"]
+            "posture_findings_overdue", "Open findings past their remediation deadline", labels=by_severity
         )
         accepted = GaugeMetricFamily(
-            "posture_findings_accepted", "Open findings with an accepted risk", labels=["agency"]
+            "posture_findings_accepted", "Open findings with an accepted, unexpired risk", labels=by_severity
         )
         oldest_by: dict[tuple[str, str], float] = {}
         overdue_by: dict[tuple[str, str], int] = {}
-        accepted_by: dict[str, int] = {}
+        accepted_by: dict[tuple[str, str], int] = {}
         now = snapshot.taken_at.timestamp()
         for group in snapshot.findings:
             severity = Severity(group.severity).label
@@ -164,32 +189,33 @@ class SnapshotCollector(Collector):
             if group.oldest_first_seen is not None:
                 oldest_by[key] = max(oldest_by.get(key, 0.0), now - group.oldest_first_seen.timestamp())
             overdue_by[key] = overdue_by.get(key, 0) + group.overdue
-            accepted_by[group.agency] = accepted_by.get(group.agency, 0) + group.accepted
-        for (agency, severity), age in sorted(oldest_by.items()):
-            oldest.add_metric([agency, severity], age)
-        for (agency, severity), count in sorted(overdue_by.items()):
-            overdue.add_metric([agency, severity], count)
-        for agency, count in sorted(accepted_by.items()):
-            accepted.add_metric([agency], count)
+            accepted_by[key] = accepted_by.get(key, 0) + group.accepted
+        for family, values in ((oldest, oldest_by), (overdue, overdue_by), (accepted, accepted_by)):
+            for (agency, severity), value in sorted(values.items()):
+                family.add_metric([agency, severity], value)
         yield from (open_, oldest, overdue, accepted)
 
 
 class MetricsEndpoint:
-    """Serves the last rendering; a background task refreshes it, so a scrape never waits on the database."""
+    """Serves the last rendering; a background task refreshes it, so a scrape never waits on the database.
+    What changes as an edge (the broker connection) is rendered live at each scrape instead."""
 
     def __init__(
         self,
         engine: AsyncEngine,
         checks: Mapping[str, Check[Any, Any]],
-        mqtt_connected: Callable[[], bool | None] = lambda: None,
         refresh_s: float = 15.0,
+        seed_dates: Mapping[str, datetime] | None = None,
     ) -> None:
         self.engine = engine
         self.refresh_s = refresh_s
         self.registry = CollectorRegistry()
         self.runtime = RuntimeMetrics(self.registry)
-        self.collector = SnapshotCollector(checks, mqtt_connected)
+        self.collector = SnapshotCollector(checks, seed_dates or {})
         self.registry.register(self.collector)
+        self.mqtt = ConnectionState()
+        self.live = CollectorRegistry()
+        self.live.register(self.mqtt)
         self.rendered: bytes | None = None
         self.render_seconds = 0.0
 
@@ -215,4 +241,5 @@ class MetricsEndpoint:
         if self.rendered is None:
             await self.refresh()
         assert self.rendered is not None
-        return web.Response(body=self.rendered, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        body = self.rendered + generate_latest(self.live)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -80,6 +80,20 @@ async def load_database(engine: AsyncEngine, toolkit: VulnToolkit) -> Any:
     return toolkit.database_from_rows(await store.rows())
 
 
+def seed_dates(toolkit: VulnToolkit) -> dict[str, datetime]:
+    """The age of the bundled seed, for each feed it carries: what /metrics reports as the feeds' last update
+    while the tables are empty and the daemon matches against the seed (see load_database). One date for all:
+    the oldest that the seed's data states (the KEV catalogue's release, the newest NVD modification)."""
+    snapshot = toolkit.feeds_from_dir(toolkit.seed_dir)
+    stated = [snapshot.kev.released] if snapshot.kev is not None else []
+    stated += [max(record.info.last_modified for record in snapshot.nvd)] if snapshot.nvd else []
+    moments = [datetime.fromisoformat(text) for text in stated if text]
+    if not moments:
+        return {}
+    oldest = min(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in moments)
+    return {source.source: oldest for source in snapshot.sources()}
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateSummary:
     kev: int | None

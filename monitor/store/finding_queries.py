@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.errors import InvalidInput, NotFound
@@ -22,6 +22,16 @@ FINDING_STATES = ("open", "resolved", "accepted")
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def accepted_at(now: datetime) -> ColumnElement[bool]:
+    """Open with an accepted, unexpired risk: muted, and not open for alerting or the open counts."""
+    return and_(FINDING.c.state == "open", FINDING.c.accepted_until > now)
+
+
+def open_at(now: datetime) -> ColumnElement[bool]:
+    """Open and not an accepted risk: what the API, the UI and /metrics call open."""
+    return and_(FINDING.c.state == "open", or_(FINDING.c.accepted_until.is_(None), FINDING.c.accepted_until <= now))
 
 
 def display(host: str, port: int) -> str:
@@ -98,11 +108,9 @@ def _query(flt: FindingFilter) -> Select[Any]:
         query = query.where(FINDING.c.key == flt.key)
     now = _now()
     if flt.state == "accepted":
-        query = query.where(FINDING.c.state == "open", FINDING.c.accepted_until > now)
+        query = query.where(accepted_at(now))
     elif flt.state == "open":
-        query = query.where(
-            FINDING.c.state == "open", (FINDING.c.accepted_until.is_(None)) | (FINDING.c.accepted_until <= now)
-        )
+        query = query.where(open_at(now))
     elif flt.state == "resolved":
         query = query.where(FINDING.c.state == "resolved")
     return query

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.models import OpenFinding, Severity
+from monitor.store.finding_queries import accepted_at, open_at
 from monitor.store.finding_store import FINDING, OUTBOX
 from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT
 from monitor.store.tables import VulnSource
@@ -42,6 +43,9 @@ class LatestRow:
 
 @dataclass(frozen=True, slots=True)
 class FindingGroup:
+    """Counts of one agency's findings of one check and severity. An accepted risk counts only as `accepted`:
+    `open`, `oldest_first_seen` and `overdue` are about the findings still open for alerting."""
+
     agency: str
     check: str
     severity: int
@@ -81,8 +85,7 @@ async def load_snapshot(engine: AsyncEngine, findings_of: Sequence[str] = ()) ->
                 select(LATEST.c.endpoint_id, LATEST.c.check, LATEST.c.status, LATEST.c.started_at, LATEST.c.details)
             )
         ]
-        open_ = FINDING.c.state == "open"
-        muted = FINDING.c.accepted_until > now
+        open_, accepted = open_at(now), accepted_at(now)
         findings = [
             FindingGroup(row.slug, row.check, row.severity, row.open, row.oldest, int(row.overdue), int(row.accepted))
             for row in await conn.execute(
@@ -93,7 +96,7 @@ async def load_snapshot(engine: AsyncEngine, findings_of: Sequence[str] = ()) ->
                     func.count().filter(open_).label("open"),
                     func.min(FINDING.c.first_seen).filter(open_).label("oldest"),
                     func.count().filter(open_, FINDING.c.due_at <= now).label("overdue"),
-                    func.count().filter(open_, muted).label("accepted"),
+                    func.count().filter(accepted).label("accepted"),
                 )
                 .join(ENDPOINT, ENDPOINT.c.id == FINDING.c.endpoint_id)
                 .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
@@ -111,7 +114,7 @@ async def load_snapshot(engine: AsyncEngine, findings_of: Sequence[str] = ()) ->
             rows = await conn.execute(
                 select(
                     FINDING.c.endpoint_id, FINDING.c.check, FINDING.c.key, FINDING.c.severity, FINDING.c.detail
-                ).where(FINDING.c.state == "open", FINDING.c.check.in_(findings_of))
+                ).where(open_, FINDING.c.check.in_(findings_of))
             )
             for row in rows:
                 open_findings.setdefault((row.endpoint_id, row.check), []).append(

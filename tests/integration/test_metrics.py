@@ -159,7 +159,11 @@ def test_a_real_scrape_passes_promtool(stack: dict[str, Any]) -> None:
 
 
 def _metric_side(expr: str) -> str:
-    """An alerting rule's expression without its threshold, so that a healthy system still returns series."""
+    """An alerting rule's expression without its threshold, so that a healthy system still returns series; for
+    an absent() rule, the metric whose absence it watches."""
+    watched = re.match(r"\s*absent\((\w+)\)", expr)
+    if watched:
+        return watched.group(1)
     return re.sub(r"\s*(==|>|<|>=|<=|!=)\s*[-0-9.e+*/ ]+$", "", expr.strip())
 
 
