@@ -237,9 +237,12 @@ class MetricsEndpoint:
                 outage.recovered()
             await first_of(stop, wait_s=self.refresh_s)
 
-    async def handle(self, _request: web.Request) -> web.Response:
+    async def body(self) -> bytes:
+        """The last rendering of the snapshot, and what is rendered live."""
         if self.rendered is None:
             await self.refresh()
         assert self.rendered is not None
-        body = self.rendered + generate_latest(self.live)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return self.rendered + generate_latest(self.live)
+
+    async def handle(self, _request: web.Request) -> web.Response:
+        return web.Response(body=await self.body(), headers={"Content-Type": CONTENT_TYPE_LATEST})
