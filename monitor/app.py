@@ -66,7 +66,7 @@ def policy_from(settings: Settings) -> Policy:
 
 
 def work_queue(engine: AsyncEngine, settings: Settings) -> WorkQueue:
-    router = AlertRouter(settings.ui_base_url, Severity.parse(settings.alert_min_severity))
+    router = AlertRouter(settings.ui_base, Severity.parse(settings.alert_min_severity))
     return WorkQueue(
         engine, settings.instance_id, cadence_from(settings), policy_from(settings), settings.lease_s, router
     )
@@ -157,6 +157,8 @@ class Daemon:
             freeze_startup_heap()
             if self.publisher is None:
                 log.warning("POSTURE_MQTT_URL is not set: alerts stay queued in the outbox")
+            if (mismatch := settings.ui_base_mismatch()) is not None:
+                log.warning("%s", mismatch)
             if handle_signals:
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGTERM, signal.SIGINT):

@@ -21,9 +21,11 @@ from cryptography.x509.oid import NameOID
 from checks import REGISTRY
 from monitor.app import Daemon
 from monitor.cadence import cadence_from
+from monitor.demo_alerts import START_S, DemoBroker, mosquitto_binary, print_delivered
 from monitor.display import printable
 from monitor.errors import Conflict
 from monitor.settings import Settings
+from monitor.store.access_store import AccessStore, IssuedToken
 from monitor.store.engine import make_engine
 from monitor.store.history import History
 from monitor.store.registry import Actor, Registry
@@ -32,6 +34,7 @@ from monitor.store.schema import upgrade
 DEMO_AGENCY = "demo"
 DEMO_INTERVAL_S = 5.0
 DEMO_ACTOR = Actor(name="demo", source="cli")
+DEMO_TOKEN_LABEL = "demo sign-in"  # noqa: S105 (a label, not a secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,47 +166,107 @@ async def _seed(registry: Registry, settings: Settings, servers: list[DemoServer
             expected_ports=[443],
             check_settings={"ports": {"ports": str(server.port)}},
         )
-        print(f"  endpoint {record.id}: {server.host}:{server.port}  {server.label}")
+        say(f"  endpoint {record.id}: {server.host}:{server.port}  {server.label}")
 
 
-async def _feed(history: History, stop: asyncio.Event) -> None:
+async def _feed(history: History, stop: asyncio.Event, queued_alerts: bool) -> None:
+    """Every scan as a line; alerts too when no subscriber prints them as they are delivered."""
     runs, events = await history.cursors()  # only what happens from now on
     while not stop.is_set():
         for run in await history.runs_after(runs):
             runs = run.id
             error = f"  ({printable(run.error)})" if run.error else ""
-            print(
+            say(
                 f"{run.started_at:%H:%M:%S}  scan   {run.check:<13} {run.endpoint:<22} {run.status:<12}"
                 f"{run.duration_s * 1000:7.1f} ms  {run.observation_count} observations{error}"
             )
         for event in await history.events_after(events):
             events = event.id
             data = event.data
-            print(
-                f"{datetime.now(UTC):%H:%M:%S}  ALERT  {event.type:<20} [{data['severity']}] {data['endpoint']} "
-                f"{data['key']}: {printable(data['title'])}"
-            )
+            if queued_alerts:
+                say(
+                    f"{datetime.now(UTC):%H:%M:%S}  ALERT  {event.type:<20} [{data['severity']}] {data['endpoint']} "
+                    f"{data['key']}: {printable(data['title'])}  (queued)"
+                )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)  # line by line also into a pipe or `tee`
+
+
+async def _own_broker(settings: Settings) -> DemoBroker | None:
+    """The demo's own Mosquitto, unless POSTURE_MQTT_URL names a broker or none is installed (then it says why)."""
+    if settings.mqtt_url is not None:
+        say("alerts: published to the broker in POSTURE_MQTT_URL; shown here as they are queued")
+        return None
+    binary = mosquitto_binary()
+    if binary is None:
+        say(
+            "alerts: mosquitto is not installed (Debian package mosquitto; `make deps` as root installs it), "
+            "so they stay queued in the outbox; shown here as they are queued"
+        )
+        return None
+    broker = DemoBroker(binary)
+    try:
+        await broker.start()
+    except OSError as err:
+        say(f"alerts: {err}; they stay queued in the outbox, shown here as they are queued")
+        return None
+    say(f"alerts: published to the demo's own broker {broker.url}; each is shown here as the broker delivers it")
+    return broker
+
+
+async def _sign_in_token(access: AccessStore) -> IssuedToken:
+    """A token of the demo agency for the web UI; one left by a demo that was killed is revoked first."""
+    for old in await access.list_tokens():
+        if old.label == DEMO_TOKEN_LABEL and old.revoked_at is None:
+            await access.revoke(old.id, DEMO_ACTOR)
+    return await access.create_token("agency", DEMO_AGENCY, DEMO_TOKEN_LABEL, DEMO_ACTOR)
 
 
 async def run_demo(settings: Settings, duration_s: float | None) -> int:
     engine = make_engine(settings.database_url)
     servers = DemoServers()
+    broker: DemoBroker | None = None
+    consumer: asyncio.Task[None] | None = None
+    token: IssuedToken | None = None
+    access = AccessStore(engine)
     try:
         await upgrade(engine)
-        print(f"posture demo: database {settings.database_url}")
+        say(f"posture demo: database {settings.database_url}")
         started = await servers.start()
-        print(f"agency {DEMO_AGENCY!r}, scope 127.0.0.0/8 and ::1, every check every {DEMO_INTERVAL_S:g} s:")
+        say(f"agency {DEMO_AGENCY!r}, scope 127.0.0.0/8 and ::1, every check every {DEMO_INTERVAL_S:g} s:")
         await _seed(Registry(engine), settings, started)
+        broker = await _own_broker(settings)
+        if broker is not None:
+            settings = settings.model_copy(update={"mqtt_url": broker.url})
+            subscribed = asyncio.Event()
+            consumer = asyncio.create_task(print_delivered(broker.url, settings.mqtt_topic_prefix, subscribed, say))
+            async with asyncio.timeout(START_S):
+                await subscribed.wait()
+        token = await _sign_in_token(access)
+        # the token goes on its own line, never into the URL: a URL lands in logs, history and Referer headers
+        say(f"web UI: {settings.own_base}/ui/login  sign in with this token of {DEMO_AGENCY!r} (revoked at the end):")
+        say(f"  {token.token}")
         daemon = Daemon(settings)
-        feed = asyncio.create_task(_feed(History(engine), daemon.stop))
+        feed = asyncio.create_task(_feed(History(engine), daemon.stop, queued_alerts=consumer is None))
         if duration_s is not None:
             asyncio.get_running_loop().call_later(duration_s, daemon.request_stop)
         print("daemon starting; Ctrl-C stops it.", file=sys.stderr)
         await daemon.run()
         await feed
     finally:
+        if consumer is not None:
+            await asyncio.sleep(0.5)  # the last alerts the publisher sent on its way out
+            consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer
+        if broker is not None:
+            await broker.stop()
+        if token is not None:
+            await access.revoke(token.record.id, DEMO_ACTOR)
         await servers.stop()
         await engine.dispose()
     return 0

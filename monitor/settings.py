@@ -31,6 +31,18 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/posture.db"
 _INSTANCE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+_WILDCARDS = ("", "0.0.0.0", "::")  # noqa: S104 (compared with, never bound to)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class SettingsError(Exception):
     """Settings are invalid: one line per problem, each naming the setting."""
 
@@ -65,7 +77,9 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=900.0, ge=10, description="how long a claimed check is owned")
     unreachable_after: int = Field(default=3, ge=1, le=100, description="failed runs before endpoint.unreachable")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
-    ui_base_url: str = Field(default="http://127.0.0.1:8080", description="base of links to findings in alerts")
+    ui_base_url: str = Field(
+        default="", description="base of links to findings in alerts, as users reach the UI; empty: http://HTTP_ADDR"
+    )
     alert_min_severity: str = Field(default="low", description="events below this severity are not alerted")
     alert_format: Literal["cloudevents", "intelmq"] = Field(
         default="cloudevents", description="MQTT payload: CloudEvents 1.0 JSON, or IntelMQ harmonization"
@@ -142,6 +156,18 @@ class Settings(BaseSettings):
             raise ValueError("port is not a number in 1-65535") from None
         return value
 
+    @field_validator("ui_base_url")
+    @classmethod
+    def _ui_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment):
+            raise ValueError("must look like https://posture.example.org or http://HOST:PORT (or be empty)")
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError("port is not a number in 1-65535") from None
+        return value.rstrip("/")
+
     @field_validator("instance_id")
     @classmethod
     def _instance_id(cls, value: str) -> str:
@@ -210,6 +236,37 @@ class Settings(BaseSettings):
     def http_host_port(self) -> tuple[str, int]:
         host, _, port = self.http_addr.rpartition(":")
         return host.strip("[]"), int(port)
+
+    # --- links in alerts: where users reach the UI -------------------------------------------------------------
+
+    @property
+    def own_base(self) -> str:
+        """This daemon's own HTTP address as a URL (a wildcard address by the host's name)."""
+        host, port = self.http_host_port
+        if host in _WILDCARDS:
+            host = socket.gethostname()
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def ui_base(self) -> str:
+        """Base of the links in alerts: POSTURE_UI_BASE_URL, or else this daemon's own address."""
+        return self.ui_base_url or self.own_base
+
+    def ui_base_mismatch(self) -> str | None:
+        """Why alert links may not reach this daemon (one line), or None when POSTURE_UI_BASE_URL is its address."""
+        if not self.ui_base_url:
+            return None
+        parts = urlsplit(self.ui_base_url)
+        link_host = (parts.hostname or "").lower()
+        link_port = parts.port or (443 if parts.scheme == "https" else 80)
+        host, port = self.http_host_port
+        same_host = host in _WILDCARDS or link_host == host.lower() or (_loopback(link_host) and _loopback(host))
+        if same_host and link_port == port:
+            return None
+        return (
+            f"POSTURE_UI_BASE_URL {self.ui_base_url} is not this daemon's address http://{self.http_addr}: "
+            "the links in alerts lead elsewhere unless a reverse proxy there forwards to this address"
+        )
 
     @property
     def is_sqlite(self) -> bool:

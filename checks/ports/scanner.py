@@ -156,8 +156,15 @@ async def run_nmap(args: Sequence[str]) -> str:
     if binary is None:
         raise CheckMisconfigured(NMAP_MISSING)
     try:
+        # its own session: a Ctrl-C in the daemon's terminal stops the daemon in phases (which ends nmap below),
+        # instead of killing nmap mid-scan and recording the run as crashed
         process = await asyncio.create_subprocess_exec(
-            binary, *args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            binary,
+            *args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise CheckMisconfigured(NMAP_MISSING) from None
