@@ -114,7 +114,8 @@ class Publisher:
         self.wake = asyncio.Event()
         self._outage = Outage(log, "reading and marking the outbox", outbox.engine.url)
         self.connected = False
-        self.on_connection: Callable[[bool], None] = lambda _connected: None  # on every connect and disconnect
+        # told True/False on every connect and disconnect, None once this process stops publishing
+        self.on_connection: Callable[[bool | None], None] = lambda _connected: None
         self.published = 0
 
     def notify(self) -> None:
@@ -122,6 +123,12 @@ class Publisher:
         self.wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._publish_until(stop)
+        finally:
+            self.on_connection(None)  # this process publishes no more: stopping, or another replica leads now
+
+    async def _publish_until(self, stop: asyncio.Event) -> None:
         backoff = 0.5
         while not stop.is_set():
             client: aiomqtt.Client | None = None

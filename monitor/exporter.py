@@ -52,14 +52,14 @@ class RuntimeMetrics:
 class ConnectionState(Collector):
     """posture_mqtt_connected, set by the publisher as the connection changes and rendered at every scrape.
 
-    Absent until this process's publisher first tried the broker: without POSTURE_MQTT_URL, in the api role,
-    and on a replica that does not hold the publisher's lease.
+    Absent while this process does not publish: without POSTURE_MQTT_URL, in the api role, on a replica that does
+    not hold the publisher's lease (None: it stopped publishing).
     """
 
     def __init__(self) -> None:
         self.connected: bool | None = None
 
-    def set(self, connected: bool) -> None:
+    def set(self, connected: bool | None) -> None:
         self.connected = connected
 
     def describe(self) -> Iterable[Metric]:

@@ -218,6 +218,9 @@ async def test_mqtt_connected_follows_the_broker_at_once_not_at_the_next_refresh
         assert asyncio.get_running_loop().time() - stopped < 5  # the rendering of the snapshot is 600 s old
         await asyncio.to_thread(broker.start)
         await until(lambda: _is(connected(), 1), 20, "posture_mqtt_connected 1 after reconnecting")
+        daemon.request_stop()
+        await asyncio.wait_for(task, 30)
+        assert await connected() is None  # a process that no longer publishes says nothing about the broker
     finally:
         daemon.request_stop()
         await asyncio.wait_for(task, 30)
