@@ -180,14 +180,13 @@ async def _feed(history: History, stop: asyncio.Event, queued_alerts: bool) -> N
                 f"{run.started_at:%H:%M:%S}  scan   {run.check:<13} {run.endpoint:<22} {run.status:<12}"
                 f"{run.duration_s * 1000:7.1f} ms  {run.observation_count} observations{error}"
             )
-        for event in await history.events_after(events):
+        for event in await history.events_after(events) if queued_alerts else ():
             events = event.id
             data = event.data
-            if queued_alerts:
-                say(
-                    f"{datetime.now(UTC):%H:%M:%S}  ALERT  {event.type:<20} [{data['severity']}] {data['endpoint']} "
-                    f"{data['key']}: {printable(data['title'])}  (queued)"
-                )
+            say(
+                f"{datetime.now(UTC):%H:%M:%S}  ALERT  {event.type:<20} [{data['severity']}] {data['endpoint']} "
+                f"{data['key']}: {printable(data['title'])}  (queued)"
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
 
