@@ -23,8 +23,10 @@ from monitor.exporter import MetricsEndpoint
 from monitor.findings import Policy
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
 from monitor.settings import Settings
+from monitor.store.engine import make_engine
 from monitor.store.finding_queries import FindingFilter, FindingQueries
 from monitor.store.registry import CHECK_STATE, Actor, Registry
+from monitor.store.schema import upgrade
 from monitor.store.work import WorkQueue
 from monitor.vulndb_store import VulnStore, seed_dates, toolkit_of
 from tests.faults.harness import seed, until
@@ -126,6 +128,19 @@ def alerts_on(tmp_path: Path, body: bytes, expected: dict[str, list[Fired]]) -> 
 async def test_accepted_risks_are_counted_apart_and_the_rules_stay_quiet_about_them(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
+    await accepted_risks_are_counted_apart(engine, tmp_path)
+
+
+async def test_accepted_risks_are_counted_apart_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        await upgrade(engine)
+        await accepted_risks_are_counted_apart(engine, tmp_path)
+    finally:
+        await engine.dispose()
+
+
+async def accepted_risks_are_counted_apart(engine: AsyncEngine, tmp_path: Path) -> None:
     ids = await record_patch_results(
         engine,
         {
