@@ -1,7 +1,7 @@
 """Running nmap and reading its XML: the only module of the ports check that does I/O.
 
 nmap runs as an asyncio subprocess with an argument list (never a shell), its XML report (`-oX -`) is parsed with
-python-nmap off the event loop, and a cancelled run (the runner's deadline) kills and reaps the nmap process before
+defusedxml off the event loop, and a cancelled run (the runner's deadline) kills and reaps the nmap process before
 the cancellation propagates. `scan_addresses` takes several addresses of one family, so a scan round can batch
 endpoints into one nmap run and split the results back per address.
 """
@@ -17,10 +17,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
-from xml.parsers import expat
+from xml.etree.ElementTree import ParseError
 
-import nmap
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as defused_et
 
 from checks.base import CheckMisconfigured
 from checks.ports.models import OpenPort, PortsConfig
@@ -190,105 +190,25 @@ def _last_line(stderr: bytes) -> str:
 
 
 def parse_nmap_xml(xml_text: str) -> NmapReport:
-    """Read nmap's XML report: python-nmap for the port table, `_extras` for what python-nmap drops."""
+    """Read nmap's XML report in one parse; a report that declares entities is refused before anything expands.
+
+    nmap declares none; one that does is hostile (billion laughs, external entities), and defusedxml refuses it.
+    """
     try:
-        _refuse_entities(xml_text)
-        extras = _extras(xml_text)
-        parsed: dict[str, Any] = _xml_parser().analyse_nmap_xml_scan(nmap_xml_output=xml_text)
-        return _report(parsed, extras)
+        root = defused_et.fromstring(xml_text)
+    except DefusedXmlException:
+        raise NmapFailed("nmap XML output declares entities (refused: XML bomb or external entity)") from None
+    except ParseError as err:
+        raise NmapFailed(f"unreadable nmap XML output (line {err.position[0]})") from None
+    try:
+        return _report(root)
     except NmapFailed:
         raise
-    except Exception as err:  # python-nmap raises PortScannerError, KeyError or AttributeError on bad XML
+    except (ValueError, TypeError) as err:  # an address, port number or port list nmap would never write
         raise NmapFailed(f"unreadable nmap XML output ({type(err).__name__})") from None
 
 
-def _refuse_entities(xml_text: str) -> None:
-    """Refuse a report that declares entities, before a parser that would expand them sees it.
-
-    nmap declares none; one that does is hostile (billion laughs, external entities). python-nmap parses with
-    xml.etree, which has no switch for this, so the whole text is checked first with a bare expat pass.
-    """
-
-    def refuse(*_: object) -> None:
-        raise NmapFailed("nmap XML output declares entities (refused: XML bomb or external entity)")
-
-    parser = expat.ParserCreate()
-    parser.EntityDeclHandler = refuse
-    parser.UnparsedEntityDeclHandler = refuse
-    try:
-        parser.Parse(xml_text, True)
-    except expat.ExpatError as err:
-        raise NmapFailed(f"unreadable nmap XML output (line {err.lineno})") from None
-
-
-def _report(parsed: dict[str, Any], extras: _Extras) -> NmapReport:
-    scanned = parse_port_list(extras.scanned) if extras.scanned else ()
-    hosts: dict[str, HostScan] = {}
-    for address, host in parsed.get("scan", {}).items():
-        key = str(ipaddress.ip_address(address))
-        ports: list[OpenPort] = []
-        for protocol in ("tcp", "udp", "sctp"):
-            for number, entry in sorted(host.get(protocol, {}).items()):
-                if entry.get("state") != "open":
-                    continue
-                more = extras.services.get((key, protocol, int(number)), _ServiceExtras())
-                ports.append(_open_port(protocol, int(number), entry, more))
-        hosts[key] = HostScan(tuple(ports), timed_out=key in extras.timed_out)
-    for key in extras.timed_out:
-        hosts.setdefault(key, HostScan(timed_out=True))
-    return NmapReport(nmap_version=extras.version, scanned=format_ports(scanned), hosts=hosts)
-
-
-def _xml_parser() -> nmap.PortScanner:
-    # PortScanner.__init__ runs `nmap -V` (a blocking subprocess) only to locate the binary. We have already run
-    # nmap ourselves; analyse_nmap_xml_scan needs no other state than the XML it is given.
-    return nmap.PortScanner.__new__(nmap.PortScanner)
-
-
-def _open_port(protocol: str, number: int, entry: dict[str, Any], more: _ServiceExtras) -> OpenPort:
-    conf = str(entry.get("conf") or "")
-    return OpenPort(
-        protocol=protocol,
-        port=number,
-        state=str(entry.get("state", "open")),
-        service=str(entry.get("name") or ""),
-        product=str(entry.get("product") or ""),
-        version=str(entry.get("version") or ""),
-        extrainfo=str(entry.get("extrainfo") or ""),
-        tunnel=more.tunnel,
-        method=more.method,
-        confidence=int(conf) if conf.isdigit() and int(conf) <= 10 else None,
-        cpes=more.cpes,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _ServiceExtras:
-    cpes: tuple[str, ...] = ()
-    tunnel: str = ""
-    method: str = ""
-
-
-@dataclass(slots=True)
-class _Extras:
-    version: str = ""
-    scanned: str = ""
-    timed_out: set[str] = field(default_factory=set)
-    services: dict[tuple[str, str, int], _ServiceExtras] = field(default_factory=dict)
-
-
-def _extras(xml_text: str) -> _Extras:
-    """The one place that reads nmap's XML directly, for what python-nmap 0.7 drops.
-
-    python-nmap keeps only the last `<cpe>` of a service and ignores `tunnel`, `method`, `<host timedout>` and the
-    run's exit status; the patch-status check needs every CPE and the ports check needs the rest.
-    """
-    try:
-        # The XML comes from the local nmap binary, which escapes everything the target sent; a report that
-        # declares entities was refused by `_refuse_entities` before this parse.
-        root = ET.fromstring(xml_text)  # noqa: S314
-    except ET.ParseError as err:
-        raise NmapFailed(f"unreadable nmap XML output (line {err.position[0]})") from None
+def _report(root: ET.Element) -> NmapReport:
     if root.tag != "nmaprun":
         raise NmapFailed("unreadable nmap XML output (no <nmaprun>)")
     finished = root.find("runstats/finished")
@@ -296,26 +216,47 @@ def _extras(xml_text: str) -> _Extras:
         raise NmapFailed("incomplete nmap XML output (no <runstats>)")
     if finished.get("exit") == "error":
         raise NmapFailed(f"nmap reported an error: {finished.get('errormsg', 'no message')[:MAX_REASON_CHARS]}")
-    extras = _Extras(version=root.get("version", ""))
     info = root.find("scaninfo[@protocol='tcp']")
-    extras.scanned = info.get("services", "") if info is not None else ""
+    scanned = parse_port_list(info.get("services", "")) if info is not None and info.get("services") else ()
+    hosts: dict[str, HostScan] = {}
     for host in root.iterfind("host"):
         address = _address(host.iterfind("address"))
         if address is None:
             continue
-        if host.get("timedout") == "true":
-            extras.timed_out.add(address)
-        for port in host.iterfind("ports/port"):
-            service = port.find("service")
-            if service is None:
-                continue
-            key = (address, port.get("protocol", "tcp"), int(port.get("portid", "0")))
-            extras.services[key] = _ServiceExtras(
-                cpes=tuple(c.text.strip() for c in service.iterfind("cpe") if c.text and c.text.strip()),
-                tunnel=service.get("tunnel", ""),
-                method=service.get("method", ""),
-            )
-    return extras
+        ports = sorted(
+            (_open_port(port) for port in host.iterfind("ports/port") if _state(port) == "open"),
+            key=lambda found: (PROTOCOL_ORDER.get(found.protocol, len(PROTOCOL_ORDER)), found.port),
+        )
+        hosts[address] = HostScan(tuple(ports), timed_out=host.get("timedout") == "true")
+    return NmapReport(nmap_version=root.get("version", ""), scanned=format_ports(scanned), hosts=hosts)
+
+
+PROTOCOL_ORDER = {"tcp": 0, "udp": 1, "sctp": 2}
+
+
+def _state(port: ET.Element) -> str:
+    state = port.find("state")
+    return state.get("state", "") if state is not None else ""
+
+
+def _open_port(port: ET.Element) -> OpenPort:
+    service = port.find("service")
+    attributes = service.attrib if service is not None else {}
+    conf = attributes.get("conf", "")
+    cpes = () if service is None else service.iterfind("cpe")
+    return OpenPort(
+        protocol=port.get("protocol", "tcp"),
+        port=int(port.get("portid", "0")),
+        state="open",
+        service=attributes.get("name", ""),
+        product=attributes.get("product", ""),
+        version=attributes.get("version", ""),
+        extrainfo=attributes.get("extrainfo", ""),
+        tunnel=attributes.get("tunnel", ""),
+        method=attributes.get("method", ""),
+        confidence=int(conf) if conf.isdigit() and int(conf) <= 10 else None,
+        cpes=tuple(cpe.text.strip() for cpe in cpes if cpe.text and cpe.text.strip()),
+    )
 
 
 def _address(elements: Iterable[ET.Element]) -> str | None:
