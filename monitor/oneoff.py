@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,20 +35,17 @@ def parse_check_names(raw: str | None, registry: Registry) -> list[str]:
 
 def in_dependency_order(names: Sequence[str], registry: Registry) -> list[str]:
     """Dependencies first; a dependency not asked for is added, because its facts are needed."""
-    ordered: list[str] = []
-
-    def visit(name: str, trail: tuple[str, ...]) -> None:
-        if name in ordered:
-            return
-        if name in trail:
-            raise InvalidInput("checks", f"dependency cycle: {' -> '.join((*trail, name))}")
-        for dependency in registry[name].depends_on:
-            visit(dependency, (*trail, name))
-        ordered.append(name)
-
-    for name in names:
-        visit(name, ())
-    return ordered
+    graph: dict[str, tuple[str, ...]] = {}
+    pending = list(names)
+    while pending:
+        name = pending.pop(0)
+        if name not in graph:
+            graph[name] = tuple(registry[name].depends_on)
+            pending.extend(graph[name])
+    try:
+        return list(TopologicalSorter(graph).static_order())
+    except CycleError as err:
+        raise InvalidInput("checks", f"dependency cycle: {' -> '.join(reversed(err.args[1]))}") from None
 
 
 async def scan(
