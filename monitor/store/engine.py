@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,15 @@ def make_engine(url: str) -> AsyncEngine:
 
 def _private_file(path: Path) -> None:
     """Create the database file (and its directory) readable by this user only: it holds a map of every weakness
-    of every agency. SQLite gives the -wal and -shm files the same mode. An existing file keeps its mode."""
+    of every agency. SQLite gives the -wal and -shm files the same mode. An existing file keeps its mode.
+
+    An existing file is never opened here. Closing any descriptor of a file drops every POSIX lock this process
+    holds on it, SQLite's included: a second engine in a process that already uses the database (the demo starts
+    the daemon beside its own engine) would leave its connections unlocked, and the next `posture` command to
+    close its last connection would take itself for the last user and delete the WAL index under them."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDONLY, 0o600))
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
