@@ -139,7 +139,7 @@ def address(i: int) -> str:
     return f"127.{40 + i % AGENCIES}.{n // 250}.{n % 250 + 2}"
 
 
-async def seed(url: str, endpoints: list[Endpoint], interval_s: float, ca_file: Path) -> list[str]:
+async def seed(url: str, endpoints: list[Endpoint], interval_s: float, ca_file: Path) -> tuple[list[str], str]:
     """Agencies, scopes and endpoints through the registry (scope-checked, first runs spread); agency tokens."""
     engine = make_engine(url)
     await upgrade(engine)
@@ -153,8 +153,9 @@ async def seed(url: str, endpoints: list[Endpoint], interval_s: float, ca_file: 
         await registry.add_endpoint(e.agency, e.host, e.port, e.checks, cadence, ACTOR, intervals, {}, (), settings)
     access = AccessStore(engine)
     tokens = [(await access.create_token("agency", f"soak-{k}", "soak", ACTOR)).token for k in range(AGENCIES)]
+    scraper = (await access.create_token("metrics", None, "soak prometheus", ACTOR)).token
     await engine.dispose()
-    return tokens
+    return tokens, scraper
 
 
 def start_daemon(
@@ -246,7 +247,7 @@ class ApiLoad:
             self.errors += 1
         self.latencies.append(time.perf_counter() - started)
 
-    async def run(self, base: str, tokens: list[str], rate: float, stop: asyncio.Event) -> None:
+    async def run(self, base: str, tokens: list[str], scraper: str, rate: float, stop: asyncio.Event) -> None:
         timeout = aiohttp.ClientTimeout(total=30)
         async with aiohttp.ClientSession(base, timeout=timeout) as session:
             n, next_scrape = 0, 0.0
@@ -255,7 +256,7 @@ class ApiLoad:
                 path = "/api/v1/endpoints?limit=50" if n % 2 else "/api/v1/findings?limit=50"
                 await self.get(session, path, tokens[n % len(tokens)])
                 if tick >= next_scrape:  # as Prometheus would
-                    await self.get(session, "/metrics")
+                    await self.get(session, "/metrics", scraper)
                     next_scrape = tick + 15
                 n += 1
                 await asyncio.sleep(max(0.0, 1 / rate - (time.monotonic() - tick)))
@@ -366,7 +367,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
     ca_file = workdir / "ca.pem"
     fleet.ca.cert_pem.write_to_path(str(ca_file))
     url = f"sqlite+aiosqlite:///{workdir}/posture.db"
-    tokens = await seed(url, endpoints, args.interval, ca_file)
+    tokens, scraper = await seed(url, endpoints, args.interval, ca_file)
     broker = start_broker(workdir / "broker")
     engine = make_engine(url)
     http_port = free_port()
@@ -390,7 +391,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
             ]
             background = [
                 asyncio.create_task(restart_broker(broker, args.broker_every, args.broker_down, stop, restarts)),
-                asyncio.create_task(api.run(base, tokens, args.api_rate, stop)),
+                asyncio.create_task(api.run(base, tokens, scraper, args.api_rate, stop)),
             ]
             done, _ = await asyncio.wait([tasks[0], *background], timeout=args.duration)
             for task in done:

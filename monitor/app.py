@@ -20,6 +20,7 @@ from checks.base import Check, CheckConfig
 from monitor.aio import first_of
 from monitor.alerter import BrokerConfig, Publisher
 from monitor.api.app import build_app
+from monitor.api.auth import metrics_guard
 from monitor.api.context import api_config
 from monitor.api.health import build_app as build_health_app
 from monitor.cadence import cadence_from
@@ -152,7 +153,7 @@ class Daemon:
                 app = build_health_app(engine)
             else:
                 app = build_app(engine, api_config(settings))
-                app.router.add_get("/metrics", self.metrics.handle)
+                app.router.add_get("/metrics", metrics_guard(self.metrics.handle))
             runner = await self._start_http(app)
             freeze_startup_heap()
             if self.publisher is None:

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     dns_servers: list[str] = Field(
         default_factory=list, description="name servers for scan-time resolution and TXT verification; [] = system"
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="CIDRs of the reverse proxies in front of the API/UI, whose X-Forwarded-For names the client",
+    )
     vulndb_refresh_s: float = Field(
         default=300.0, ge=5, le=86400, description="how often the daemon looks for a new vulnerability database"
     )
@@ -206,6 +210,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"{spec!r} is not an IP address or IP:PORT") from None
             if port and not (port.isdigit() and 0 < int(port) < 65536):
                 raise ValueError(f"{spec!r} has a bad port")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not an IP address or CIDR") from None
         return value
 
     @field_validator("alert_min_severity")

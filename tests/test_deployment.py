@@ -35,6 +35,10 @@ def test_prometheus_scrapes_the_monitor_service_on_its_port() -> None:
     assert COMPOSE["services"][host]["environment"]["POSTURE_HTTP_ADDR"].endswith(f":{port}")
     mounted = [m.split(":")[1] for m in COMPOSE["services"]["prometheus"]["volumes"]]
     assert all(rule in mounted for rule in config["rule_files"])
+    # /metrics needs a metrics token: Prometheus reads it from a mounted file, never from the committed config
+    assert "credentials" not in job["authorization"]
+    secret = job["authorization"]["credentials_file"].removeprefix("/run/secrets/")
+    assert secret in COMPOSE["services"]["prometheus"]["secrets"] and secret in COMPOSE["secrets"]
 
 
 def test_grafana_provisioning_matches_the_datasource_and_dashboard_paths() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,6 +22,8 @@ from monitor.store.finding_queries import FindingQueries
 from monitor.store.registry import Registry
 from monitor.store.scope_requests import ScopeStore
 
+IPNetwork = IPv4Network | IPv6Network
+
 
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
@@ -32,8 +35,10 @@ class ApiConfig:
     max_body_bytes: int = 64 * 1024
     secure_cookies: bool = False  # set behind TLS: the session cookie then carries Secure
     max_accept_days: int = 366
-    auth_max_failures: int = 10  # failed sign-ins per client address within auth_failure_window_s …
-    auth_failure_window_s: float = 60.0  # … before the address is refused (429) until the window ends
+    auth_max_failures: int = 10  # failed sign-ins per client address or token within auth_failure_window_s …
+    auth_failure_window_s: float = 60.0  # … before its failures are answered 429 until the window ends
+    # peers whose X-Forwarded-For names the client (the reverse proxies in front); empty: the peer is the client
+    trusted_proxies: Sequence[IPNetwork] = ()
     # the global check configs, under which agency settings are validated
     check_configs: Mapping[str, CheckConfig] = field(
         default_factory=lambda: {name: check.config_model() for name, check in REGISTRY.items()}
@@ -77,6 +82,7 @@ def api_config(settings: Settings) -> ApiConfig:
         cadence=cadence_from(settings),
         dns_servers=tuple(settings.dns_servers),
         secure_cookies=settings.ui_base_url.startswith("https://"),
+        trusted_proxies=tuple(ip_network(cidr, strict=False) for cidr in settings.trusted_proxies),
         check_configs=check_configs(settings),
     )
 
@@ -86,5 +92,28 @@ def services(request: web.Request) -> Services:
 
 
 def client_address(request: web.Request) -> str:
-    """`from where` for the audit log: the peer address (a proxy in front should be configured to pass it)."""
-    return request.remote or "unknown"
+    """The client: the peer address, or, when the peer is a trusted proxy, the address that proxy (and any
+    trusted proxy before it) says it forwarded for: the right-most `X-Forwarded-For` entry that is not a trusted
+    proxy. A client cannot choose its address by sending the header itself: an untrusted peer's header is ignored,
+    and a trusted proxy appends what it saw to whatever the client sent."""
+    peer = request.remote or "unknown"
+    proxies = services(request).config.trusted_proxies
+    if not proxies or not _within(peer, proxies):
+        return peer
+    forwarded = [hop.strip() for header in request.headers.getall("X-Forwarded-For", []) for hop in header.split(",")]
+    for hop in reversed(forwarded):
+        if not _within(hop, proxies):
+            return hop if _address(hop) is not None else peer
+    return peer
+
+
+def _address(text: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(text)
+    except ValueError:
+        return None
+
+
+def _within(text: str, networks: Sequence[IPNetwork]) -> bool:
+    address = _address(text)
+    return address is not None and any(address in network for network in networks)

@@ -14,7 +14,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "token": "Zugangstoken",
         "token_help": "Das Token, das Sie vom CERT erhalten haben. Es wird nicht im Browser gespeichert.",
         "bad_token": "Dieses Token ist unbekannt oder wurde widerrufen.",
-        "too_many_failures": "Zu viele fehlgeschlagene Anmeldungen von dieser Adresse. Bitte warten Sie eine Minute.",
+        "metrics_token": "Dieses Token darf nur Metriken abrufen (für Prometheus), nicht anmelden.",
+        "too_many_failures": (
+            "Zu viele fehlgeschlagene Anmeldungen von dieser Adresse oder mit diesem Token. "
+            "Bitte warten Sie eine Minute."
+        ),
         "bad_csrf": "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
         "endpoints": "Endpunkte",
         "findings": "Befunde",
@@ -79,7 +83,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "token": "Access token",
         "token_help": "The token the CERT gave you. It is not stored in the browser.",
         "bad_token": "This token is unknown or was revoked.",
-        "too_many_failures": "Too many failed sign-ins from this address. Please wait a minute.",
+        "metrics_token": "This token may only read metrics (for Prometheus); it cannot sign in.",
+        "too_many_failures": "Too many failed sign-ins from this address or with this token. Please wait a minute.",
         "bad_csrf": "The form has expired. Please reload the page and try again.",
         "endpoints": "Endpoints",
         "findings": "Findings",

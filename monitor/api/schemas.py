@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SeverityLabel = Literal["info", "low", "medium", "high", "critical"]
-Role = Literal["admin", "analyst", "agency"]
+Role = Literal["admin", "analyst", "agency", "metrics"]
 SLUG = r"^[a-z0-9-]{2,40}$"
 MAX_INT = 2**31 - 1
 

@@ -1,7 +1,9 @@
-"""Failed sign-ins per client address: the brake on guessing tokens."""
+"""Failed sign-ins per presented token and per client address: the brake on guessing, and the lockout a
+mistyping user meets, without locking out anybody else's valid token."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import time
@@ -10,18 +12,24 @@ log = logging.getLogger(__name__)
 
 
 class FailedAuthLimiter:
-    """Counts failed sign-ins per client address; after `max_failures` within `window_s` the address is refused
-    (whatever token it sends) until the window has passed, so tokens cannot be guessed at speed.
+    """Counts failed sign-ins per client address and per presented token; after `max_failures` within `window_s`
+    that address (or that token) gets 429 instead of 401 until the window has passed.
+
+    Only failures are refused: a valid token always signs in, whatever others did from the same address, because
+    behind a proxy or a municipality's NAT one address is many people (the client address itself is the proxy's
+    `X-Forwarded-For` only for trusted proxies: `monitor/api/context.py::client_address`). Guessing is hopeless
+    anyway (tokens carry 256 random bits); the counters make a guesser visible (one warning per lockout) and tell
+    a user who repeats a wrong or revoked token to stop. Tokens are counted by a hash, never kept.
 
     IPv6 clients are counted per /64, the block one subscriber usually holds. Memory stays bounded: at most
-    `max_clients` addresses are tracked, expired ones are dropped first.
+    `max_clients` keys are tracked, expired ones are dropped first.
     """
 
     def __init__(self, max_failures: int = 10, window_s: float = 60.0, max_clients: int = 10_000) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
         self.max_clients = max_clients
-        self._failures: dict[str, tuple[float, int]] = {}  # client → (window start, failures in it)
+        self._failures: dict[str, tuple[float, int]] = {}  # address or token key → (window start, failures)
 
     @staticmethod
     def client_key(address: str) -> str:
@@ -35,16 +43,31 @@ class FailedAuthLimiter:
             return str(ipaddress.IPv6Network((ip, 64), strict=False))
         return str(ip)
 
-    def retry_after(self, address: str) -> float:
-        """Seconds until this client may try again; 0 when it may now."""
-        entry = self._failures.get(self.client_key(address))
+    @staticmethod
+    def token_key(token: str) -> str:
+        return "token " + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+    def retry_after(self, address: str, token: str) -> float:
+        """Seconds until a failed sign-in from this address, or with this token, is answered 401 again."""
+        now = time.monotonic()
+        return max(self._wait(self.client_key(address), now), self._wait(self.token_key(token), now))
+
+    def failed(self, address: str, token: str) -> None:
+        now = time.monotonic()
+        for key, shown in (
+            (self.client_key(address), f"from {self.client_key(address)}"),
+            (self.token_key(token), "with one token"),
+        ):
+            self._count(key, shown, now)
+
+    def _wait(self, key: str, now: float) -> float:
+        entry = self._failures.get(key)
         if entry is None:
             return 0.0
-        left = entry[0] + self.window_s - time.monotonic()
+        left = entry[0] + self.window_s - now
         return left if left > 0 and entry[1] >= self.max_failures else 0.0
 
-    def failed(self, address: str) -> None:
-        key, now = self.client_key(address), time.monotonic()
+    def _count(self, key: str, shown: str, now: float) -> None:
         start, count = self._failures.get(key, (now, 0))
         if now - start >= self.window_s:
             start, count = now, 0
@@ -52,7 +75,7 @@ class FailedAuthLimiter:
             self._prune(now)
         self._failures[key] = (start, count + 1)
         if count + 1 == self.max_failures:
-            log.warning("%d failed sign-ins from %s: refused for %g s", count + 1, key, self.window_s)
+            log.warning("%d failed sign-ins %s: answered 429 for %g s", count + 1, shown, self.window_s)
 
     def _prune(self, now: float) -> None:
         self._failures = {k: v for k, v in self._failures.items() if now - v[0] < self.window_s}

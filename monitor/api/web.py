@@ -142,6 +142,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         return response
     if principal is None:
         return render(request, "login.html", 401, csrf=expected, error=words["bad_token"])
+    if principal.role == "metrics":
+        return render(request, "login.html", 403, csrf=expected, error=words["metrics_token"])
     cookie, _ = await services(request).access.create_session(principal)
     response = see_other(f"{UI}/endpoints")
     _cookie(response, request, SESSION_COOKIE, cookie, 8 * 3600)

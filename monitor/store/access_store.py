@@ -186,7 +186,7 @@ class AccessStore:
         if role not in ROLES:
             raise InvalidInput("role", f"{role!r} is not one of {', '.join(ROLES)}")
         if (role == "agency") != (agency is not None):
-            raise InvalidInput("agency", "an agency token needs an agency; admin and analyst tokens take none")
+            raise InvalidInput("agency", "an agency token needs an agency; admin, analyst and metrics tokens take none")
         async with self.engine.begin() as conn:
             agency_id = await self.registry._agency_id(conn, agency) if agency else None
             token_id, token, now = await self._insert_token(conn, role, agency_id, label)

@@ -26,7 +26,7 @@ CHECK_STATE = CheckState.__table__  # type: ignore[attr-defined]
 API_TOKEN = ApiToken.__table__  # type: ignore[attr-defined]
 AUDIT_LOG = AuditLog.__table__  # type: ignore[attr-defined]
 
-ROLES = ("admin", "analyst", "agency")
+ROLES = ("admin", "analyst", "agency", "metrics")  # metrics: only /metrics (Prometheus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +294,7 @@ class Registry:
         if role not in ROLES:
             raise InvalidInput("role", f"{role!r} is not one of {', '.join(ROLES)}")
         if (role == "agency") != (agency is not None):
-            raise InvalidInput("agency", "an agency token needs --agency; admin and analyst tokens take none")
+            raise InvalidInput("agency", "an agency token needs --agency; admin, analyst and metrics tokens take none")
         token = secrets.token_urlsafe(32)
         async with self.engine.begin() as conn:
             agency_id = await self._agency_id(conn, agency) if agency else None

@@ -160,7 +160,7 @@ class ApiToken(SQLModel, table=True):
     __tablename__ = "api_token"
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
-    role: str = Field(max_length=10)  # "admin" | "analyst" | "agency"
+    role: str = Field(max_length=10)  # "admin" | "analyst" | "agency" | "metrics"
     agency_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=True)
     )

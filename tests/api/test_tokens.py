@@ -7,6 +7,7 @@ from sqlalchemy import select
 from monitor.api.context import SERVICES
 from monitor.store.registry import API_TOKEN, hash_token
 from tests.api.conftest import Api
+from tests.api.test_web_ui import CSRF
 
 
 async def test_a_token_is_stored_only_as_its_hash(api: Api) -> None:
@@ -60,3 +61,19 @@ async def test_last_use_is_recorded(api: Api) -> None:
             )
         ).scalar()
     assert used is not None
+
+
+async def test_a_metrics_token_reads_nothing_of_the_api_and_cannot_sign_in(api: Api) -> None:
+    """The role for Prometheus: /metrics only (tested on the daemon in tests/integration/test_metrics.py)."""
+    status, issued = await api.call("POST", "/api/v1/tokens", api.tokens.admin, {"role": "metrics", "label": "prom"})
+    assert status == 201 and issued["role"] == "metrics"
+    status, reply = await api.call("POST", "/api/v1/tokens", api.tokens.admin, {"role": "metrics", "agency": "lk-a"})
+    assert (status, reply["error"]["field"]) == (400, "agency")
+    for path in ("/api/v1/endpoints", "/api/v1/findings", "/api/v1/agencies", "/api/v1/tokens"):
+        assert (await api.call("GET", path, issued["token"]))[0] == 403, path
+    async with api.client.get("/ui/login") as page:
+        csrf = CSRF.search(await page.text()).group(1)  # type: ignore[union-attr]
+    form = {"csrf": csrf, "token": issued["token"]}
+    async with api.client.post("/ui/login", data=form, allow_redirects=False) as response:
+        assert response.status == 403 and "posture_session" not in response.cookies
+        assert "nur Metriken" in await response.text()

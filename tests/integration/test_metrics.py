@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -27,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 AGENCY = "lk-metrics"
 
 
-def http_get(url: str, timeout: float = 5) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def http_get(url: str, timeout: float = 5, token: str | None = None) -> bytes:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
         return bytes(response.read())
 
 
@@ -75,6 +77,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ["endpoint", "add", AGENCY, "127.0.0.21:8443", "--interval", "5s", "--checks", "tls"],
     ):  # fmt: skip
         assert posture(*args).code == 0
+    tokens = {
+        role: posture("token", "create", "--role", role, *(["--agency", AGENCY] if role == "agency" else []))
+        .stdout.strip()
+        .splitlines()[-1]
+        for role in ("metrics", "analyst", "admin", "agency")
+    }
+    token_file = workdir / "prometheus-token"
+    token_file.write_text(tokens["metrics"] + "\n")
     http_port = free_port()
     env = posture_env(database, POSTURE_MQTT_URL=broker.url, POSTURE_METRICS_REFRESH_S="1")
     env["POSTURE_HTTP_ADDR"] = f"127.0.0.1:{http_port}"
@@ -86,7 +96,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             {
                 "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
                 "scrape_configs": [
-                    {"job_name": "posture-monitor", "static_configs": [{"targets": [f"127.0.0.1:{http_port}"]}]}
+                    {
+                        "job_name": "posture-monitor",
+                        "authorization": {"credentials_file": str(token_file)},
+                        "static_configs": [{"targets": [f"127.0.0.1:{http_port}"]}],
+                    }
                 ],
             }
         )
@@ -102,12 +116,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     )
     metrics_url = f"http://127.0.0.1:{http_port}/metrics"
     try:
-        wait_for(lambda: b"posture_port_open{" in http_get(metrics_url), 90, "a ports result in /metrics")
-        wait_for(lambda: b"posture_findings_open{" in http_get(metrics_url), 30, "an open finding in /metrics")
-        wait_for(lambda: b"posture_reachability_connect_seconds{" in http_get(metrics_url), 30, "reachability")
-        wait_for(lambda: b"posture_tls_grade_info{" in http_get(metrics_url), 60, "a TLS result")
-        wait_for(lambda: b"posture_vulnerabilities{" in http_get(metrics_url), 60, "a patch result")
-        yield {"metrics_url": metrics_url, "prometheus": f"http://127.0.0.1:{prometheus_port}"}
+        wait_for(
+            lambda: b"posture_port_open{" in http_get(metrics_url, token=tokens["metrics"]),
+            90,
+            "a ports result in /metrics",
+        )
+        wait_for(
+            lambda: b"posture_findings_open{" in http_get(metrics_url, token=tokens["metrics"]),
+            30,
+            "an open finding in /metrics",
+        )
+        wait_for(
+            lambda: b"posture_reachability_connect_seconds{" in http_get(metrics_url, token=tokens["metrics"]),
+            30,
+            "reachability",
+        )
+        wait_for(
+            lambda: b"posture_tls_grade_info{" in http_get(metrics_url, token=tokens["metrics"]), 60, "a TLS result"
+        )
+        wait_for(
+            lambda: b"posture_vulnerabilities{" in http_get(metrics_url, token=tokens["metrics"]), 60, "a patch result"
+        )
+        yield {"metrics_url": metrics_url, "prometheus": f"http://127.0.0.1:{prometheus_port}", "tokens": tokens}
     finally:
         for process in (prometheus, daemon, web):
             process.send_signal(signal.SIGTERM)
@@ -128,7 +158,7 @@ def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
 
 
 def test_a_real_scrape_passes_promtool(stack: dict[str, Any]) -> None:
-    body = http_get(stack["metrics_url"])
+    body = http_get(stack["metrics_url"], token=stack["tokens"]["metrics"])
     checked = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
     text = body.decode()
@@ -215,3 +245,24 @@ async def test_rendering_never_stalls_the_event_loop(engine: Any) -> None:
     await task
     assert endpoint.rendered is not None and endpoint.rendered.count(b"posture_endpoint_info{") == 2000
     assert worst < 0.1, f"the loop stalled for {worst * 1000:.0f} ms"
+
+
+def test_metrics_are_read_only_with_a_metrics_analyst_or_admin_token(stack: dict[str, Any]) -> None:
+    """/metrics holds every agency's weaknesses: no token, a wrong one or an agency's gets 401 and no data."""
+    url, tokens = stack["metrics_url"], stack["tokens"]
+    for role in ("metrics", "analyst", "admin"):
+        assert b"posture_findings_open{" in http_get(url, token=tokens[role]), role
+    for token in (None, tokens["agency"], "not-a-token"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            http_get(url, token=token)
+        assert refused.value.code == 401, token
+        assert refused.value.headers["WWW-Authenticate"].startswith("Bearer")
+        assert b"posture_" not in refused.value.read()
+    # health stays open, for load balancers and orchestrators
+    assert http_get(url.replace("/metrics", "/healthz"))
+
+
+def test_prometheus_scrapes_with_its_credentials_file(stack: dict[str, Any]) -> None:
+    targets = json.loads(http_get(f"{stack['prometheus']}/api/v1/targets"))["data"]["activeTargets"]
+    wait_for(lambda: query(stack["prometheus"], 'up{job="posture-monitor"} == 1'), 30, "an authorised scrape")
+    assert targets and all(target["scrapeUrl"].endswith("/metrics") for target in targets)

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, update
 
 from monitor.cadence import Cadence
+from monitor.store.access_store import AccessStore
 from monitor.store.engine import make_engine
 from monitor.store.finding_store import OUTBOX
 from monitor.store.registry import CHECK_STATE, Actor, Registry
@@ -126,10 +127,18 @@ async def test_two_scanners_run_every_due_check_exactly_once_per_interval(
     replicas.start("scanner-a", "scanner")
     replicas.start("scanner-b", "scanner")
     replicas.start("api-1", "api")
+    engine = make_engine(postgres_url)
+    token = (await AccessStore(engine).create_token("metrics", None, "prometheus", Actor("test"))).token
+    await engine.dispose()
     await first_result(postgres_url)  # interpreter start-up is not scheduling: the intervals count from here
     await asyncio.sleep(4 * INTERVAL_S + 2)
     metrics = await asyncio.to_thread(
-        lambda: urllib.request.urlopen(f"http://127.0.0.1:{replicas.http['api-1']}/metrics", timeout=10).read()
+        lambda: urllib.request.urlopen(
+            urllib.request.Request(
+                f"http://127.0.0.1:{replicas.http['api-1']}/metrics", headers={"Authorization": f"Bearer {token}"}
+            ),
+            timeout=10,
+        ).read()
     )
     codes = replicas.stop_all()
     assert set(codes.values()) == {0}, {name: replicas.log(name)[-2000:] for name in codes}
