@@ -24,8 +24,9 @@ from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.errors import InvalidInput, UserError
 from monitor.memory import limit_malloc_arenas
 from monitor.models import Target
-from monitor.oneoff import EXIT_ERROR, document, exit_code, parse_check_names, scan
-from monitor.scope import parse_host_port, parse_port
+from monitor.oneoff import EXIT_ERROR, EXIT_FINDINGS, document, exit_code, parse_check_names, scan
+from monitor.scope import parse_host_port, parse_ip, parse_port
+from monitor.scope_resolution import DnsResolver, HostUnresolvable
 from monitor.settings import (
     Settings,
     SettingsError,
@@ -199,6 +200,13 @@ async def _scan(args: argparse.Namespace, settings: Settings) -> int:
         configs[name] = endpoint_config(configs[name], values)
     stored_check_settings(configs, overrides)  # what only this host can tell: the CA file parses
     target = Target(host=host, port=port)
+    if settings.dns_servers and parse_ip(host) is None:  # the daemon's name servers, not the system's resolver
+        try:
+            addresses = await DnsResolver(settings.dns_servers).addresses(host)
+        except HostUnresolvable as err:
+            print(f"posture: target: {printable(str(err))}", file=sys.stderr)
+            return EXIT_FINDINGS
+        target = Target(host=host, port=port, address=addresses[0].compressed)
     show_progress = sys.stderr.isatty() and not args.json
 
     def progress(name: str, index: int, total: int) -> None:

@@ -8,7 +8,9 @@ The same check runs at registration and, through `resolve_and_check`, again befo
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
 import time
 from collections.abc import Iterable, Sequence
 from typing import Protocol
@@ -86,10 +88,24 @@ def _nameserver(spec: str) -> dns.nameserver.Do53Nameserver:
     return dns.nameserver.Do53Nameserver(host, port)
 
 
+_GAI_REASONS = {
+    socket.EAI_NONAME: "the name does not exist",
+    socket.EAI_AGAIN: "DNS did not answer in time",
+    getattr(socket, "EAI_NODATA", -5): "the name has no A or AAAA record",
+}
+
+
 class DnsResolver:
-    """A and AAAA look-ups and TXT records, through the system's resolvers or the given name servers."""
+    """A and AAAA look-ups and TXT records.
+
+    Without name servers, addresses come from the system resolver (the event loop's getaddrinfo: /etc/hosts, then
+    DNS, as the host's nsswitch says), exactly as `posture scan` and every other program on the host see them.
+    With name servers, only those are asked (dnspython), and /etc/hosts is not read. TXT records (scope proofs)
+    always come from DNS: the system's resolvers (resolv.conf) or the given name servers.
+    """
 
     def __init__(self, nameservers: Sequence[str] = (), timeout_s: float = 3.0) -> None:
+        self._system = not nameservers
         if nameservers:
             self._resolver = dns.asyncresolver.Resolver(configure=False)
             self._resolver.nameservers = [_nameserver(spec) for spec in nameservers]
@@ -97,11 +113,31 @@ class DnsResolver:
             self._resolver = dns.asyncresolver.Resolver()
         self._resolver.lifetime = timeout_s
         self._resolver.timeout = timeout_s
+        self.timeout_s = timeout_s
 
     async def addresses(self, host: str) -> list[IpAddress]:
         literal = parse_ip(host)
         if literal is not None:
             return [literal]
+        found = await (self._system_addresses(host) if self._system else self._dns_addresses(host))
+        if not found:
+            raise HostUnresolvable(host, "the name has no A or AAAA record")
+        return list(dict.fromkeys(found))
+
+    async def _system_addresses(self, host: str) -> list[IpAddress]:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except TimeoutError:
+            raise HostUnresolvable(host, "the name did not resolve in time") from None
+        except socket.gaierror as err:
+            raise HostUnresolvable(
+                host, _GAI_REASONS.get(err.errno, f"the name does not resolve ({err.strerror})")
+            ) from None
+        return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+
+    async def _dns_addresses(self, host: str) -> list[IpAddress]:
         found: list[IpAddress] = []
         for rdtype in ("A", "AAAA"):
             try:
@@ -113,8 +149,6 @@ class DnsResolver:
             except dns.exception.Timeout:
                 raise HostUnresolvable(host, "DNS did not answer in time") from None
             found += [ipaddress.ip_address(record.to_text()) for record in answer]
-        if not found:
-            raise HostUnresolvable(host, "the name has no A or AAAA record")
         return found
 
     async def txt(self, name: str) -> list[str]:

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     concurrency: int = Field(default=32, ge=1, le=10_000, description="checks running at once, in all")
     per_host_concurrency: int = Field(default=1, ge=1, le=100, description="checks running at once per host")
     default_interval: str = Field(default="1h", description="interval of an endpoint without its own")
+    first_runs_per_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=1000,
+        description="first runs of newly registered checks admitted per second (a new endpoint runs within seconds)",
+    )
     jitter: float = Field(default=0.1, ge=0, le=0.5, description="± share of the interval added at random")
     risk_interval_factor: float = Field(
         default=0.5, gt=0, le=1, description="interval multiplier while high/critical findings are open"

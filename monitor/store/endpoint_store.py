@@ -206,9 +206,8 @@ class EndpointStore:
                             CHECK_STATE.c.endpoint_id == endpoint_id, CHECK_STATE.c.check.in_(removed)
                         )
                     )
-                interval_map = dict(intervals if intervals is not None else row.intervals)
                 if added:
-                    await schedule_checks(conn, endpoint_id, added, cadence, interval_map, now)
+                    await schedule_checks(conn, endpoint_id, added, cadence, now)
             detail = {name: value for name, value in values.items() if name != "intervals"}
             if intervals is not None:
                 detail["intervals"] = dict(intervals)

@@ -71,20 +71,24 @@ async def schedule_checks(
     endpoint_id: int,
     checks: Sequence[str],
     cadence: Cadence,
-    intervals: Mapping[str, float],
     now: datetime,
 ) -> None:
-    """Give newly enabled checks of an endpoint their first due time, spread over one interval."""
+    """Give newly enabled checks of an endpoint their first due time: now, or behind the first runs already
+    waiting, at `cadence.first_runs_per_s` (the queue is read from the store, so the CLI, the API and several
+    replicas admit through one queue)."""
+    queued_until = (
+        await conn.execute(
+            select(func.max(CHECK_STATE.c.next_due)).where(
+                CHECK_STATE.c.last_run_at.is_(None), CHECK_STATE.c.next_due > now - cadence.first_run_step
+            )
+        )
+    ).scalar()
+    dues = cadence.first_dues(now, queued_until, len(checks))
     await conn.execute(
         insert(CHECK_STATE),
         [
-            {
-                "endpoint_id": endpoint_id,
-                "check": check,
-                "next_due": cadence.first_due(now, cadence.interval_for(intervals, check)),
-                "consecutive_failures": 0,
-            }
-            for check in checks
+            {"endpoint_id": endpoint_id, "check": check, "next_due": due, "consecutive_failures": 0}
+            for check, due in zip(checks, dues, strict=True)
         ],
     )
 
@@ -240,7 +244,7 @@ class Registry:
                 endpoint_id = (
                     await conn.execute(insert(ENDPOINT).values(values).returning(ENDPOINT.c.id))
                 ).scalar_one()
-                await schedule_checks(conn, endpoint_id, checks, cadence, interval_map, now)
+                await schedule_checks(conn, endpoint_id, checks, cadence, now)
                 await self._audit(conn, actor, "endpoint.add", f"{slug}/{endpoint_id}", {"host": host, "port": port})
         except IntegrityError:
             raise Conflict("endpoint", f"{host}:{port} is already registered for {slug!r}") from None

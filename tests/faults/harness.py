@@ -40,7 +40,7 @@ def tarpits(count: int) -> Iterator[list[tuple[str, int]]]:
 
 
 async def seed(url: str, targets: list[tuple[str, int]], interval_s: float, check: str = "reachability") -> None:
-    """Migrate, one agency owning 127.0.0.0/8, one endpoint per target; first runs spread over one interval."""
+    """Migrate, one agency owning 127.0.0.0/8, one endpoint per target; first runs due at once."""
     engine = make_engine(url)
     registry, actor = Registry(engine), Actor("test")
     try:
