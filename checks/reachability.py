@@ -38,6 +38,8 @@ class ReachabilityDetails(CheckDetails):
     connect_ms: float
     speaks_tls: bool | None  # None when the probe was switched off or gave no verdict
     tls_version: str | None = None
+    # a name's addresses that did not accept a connection while another one did (dual stack: one family broken)
+    unanswered: list[str] = Field(default_factory=list)
 
 
 SLOW_CONNECT = FindingSpec(
@@ -49,12 +51,27 @@ SLOW_CONNECT = FindingSpec(
 )
 
 
+ADDRESS_UNREACHABLE = FindingSpec(
+    key="reachability.address_unreachable",
+    severity=Severity.LOW,
+    title="One of the host's addresses does not answer",
+    meaning=(
+        "The name resolves to several addresses (often IPv6 and IPv4) and at least one of them refused or ignored "
+        "the connection while another accepted it. Clients that try the broken address first wait or fail."
+    ),
+    remediation=(
+        "Make the service listen on every address the name publishes (check the IPv6 firewall and the listen "
+        "directive), or remove the DNS record (AAAA or A) of the address that does not serve it."
+    ),
+)
+
+
 class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
     name: ClassVar[str] = "reachability"
     description: ClassVar[str] = "TCP connect, connect latency, whether the port speaks TLS"
     config_model = ReachabilityConfig
     details_model = ReachabilityDetails
-    findings = (SLOW_CONNECT,)
+    findings = (SLOW_CONNECT, ADDRESS_UNREACHABLE)
     metric_families = (
         MetricFamily("posture_reachability_connect_seconds", "TCP connect time of the last run"),
         MetricFamily("posture_reachability_speaks_tls", "1 when the port completed a TLS handshake, 0 when not"),
@@ -78,7 +95,12 @@ class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
         writer.close()
         await _closed(writer)
         speaks_tls, version = (await self._probe_tls(target, cfg)) if cfg.probe_tls else (None, None)
-        return ReachabilityDetails(connect_ms=round(connect_ms, 3), speaks_tls=speaks_tls, tls_version=version)
+        others = [address for address in target.addresses if address != target.connect_to]
+        answers = await asyncio.gather(*(_accepts(address, target.port, cfg.connect_timeout_s) for address in others))
+        unanswered = [address for address, answered in zip(others, answers, strict=True) if not answered]
+        return ReachabilityDetails(
+            connect_ms=round(connect_ms, 3), speaks_tls=speaks_tls, tls_version=version, unanswered=unanswered
+        )
 
     async def _probe_tls(self, target: Target, cfg: ReachabilityConfig) -> tuple[bool | None, str | None]:
         server_name = None if is_ip_literal(target.host) else target.host
@@ -98,9 +120,23 @@ class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
         return True, version
 
     def evaluate(self, details: ReachabilityDetails, cfg: ReachabilityConfig, ctx: CheckContext) -> list[Observation]:
+        found = []
         if details.connect_ms > cfg.slow_connect_ms:
-            return [SLOW_CONNECT.observe({"connect_ms": details.connect_ms, "threshold_ms": cfg.slow_connect_ms})]
-        return []
+            found.append(SLOW_CONNECT.observe({"connect_ms": details.connect_ms, "threshold_ms": cfg.slow_connect_ms}))
+        if details.unanswered:
+            found.append(ADDRESS_UNREACHABLE.observe({"addresses": details.unanswered}))
+        return found
+
+
+async def _accepts(address: str, port: int, timeout_s: float) -> bool:
+    try:
+        async with asyncio.timeout(timeout_s):
+            _, writer = await asyncio.open_connection(address, port)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    await _closed(writer)
+    return True
 
 
 async def _closed(writer: asyncio.StreamWriter) -> None:

@@ -22,6 +22,7 @@ from monitor.cadence import cadence_from
 from monitor.display import printable, result_report, table
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.errors import InvalidInput, UserError
+from monitor.happy_eyeballs import CONNECT_PROBE_S, first_answering
 from monitor.memory import limit_malloc_arenas
 from monitor.models import Target
 from monitor.oneoff import EXIT_ERROR, EXIT_FINDINGS, document, exit_code, parse_check_names, scan
@@ -200,13 +201,17 @@ async def _scan(args: argparse.Namespace, settings: Settings) -> int:
         configs[name] = endpoint_config(configs[name], values)
     stored_check_settings(configs, overrides)  # what only this host can tell: the CA file parses
     target = Target(host=host, port=port)
-    if settings.dns_servers and parse_ip(host) is None:  # the daemon's name servers, not the system's resolver
+    if parse_ip(host) is None:  # resolved as the daemon does: the system resolver, or POSTURE_DNS_SERVERS alone
         try:
-            addresses = await DnsResolver(settings.dns_servers).addresses(host)
+            addresses = [a.compressed for a in await DnsResolver(settings.dns_servers).addresses(host)]
         except HostUnresolvable as err:
-            print(f"posture: target: {printable(str(err))}", file=sys.stderr)
-            return EXIT_FINDINGS
-        target = Target(host=host, port=port, address=addresses[0].compressed)
+            if settings.dns_servers:
+                print(f"posture: target: {printable(str(err))}", file=sys.stderr)
+                return EXIT_FINDINGS
+            addresses = []  # the checks report the name as unreachable, each in its result
+        if addresses:
+            address = await first_answering(addresses, port, CONNECT_PROBE_S) or addresses[0]
+            target = Target(host=host, port=port, address=address, addresses=tuple(addresses))
     show_progress = sys.stderr.isatty() and not args.json
 
     def progress(name: str, index: int, total: int) -> None:

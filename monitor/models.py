@@ -48,6 +48,8 @@ class Target:
     # The address the scheduler resolved and checked against the scope: checks connect to it rather than resolve
     # the name again, so a DNS answer that changes in between (rebinding) cannot point them elsewhere.
     address: str | None = None
+    # Every address the name resolved to, all checked against the scope; `address` is one that answered.
+    addresses: tuple[str, ...] = ()
 
     @property
     def connect_to(self) -> str:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from checks.base import Check, CheckConfig, CheckContext
 from monitor.aio import first_of
 from monitor.errors import InvalidInput
+from monitor.happy_eyeballs import CONNECT_PROBE_S, first_answering
 from monitor.models import CheckResult, CheckStatus, Observation, Target
 from monitor.runner import execute
 from monitor.scope import ScopeEntry, in_scope
@@ -45,6 +46,7 @@ class Limits:
     flush_every_s: float = 0.05
     flush_size: int = 500
     idle_poll_s: float = 1.0
+    connect_probe_s: float = CONNECT_PROBE_S  # happy eyeballs among a name's addresses before a check starts
 
 
 class Scheduler:
@@ -226,7 +228,10 @@ class Scheduler:
             return _refused(item, f"scope violation: {err.reason}", (err.observation(),))
         except HostUnresolvable as err:
             return _refused(item, err.reason, status=CheckStatus.UNREACHABLE)
-        target = Target(item.host, item.port, item.endpoint_id, item.agency, address=addresses[0].compressed)
+        checked = tuple(address.compressed for address in addresses)
+        # dual stack: scan an address that answers (a family that refuses is the reachability check's finding)
+        address = await first_answering(checked, item.port, self.limits.connect_probe_s) or checked[0]
+        target = Target(item.host, item.port, item.endpoint_id, item.agency, address=address, addresses=checked)
         context = CheckContext(
             executor=self.executor, peer_details=await self._peer_details(check, item), resources=self.resources
         )

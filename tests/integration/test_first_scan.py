@@ -117,3 +117,29 @@ def test_with_dns_servers_set_only_they_are_asked(tmp_path: Path, listener: tupl
             tmp_path, env, f"nur-hier.lk-erstscan.test:{port}", ("lk-erstscan.test", "127.0.0.0/8")
         )
     assert (status, error) == ("ok", ""), error
+
+
+def test_one_family_refusing_is_reachable_with_a_low_finding_naming_the_address(tmp_path: Path) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        port = server.getsockname()[1]
+        with socket.socket(socket.AF_INET6) as probe:
+            assert probe.connect_ex(("::1", port)) != 0, "::1 must refuse this port"
+        zone = Zone({"dual.lk-erstscan.test": {"A": ["127.0.0.1"], "AAAA": ["::1"]}})
+        with dns_server(zone) as dns:
+            env = daemon_env(tmp_path, POSTURE_DNS_SERVERS=json.dumps([dns]))
+            scanned = scan(env, f"dual.lk-erstscan.test:{port}", tmp_path)
+            assert scanned.returncode == 0, scanned.stdout + scanned.stderr
+            [result] = json.loads(scanned.stdout)["results"]
+            assert result["status"] == "ok"
+            assert [(o["key"], o["severity"], o["detail"]["addresses"]) for o in result["observations"]] == [
+                ("reachability.address_unreachable", "low", ["::1"])
+            ]
+            status, error, _ = first_result(
+                tmp_path, env, f"dual.lk-erstscan.test:{port}", ("lk-erstscan.test", "127.0.0.0/8", "::1/128")
+            )
+        assert (status, error) == ("ok", ""), error
+        with contextlib.closing(sqlite3.connect(tmp_path / "posture.db")) as conn:
+            keys = [key for (key,) in conn.execute("SELECT key FROM finding")]
+        assert keys == ["reachability.address_unreachable"]
