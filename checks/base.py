@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import ssl
 from abc import ABC, abstractmethod
@@ -192,3 +194,16 @@ def probe_tls_context() -> ssl.SSLContext:
     context.set_ciphers("ALL:@SECLEVEL=0")
     context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     return context
+
+
+async def accepts(address: str, port: int, timeout_s: float) -> bool:
+    """Whether `address` accepts a TCP connection on `port` within `timeout_s` (closed again at once)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            _, writer = await asyncio.open_connection(address, port)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):  # a reset on close still proves the port accepted
+        await writer.wait_closed()
+    return True

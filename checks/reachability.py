@@ -21,6 +21,7 @@ from checks.base import (
     MetricFamily,
     MetricSample,
     TargetUnreachable,
+    accepts,
     is_ip_literal,
     probe_tls_context,
 )
@@ -96,7 +97,7 @@ class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
         await _closed(writer)
         speaks_tls, version = (await self._probe_tls(target, cfg)) if cfg.probe_tls else (None, None)
         others = [address for address in target.addresses if address != target.connect_to]
-        answers = await asyncio.gather(*(_accepts(address, target.port, cfg.connect_timeout_s) for address in others))
+        answers = await asyncio.gather(*(accepts(address, target.port, cfg.connect_timeout_s) for address in others))
         unanswered = [address for address, answered in zip(others, answers, strict=True) if not answered]
         return ReachabilityDetails(
             connect_ms=round(connect_ms, 3), speaks_tls=speaks_tls, tls_version=version, unanswered=unanswered
@@ -126,17 +127,6 @@ class ReachabilityCheck(Check[ReachabilityConfig, ReachabilityDetails]):
         if details.unanswered:
             found.append(ADDRESS_UNREACHABLE.observe({"addresses": details.unanswered}))
         return found
-
-
-async def _accepts(address: str, port: int, timeout_s: float) -> bool:
-    try:
-        async with asyncio.timeout(timeout_s):
-            _, writer = await asyncio.open_connection(address, port)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    await _closed(writer)
-    return True
 
 
 async def _closed(writer: asyncio.StreamWriter) -> None:

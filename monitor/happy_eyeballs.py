@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 from collections.abc import Sequence
 from itertools import chain, zip_longest
+
+from checks.base import accepts
 
 ATTEMPT_DELAY_S = 0.25  # RFC 8305 section 5: the recommended delay between attempts
 CONNECT_PROBE_S = 5.0  # how long to wait for any of a name's addresses before a check starts
@@ -30,14 +31,7 @@ async def first_answering(
 
     async def attempt(index: int, address: str) -> str | None:
         await asyncio.sleep(index * delay_s)
-        try:
-            _, writer = await asyncio.open_connection(address, port)
-        except OSError:
-            return None
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return address
+        return address if await accepts(address, port, timeout_s) else None
 
     tasks = [asyncio.create_task(attempt(index, address)) for index, address in enumerate(order)]
     try:

@@ -7,10 +7,10 @@ the last full scan; that is found by the next full scan, at most `full_scan_ever
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime
 from typing import TypeGuard
 
+from checks.base import accepts
 from checks.ports.models import PortsConfig, PortsDetails
 
 MAX_PARALLEL_CONNECTS = 16  # politeness towards one host; a typical endpoint has a handful of open ports
@@ -35,12 +35,4 @@ async def still_open(address: str, previous: PortsDetails, timeout_s: float) -> 
 
 async def _accepts(address: str, port: int, timeout_s: float, limit: asyncio.Semaphore) -> bool:
     async with limit:
-        try:
-            async with asyncio.timeout(timeout_s):
-                _, writer = await asyncio.open_connection(address, port)
-        except (OSError, TimeoutError):
-            return False
-        writer.close()
-        with contextlib.suppress(OSError):  # a reset on close still proves the port accepted
-            await writer.wait_closed()
-        return True
+        return await accepts(address, port, timeout_s)

@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -51,18 +52,34 @@ def sign_in(login_url: str, token: str) -> urllib.request.OpenerDirector:
     return browser
 
 
-def test_the_demo_prints_a_working_sign_in_and_delivered_alerts_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+@dataclass
+class Demo:
+    process: subprocess.Popen[str]
+    output: queue.Queue[str]
+    http_port: int
+    env: dict[str, str]
+    stderr: IO[str]
+
+
+def start_demo(tmp_path: Path) -> Demo:
+    """`posture demo` on tmp_path/posture.db and a free HTTP port; stderr into tmp_path/stderr.txt."""
     http_port = free_port()
     env = posture_env(f"sqlite+aiosqlite:///{tmp_path}/posture.db")
     env["POSTURE_HTTP_ADDR"] = f"127.0.0.1:{http_port}"
     stderr = (tmp_path / "stderr.txt").open("w")
     # its own process group, like a shell's foreground job: Ctrl-C is SIGINT to the whole group
-    demo = subprocess.Popen(
+    process = subprocess.Popen(
         [*POSTURE, "demo"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, text=True,
         start_new_session=True,
     )  # fmt: skip
+    assert process.stdout is not None
+    return Demo(process, lines_of(process.stdout), http_port, env, stderr)
+
+
+def test_the_demo_prints_a_working_sign_in_and_delivered_alerts_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    started = start_demo(tmp_path)
+    demo, output, http_port, stderr = started.process, started.output, started.http_port, started.stderr
     assert demo.stdout is not None
-    output = lines_of(demo.stdout)
     seen: list[str] = []
     login_url: str | None = None
     token: str | None = None

@@ -21,10 +21,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import POSTURE, free_port, posture_env
-from tests.integration.test_demo import lines_of
+from tests.conftest import POSTURE
+from tests.integration.test_demo import start_demo
 
-RUN_S = 30.0
+RUN_S = 60.0
 
 
 def _api_read(base: str, token: str) -> int:
@@ -48,16 +48,11 @@ def _api_reads(base: str, token: str, stop: threading.Event, statuses: list[int]
 
 def test_cli_commands_beside_the_demo_break_nothing(tmp_path: Path) -> None:
     database = tmp_path / "posture.db"
-    http_port = free_port()
-    env = posture_env(f"sqlite+aiosqlite:///{database}")
-    env["POSTURE_HTTP_ADDR"] = f"127.0.0.1:{http_port}"
-    stderr = (tmp_path / "stderr.txt").open("w")
-    demo = subprocess.Popen(
-        [*POSTURE, "demo"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, text=True,
-        start_new_session=True,
+    started = start_demo(tmp_path)
+    demo, output, http_port, env, stderr = (
+        started.process, started.output, started.http_port, started.env, started.stderr
     )  # fmt: skip
     assert demo.stdout is not None
-    output = lines_of(demo.stdout)
     token: str | None = None
     seen: list[str] = []
     statuses: list[int] = []
