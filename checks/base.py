@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor.models import Observation, OpenFinding, Severity, Target
+from monitor.models import Observation, OpenFinding, Severity, Target, key_matches
 
 
 class CheckError(Exception):
@@ -64,9 +64,7 @@ class FindingSpec:
     remediation: str
 
     def matches(self, key: str) -> bool:
-        if self.key.endswith(".*"):
-            return key.startswith(self.key[:-1]) and len(key) > len(self.key) - 1
-        return key == self.key
+        return key_matches(self.key, key)
 
     def observe(
         self,
@@ -116,6 +114,9 @@ class CheckContext:
     peer_details: Mapping[str, Any] = field(default_factory=dict)
     # shared, read-only services (vulnerability database, trust stores), by name
     resources: Mapping[str, Any] = field(default_factory=dict)
+    # when the runner stops waiting (event loop time), set by the runner: a check may stop a little earlier and
+    # return what it has, marking the rest untested (see `Check.untested`)
+    deadline: float | None = None
 
 
 C = TypeVar("C", bound=CheckConfig)
@@ -159,6 +160,11 @@ class Check(ABC, Generic[C, D]):
     @abstractmethod
     def evaluate(self, details: D, cfg: C, ctx: CheckContext) -> list[Observation]:
         """Judge facts. Pure: no I/O, no clock beyond what `details` carries."""
+
+    def untested(self, details: D) -> tuple[str, ...]:
+        """Finding keys (or `prefix.*` families) that `details` could not test: a run that did not look at a part
+        must not resolve a finding an earlier run raised for it. Pure; empty when the run was complete."""
+        return ()
 
     @classmethod
     def check_settings_on_host(cls, cfg: C) -> None:

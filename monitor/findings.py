@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from monitor.models import CheckResult, CheckStatus, EventType, FindingEvent, Observation, Severity
+from monitor.models import CheckResult, CheckStatus, EventType, FindingEvent, Observation, Severity, key_matches
 
 UNREACHABLE_KEY = "endpoint.unreachable"
 RECOVERED_KEY = "endpoint.recovered"
@@ -112,8 +112,8 @@ def reconcile(
 ) -> Reconciled:
     """Events and new states for `result`, given the findings already known for its endpoint.
 
-    A key of this check absent after an OK run is resolved; after any other status nothing is resolved,
-    because a server we could not reach has not fixed anything.
+    A key of this check absent after an OK run is resolved, unless the run could not test it (`result.untested`);
+    after any other status nothing is resolved, because a server we could not reach has not fixed anything.
     """
     endpoint_id = result.endpoint_id
     if endpoint_id is None:
@@ -138,8 +138,12 @@ def reconcile(
     if result.status is not CheckStatus.OK:
         return Reconciled(tuple(events), tuple(states), failures)
     seen = {observation.key for observation in result.observations}
+
+    def untested(key: str) -> bool:
+        return any(key_matches(pattern, key) for pattern in result.untested)
+
     for key, previous in known.items():
-        if previous.is_open and key not in seen and previous.check == result.check:
+        if previous.is_open and key not in seen and previous.check == result.check and not untested(key):
             state, flapping_starts = _with_transition(
                 dataclasses.replace(previous, is_open=False, resolved_at=now, resolution="not_seen"), now, policy
             )

@@ -84,6 +84,14 @@ class CheckResult(Generic[D]):
     details: D | None = None  # typed facts, set when status is OK
     observations: tuple[Observation, ...] = ()
     error: str | None = None  # short reason when status is not OK
+    untested: tuple[str, ...] = ()  # finding keys or `prefix.*` families this run could not test (never resolved)
+
+
+def key_matches(pattern: str, key: str) -> bool:
+    """`pattern` is a finding key, or a family `prefix.*` that matches every key below the prefix."""
+    if pattern.endswith(".*"):
+        return key.startswith(pattern[:-1]) and len(key) > len(pattern) - 1
+    return key == pattern
 
 
 class EventType(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ async def execute(
             **facts,
         )
 
+    ctx = dataclasses.replace(ctx, deadline=asyncio.get_running_loop().time() + deadline)
     try:
         async with asyncio.timeout(deadline):
             details = await check.run(target, cfg, ctx)
@@ -58,6 +60,7 @@ async def execute(
 
     try:
         observations = tuple(check.evaluate(details, cfg, ctx))
+        untested = tuple(check.untested(details))
     except Exception as err:
         log.exception("check %s crashed judging %s", check.name, target.display)
         return result(CheckStatus.CRASHED, f"evaluate: {type(err).__name__}: {err}")
@@ -65,7 +68,7 @@ async def execute(
     if uncatalogued:
         # docs/findings.md is rendered from the catalogue: a key outside it would reach agencies undocumented
         return result(CheckStatus.CRASHED, f"uncatalogued observation keys: {', '.join(uncatalogued)}")
-    return result(CheckStatus.OK, details=details, observations=observations)
+    return result(CheckStatus.OK, details=details, observations=observations, untested=untested)
 
 
 def _short(text: str) -> str:

@@ -284,8 +284,9 @@ async def rejudge_stored(
             results.append(_result(check, endpoint_id, now, clock, CheckStatus.CRASHED, error=f"rejudge: {err}"))
             continue
         results.append(
-            _result(check, endpoint_id, now, clock, CheckStatus.OK, details=details, observations=observations)
-        )
+            _result(check, endpoint_id, now, clock, CheckStatus.OK, details=details, observations=observations,
+                    untested=tuple(check.untested(details)))
+        )  # fmt: skip
     log.info("re-judged %d endpoints in %.2f s", len(results), time.perf_counter() - started)
     return results
 

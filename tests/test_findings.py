@@ -70,6 +70,18 @@ def test_absent_after_ok_resolves() -> None:
     assert not states(outcome)["tls.cert.expired"].is_open
 
 
+def test_a_part_the_run_could_not_test_is_not_resolved_until_a_run_tests_it() -> None:
+    rc4 = Observation("tls.cipher.rc4", Severity.HIGH, "RC4")
+    known = {**opened(), **opened(observation=rc4)}
+    later = T0 + timedelta(hours=1)
+    partial = dataclasses.replace(result(CheckStatus.OK), untested=("tls.cipher.*",))
+    outcome = reconcile(known, partial, 0, POLICY, later)
+    # the certificate was tested and is fine now; the suites were not looked at
+    assert kinds(outcome) == [(EventType.FINDING_RESOLVED, "tls.cert.expired")]
+    complete = reconcile(known, result(CheckStatus.OK), 0, POLICY, later)
+    assert (EventType.FINDING_RESOLVED, "tls.cipher.rc4") in kinds(complete)
+
+
 def test_errors_and_timeouts_never_resolve() -> None:
     for status in (CheckStatus.UNREACHABLE, CheckStatus.TIMED_OUT, CheckStatus.CRASHED, CheckStatus.MISCONFIGURED):
         outcome = run(opened(), status)

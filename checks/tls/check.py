@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar, get_args
@@ -9,12 +10,14 @@ from typing import ClassVar, get_args
 from checks.base import Check, CheckContext, MetricSample
 from checks.tls import findings, metrics
 from checks.tls.certs import check_ca_file
-from checks.tls.evaluate import evaluate
+from checks.tls.evaluate import evaluate, untested_keys
 from checks.tls.grade import grade, weakest_suite
 from checks.tls.models import Handshake, ProfileName, TlsConfig, TlsDetails
 from checks.tls.profiles import judge
 from checks.tls.scan import quick_handshake, scan
 from monitor.models import Observation, Target
+
+FINISH_MARGIN_S = 2.0
 
 
 class TlsCheck(Check[TlsConfig, TlsDetails]):
@@ -38,11 +41,19 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
             check_ca_file(cfg.ca_file)
 
     async def run(self, target: Target, cfg: TlsConfig, ctx: CheckContext) -> TlsDetails:
+        loop = asyncio.get_running_loop()
+        deadline = ctx.deadline if ctx.deadline is not None else loop.time() + cfg.timeout_s
+        # stop early enough to turn what completed into facts before the runner stops waiting
+        stop_at = deadline - min(FINISH_MARGIN_S, 0.2 * max(0.0, deadline - loop.time()))
         probed = await quick_handshake(target, cfg)
         previous = ctx.peer_details.get(self.name)
-        if isinstance(previous, TlsDetails) and unchanged(previous, probed[1], cfg, ctx.now):
+        previous = previous if isinstance(previous, TlsDetails) else None
+        if previous is not None and unchanged(previous, probed[1], cfg, ctx.now):
             return previous  # one handshake, and the server is as it was: the last full scan's facts still hold
-        details = await scan(target, cfg, ctx.executor, probed)
+        connections = cfg.connections_per_server
+        if previous is not None and previous.connection_limit is not None:
+            connections = min(connections, previous.connection_limit)  # learnt from this server
+        details = await scan(target, cfg, ctx.executor, probed, stop_at=stop_at, connections=connections)
         # record the verdicts of this moment next to the facts (metrics, UI); evaluate() re-derives them
         compliance = {p: tuple(f.requirement for f in judge(p, details)) for p in get_args(ProfileName)}
         judged = details.model_copy(update={"compliance": compliance, "weakest_suite": weakest_suite(details)})
@@ -52,10 +63,13 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
     def evaluate(self, details: TlsDetails, cfg: TlsConfig, ctx: CheckContext) -> list[Observation]:
         return evaluate(details, cfg, ctx.now)
 
+    def untested(self, details: TlsDetails) -> tuple[str, ...]:
+        return untested_keys(details)
+
 
 def unchanged(previous: TlsDetails, handshake: Handshake | None, cfg: TlsConfig, now: datetime) -> bool:
     """A full scan can be skipped: probes are on, the last full scan is recent, and the handshake is the same."""
-    if not cfg.full_scan_every_s or previous.scanned_at is None or handshake is None:
+    if not cfg.full_scan_every_s or previous.scanned_at is None or handshake is None or previous.scan_errors:
         return False
     recent = (now - previous.scanned_at).total_seconds() < cfg.full_scan_every_s
     return recent and previous.handshake == handshake

@@ -36,7 +36,44 @@ def evaluate(details: TlsDetails, cfg: TlsConfig, now: datetime) -> list[Observa
         if failures:
             spec = F.COMPLIANCE_BSI if profile == "bsi_tr_02102_2" else F.COMPLIANCE_MOZILLA
             found.append(spec.observe({"failed": [f.as_detail() for f in failures]}))
+    if details.scan_errors:
+        found.append(F.SCAN_INCOMPLETE.observe({"untested": dict(sorted(details.scan_errors.items()))}))
     return found
+
+
+# ------------------------------------------------------------------------------------------ untested parts
+
+_CIPHER_KEYS = ("tls.cipher.*", "tls.dh.weak", "tls.ec.weak_curve")
+# the finding keys each part of the scan decides (an sslyze scan command, or our own DH probe)
+KEYS_BY_PART: dict[str, tuple[str, ...]] = {
+    "certificate_info": ("tls.cert.*",),
+    "ssl_2_0_cipher_suites": ("tls.protocol.sslv2", *_CIPHER_KEYS),
+    "ssl_3_0_cipher_suites": ("tls.protocol.sslv3", *_CIPHER_KEYS),
+    "tls_1_0_cipher_suites": ("tls.protocol.tls1_0", *_CIPHER_KEYS),
+    "tls_1_1_cipher_suites": ("tls.protocol.tls1_1", *_CIPHER_KEYS),
+    "tls_1_2_cipher_suites": ("tls.protocol.no_tls1_2", *_CIPHER_KEYS),
+    "tls_1_3_cipher_suites": ("tls.protocol.no_tls1_3", *_CIPHER_KEYS),
+    "elliptic_curves": ("tls.ec.weak_curve",),
+    "dh_groups": ("tls.dh.weak",),
+    "heartbleed": ("tls.vuln.heartbleed",),
+    "robot": ("tls.vuln.robot",),
+    "openssl_ccs_injection": ("tls.vuln.ccs_injection",),
+    "tls_compression": ("tls.vuln.compression",),
+    "session_renegotiation": ("tls.vuln.insecure_renegotiation", "tls.vuln.client_renegotiation"),
+    "tls_fallback_scsv": ("tls.vuln.no_fallback_scsv",),
+    "tls_extended_master_secret": (),
+    "http_headers": ("tls.hsts.*",),
+}
+
+
+def untested_keys(details: TlsDetails) -> tuple[str, ...]:
+    """The finding keys this run could not decide: those of its untested parts, and compliance when any part was
+    untested (a profile's verdict needs every part)."""
+    if not details.scan_errors:
+        return ()
+    keys = {key for part in details.scan_errors for key in KEYS_BY_PART.get(part, ("tls.*",))}
+    keys.add("tls.compliance.*")
+    return tuple(sorted(keys))
 
 
 # ------------------------------------------------------------------------------------------- certificate
@@ -124,10 +161,10 @@ def hostname_matches(host: str, chain: CertificateChain) -> bool:
 def protocol_observations(details: TlsDetails) -> list[Observation]:
     offered = details.protocols
     found = [spec.observe({"protocol": p}) for p, spec in _PROTOCOL_FINDINGS.items() if p in offered]
-    if offered and "TLSv1.2" not in offered:
+    if offered and "TLSv1.2" not in offered and details.tested("TLSv1.2"):
         severity = Severity.INFO if "TLSv1.3" in offered else Severity.HIGH
         found.append(F.PROTOCOL_NO_TLS1_2.observe({"offered": list(offered)}, severity=severity))
-    if offered and "TLSv1.3" not in offered:
+    if offered and "TLSv1.3" not in offered and details.tested("TLSv1.3"):
         found.append(F.PROTOCOL_NO_TLS1_3.observe({"offered": list(offered)}))
     return found
 
@@ -152,7 +189,8 @@ def cipher_observations(details: TlsDetails) -> list[Observation]:
         "static_rsa": F.CIPHER_NO_FS,
     }
     found = [spec.observe({"suites": sorted(set(by_trait[f]))}) for f, spec in specs.items() if f in by_trait]
-    if all_traits and not any(t.aead for t in all_traits):
+    aead_versions_tested = details.tested("TLSv1.2") and details.tested("TLSv1.3")
+    if all_traits and not any(t.aead for t in all_traits) and aead_versions_tested:
         found.append(F.CIPHER_CBC_ONLY.observe({"suites_checked": len(all_traits)}))
     dh_bits = sorted(
         {s.group_bits for suites in details.suites.values() for s in suites if s.group == "DH" and s.group_bits}

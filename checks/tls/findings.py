@@ -216,6 +216,16 @@ COMPLIANCE_MOZILLA = FindingSpec(
     "Generate a configuration at https://ssl-config.mozilla.org/ (intermediate) and apply it.",
 )  # fmt: skip
 
+SCAN_INCOMPLETE = FindingSpec(
+    "tls.scan.incomplete", Severity.INFO, "Parts of the TLS scan could not be tested",
+    "Some tests did not complete in this run (the server dropped or refused their connections, the deadline came "
+    "first, or the scanner cannot run them against this server); the detail names each untested part and why. "
+    "Everything that was tested is judged; findings of the untested parts stay as they were until a run tests "
+    "them again.",
+    "Usually nothing: the next run tries again. If it stays, check whether the server limits connections per "
+    "client or needs a longer deadline (`timeout_s`).",
+)  # fmt: skip
+
 ALL: tuple[FindingSpec, ...] = (
     CERT_EXPIRED, CERT_NOT_YET_VALID, CERT_EXPIRING, CERT_HOSTNAME_MISMATCH, CERT_SELF_SIGNED,
     CERT_UNTRUSTED_ROOT, CERT_INCOMPLETE_CHAIN, CERT_WEAK_SIGNATURE, CERT_WEAK_KEY,
@@ -223,5 +233,5 @@ ALL: tuple[FindingSpec, ...] = (
     CIPHER_NULL, CIPHER_ANONYMOUS, CIPHER_EXPORT, CIPHER_DES, CIPHER_3DES, CIPHER_RC4, CIPHER_NO_FS,
     CIPHER_CBC_ONLY, DH_WEAK, EC_WEAK_CURVE,
     VULN_HEARTBLEED, VULN_ROBOT, VULN_CCS, VULN_COMPRESSION, VULN_INSECURE_RENEG, VULN_CLIENT_RENEG,
-    VULN_NO_FALLBACK_SCSV, HSTS_MISSING, HSTS_SHORT, COMPLIANCE_BSI, COMPLIANCE_MOZILLA,
+    VULN_NO_FALLBACK_SCSV, HSTS_MISSING, HSTS_SHORT, COMPLIANCE_BSI, COMPLIANCE_MOZILLA, SCAN_INCOMPLETE,
 )  # fmt: skip

@@ -14,6 +14,15 @@ from checks.base import CheckConfig, CheckDetails
 ProfileName = Literal["bsi_tr_02102_2", "mozilla_intermediate"]
 TrustVerdict = Literal["trusted", "self_signed", "untrusted_root", "incomplete_chain", "no_certificate"]
 PROTOCOLS: tuple[str, ...] = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# sslyze's scan command (a field of its AllScanCommandsAttempts) that lists each protocol's suites
+CIPHER_COMMANDS: dict[str, str] = {
+    "ssl_2_0_cipher_suites": "SSLv2",
+    "ssl_3_0_cipher_suites": "SSLv3",
+    "tls_1_0_cipher_suites": "TLSv1.0",
+    "tls_1_1_cipher_suites": "TLSv1.1",
+    "tls_1_2_cipher_suites": "TLSv1.2",
+    "tls_1_3_cipher_suites": "TLSv1.3",
+}
 
 
 class TlsConfig(CheckConfig):
@@ -141,7 +150,10 @@ class TlsDetails(CheckDetails):
     vulns: VulnFacts = VulnFacts()
     http: HttpFacts | None = None
     mozilla_intermediate: dict[str, str] | None = None  # sslyze's checker: requirement → problem
-    scan_errors: dict[str, str] = Field(default_factory=dict)  # scan command → short reason
+    # parts not tested in this run (sslyze scan command, or our own probe) → short reason; see checks/tls/facts.py
+    scan_errors: dict[str, str] = Field(default_factory=dict)
+    # sslyze's connections at a time that this server took; 1 when commands that failed in parallel worked one by one
+    connection_limit: int | None = None
     # judged at scan time with the same pure functions evaluate() uses (for metrics and the UI)
     weakest_suite: str | None = None
     grade: str | None = None
@@ -153,3 +165,8 @@ class TlsDetails(CheckDetails):
     @property
     def protocols(self) -> tuple[str, ...]:
         return tuple(p for p in PROTOCOLS if p in self.suites)
+
+    def tested(self, protocol: str) -> bool:
+        """Whether this run enumerated `protocol`'s suites (absent from `suites` then means: not offered)."""
+        command = next(c for c, label in CIPHER_COMMANDS.items() if label == protocol)
+        return command not in self.scan_errors

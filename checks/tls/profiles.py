@@ -64,7 +64,7 @@ def judge(profile: ProfileName, details: TlsDetails) -> list[Failure]:
     """Every failed requirement of `profile`; empty when compliant."""
     if profile == "mozilla_intermediate":
         if details.mozilla_intermediate is None:
-            return [Failure("scan.incomplete", "sslyze", "the scan lacks results the checker needs", "")]
+            return []  # the checker lacked results it needs: not judged (the TLS check marks it untested)
         return [
             Failure(name, "Mozilla server-side TLS 5.7, intermediate", name, problem)
             for name, problem in sorted(details.mozilla_intermediate.items())
@@ -87,7 +87,9 @@ def _allowed_protocols(params: Mapping[str, Any], d: TlsDetails) -> str:
 
 
 def _any_protocol(params: Mapping[str, Any], d: TlsDetails) -> str:
-    return "" if any(p in d.suites for p in params["values"]) else f"offered only: {', '.join(d.protocols) or 'none'}"
+    if any(p in d.suites or not d.tested(p) for p in params["values"]):
+        return ""  # offered, or not tested in this run
+    return f"offered only: {', '.join(d.protocols) or 'none'}"
 
 
 def _allowed_suites(params: Mapping[str, Any], d: TlsDetails) -> str:

@@ -1,97 +1,82 @@
-"""sslyze I/O: a quick probe on the event loop, then the sslyze scan in a worker thread, turned into facts.
+"""The TLS check's I/O: a quick probe, then sslyze's scan commands on threads of our own, turned into facts.
 
-sslyze is blocking and thread-based. Scans go through `BATCHER` (checks/tls/batch.py): one Scanner per batch of
-targets requested together, run in a bounded executor, so the event loop never blocks. A started Scanner cannot
-be cancelled: when the runner's deadline fires, the awaiting coroutine stops waiting at once and the late result
-is dropped; each Scanner is bounded by its batch size and by `network_timeout` times retries per connection.
+The event loop never blocks: sslyze's connectivity test and its commands' jobs run on daemon threads
+(checks/tls/jobs.py), fact conversion in a bounded executor, our own ClientHello probes (checks/tls/hello.py) on the
+loop. Each command's outcome is kept on its own; the run stops at its deadline with what completed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
+import logging
 import socket
 import ssl
 import threading
-import warnings
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
-from nassl._nassl import OpenSSLError
 from sslyze.errors import (
     ConnectionToServerFailed,
     ConnectionToServerTimedOut,
     ServerHostnameCouldNotBeResolved,
     ServerRejectedConnection,
+    ServerTlsConfigurationNotSupported,
 )
-from sslyze.mozilla_tls_profile.tls_config_checker import (
-    SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER,
-    MozillaTlsConfiguration,
-    ServerNotCompliantWithTlsConfiguration,
-    ServerScanResultIncomplete,
-    TlsConfigurationEnum,
-    check_server_against_tls_configuration,
-)
+from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER
 from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
-from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import TrustStoresRepository
 from sslyze.plugins.scan_commands import ScanCommand
 from sslyze.scanner.models import (
+    AllScanCommandsAttempts,
     ScanCommandsExtraArguments,
+    ServerConnectivityStatusEnum,
     ServerScanRequest,
     ServerScanResult,
     ServerScanStatusEnum,
+    get_scan_command_attempt_cls,
 )
 from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
+from sslyze.server_connectivity import ServerConnectivityInfo, check_connectivity_to_server
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
 from checks.base import CheckMisconfigured, TargetUnreachable, is_ip_literal, probe_tls_context
-from checks.tls.batch import ScanBatcher
-from checks.tls.certs import TrustAnchors, analyse_chain, load_pem_bundle
-from checks.tls.http_cap import install as cap_http_reads
-from checks.tls.models import (
-    AcceptedSuite,
-    CertificateChain,
-    Handshake,
-    HttpFacts,
-    TlsConfig,
-    TlsDetails,
-    VulnFacts,
+from checks.tls import hello
+from checks.tls.certs import analyse_chain
+from checks.tls.facts import (
+    CONNECTIVITY,
+    DEADLINE,
+    NO_CONNECTIVITY,
+    error_reason,
+    facts_from_result,
+    lost_connection,
+    prime_trust_stores,
+    trust_anchors,
 )
-from checks.tls.suites import canonical_curve, curve_bits
+from checks.tls.http_cap import install as cap_http_reads
+from checks.tls.jobs import Attempt, in_daemon_thread, run_commands
+from checks.tls.models import CIPHER_COMMANDS, AcceptedSuite, Handshake, TlsConfig, TlsDetails
+from checks.tls.suites import key_bits
 from monitor.models import Target
 
+log = logging.getLogger(__name__)
 MAX_SCAN_THREADS = 16
-BATCHER = ScanBatcher()
 cap_http_reads()
 _POOL_LOCK = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-
-# field of sslyze's AllScanCommandsAttempts → our protocol label
-CIPHER_COMMANDS: dict[str, str] = {
-    "ssl_2_0_cipher_suites": "SSLv2",
-    "ssl_3_0_cipher_suites": "SSLv3",
-    "tls_1_0_cipher_suites": "TLSv1.0",
-    "tls_1_1_cipher_suites": "TLSv1.1",
-    "tls_1_2_cipher_suites": "TLSv1.2",
-    "tls_1_3_cipher_suites": "TLSv1.3",
-}
+DH_PROBE = "dh_groups"  # our own ClientHello offering only DH suites: an untested part of its own
 
 
 def scan_executor(ctx_executor: Executor | None) -> Executor:
-    """The daemon's executor when it gives one, else a bounded pool of our own."""
+    """The daemon's executor when it gives one, else a bounded pool of our own (fact conversion: CPU only)."""
     global _pool
     if ctx_executor is not None:
         return ctx_executor
     with _POOL_LOCK:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=MAX_SCAN_THREADS, thread_name_prefix="tls-scan")
+            _pool = ThreadPoolExecutor(max_workers=MAX_SCAN_THREADS, thread_name_prefix="tls-facts")
         return _pool
 
 
@@ -133,19 +118,208 @@ async def quick_handshake(target: Target, cfg: TlsConfig) -> tuple[str, Handshak
 
 
 async def scan(
-    target: Target, cfg: TlsConfig, executor: Executor | None, probed: tuple[str, Handshake | None] | None = None
+    target: Target,
+    cfg: TlsConfig,
+    executor: Executor | None,
+    probed: tuple[str, Handshake | None],
+    *,
+    stop_at: float,
+    connections: int,
 ) -> TlsDetails:
-    address, handshake = probed or await quick_handshake(target, cfg)
+    """Every scan command that completes before `stop_at` (loop time), each failed one marked untested.
+
+    Commands that failed on connectivity are tried again at one connection at a time (servers that take one
+    connection at a time: appliances, `openssl s_server`); `connection_limit` in the facts remembers that it helped.
+    """
+    address, handshake = probed
     request = build_request(target, cfg, address)
+    loop = asyncio.get_running_loop()
     pool = scan_executor(executor)
-    if _primed is None:
-        await asyncio.get_running_loop().run_in_executor(pool, _prime_trust_stores)
-    return await BATCHER.scan(
-        request,
-        functools.partial(_finish, target=target, cfg=cfg, handshake=handshake),
-        connections_per_server=cfg.connections_per_server,
-        executor=pool,
+    await loop.run_in_executor(pool, prime_trust_stores)
+    location, network = request.server_location, request.network_configuration
+    try:
+        async with asyncio.timeout_at(stop_at):
+            probing = await in_daemon_thread(check_connectivity_to_server, location, network)
+    except ServerTlsConfigurationNotSupported as err:
+        return await first_flights_only(target, cfg, address, handshake, err, stop_at, pool)
+    except ConnectionToServerFailed as err:
+        raise unreachable(err, cfg) from None
+    server = ServerConnectivityInfo(server_location=location, network_configuration=network, tls_probing_result=probing)
+    extra = request.scan_commands_extra_arguments
+    attempts = await run_commands(server, request.scan_commands, extra, connections=connections, stop_at=stop_at)
+    limit = connections
+    retry = [command for command, attempt in attempts.items() if lost_connections(attempt)]
+    if retry and connections > 1 and loop.time() < stop_at:
+        again = await run_commands(server, retry, extra, connections=1, stop_at=stop_at)
+        recovered = {c: a for c, a in again.items() if _recovered(attempts[c], a)}
+        attempts.update(recovered)
+        limit = 1 if recovered else connections
+    # still cut short after that: a reset or silent server, whatever the rate; what was accepted stays reported
+    untested_too = {c.value: CONNECTIVITY for c, a in attempts.items() if lost_connections(a)
+                    and a.status == ScanCommandAttemptStatusEnum.COMPLETED}  # fmt: skip
+    untested = {command.value: DEADLINE for command in request.scan_commands if command not in attempts}
+    untested.update(untested_too)
+    result = _server_result(request, probing, attempts)
+    details = await loop.run_in_executor(pool, facts_from_result, result, target, cfg, untested)
+    details = await with_dh_groups(details, address, target, cfg, stop_at)
+    require_core(details)
+    return details.model_copy(
+        update={"handshake": handshake, "scanned_at": datetime.now(UTC), "connection_limit": limit}
     )
+
+
+def lost_connections(attempt: Attempt) -> bool:
+    """The command failed on connectivity, or (cipher suites) counted suites as rejected whose handshakes a reset
+    or a time-out cut short: sslyze files those under "rejected", which would hide accepted suites."""
+    if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
+        return error_reason(attempt) == CONNECTIVITY
+    rejected = getattr(attempt.result, "rejected_cipher_suites", None) or ()
+    return any(lost_connection(r.error_message) for r in rejected)
+
+
+def _recovered(before: Attempt, after: Attempt) -> bool:
+    """One connection at a time did better: the command completed, with no handshake cut short, or it found suites
+    the parallel run lost."""
+    if after.status != ScanCommandAttemptStatusEnum.COMPLETED:
+        return False
+    if before.status != ScanCommandAttemptStatusEnum.COMPLETED or not lost_connections(after):
+        return True
+    accepted_after = getattr(after.result, "accepted_cipher_suites", None) or ()
+    accepted_before = getattr(before.result, "accepted_cipher_suites", None) or ()
+    return len(accepted_after) > len(accepted_before)
+
+
+def _server_result(request: ServerScanRequest, probing: Any, attempts: dict[ScanCommand, Attempt]) -> ServerScanResult:
+    """sslyze's own result type (its Mozilla checker reads it); a command that did not end is NOT_SCHEDULED."""
+    every: dict[str, Any] = {}
+    for command in ScanCommand:
+        attempt = attempts.get(command)
+        if attempt is None:
+            attempt = get_scan_command_attempt_cls(command)(
+                status=ScanCommandAttemptStatusEnum.NOT_SCHEDULED, error_reason=None, error_trace=None, result=None
+            )
+        every[command.value] = attempt
+    return ServerScanResult(
+        uuid=request.uuid,
+        server_location=request.server_location,
+        network_configuration=request.network_configuration,
+        connectivity_status=ServerConnectivityStatusEnum.COMPLETED,
+        connectivity_error_trace=None,
+        connectivity_result=probing,
+        scan_status=ServerScanStatusEnum.COMPLETED,
+        scan_result=AllScanCommandsAttempts(**every),
+    )
+
+
+def require_core(details: TlsDetails) -> None:
+    """A run counts when the certificate or at least one protocol's suites were read; else the server is lost."""
+    core = ("certificate_info", *CIPHER_COMMANDS)
+    if details.certificate is not None or any(c not in details.scan_errors for c in CIPHER_COMMANDS):
+        return
+    listing = ", ".join(f"{c} ({details.scan_errors[c]})" for c in core if c in details.scan_errors)
+    if all(details.scan_errors.get(c) == DEADLINE for c in core):
+        raise TimeoutError(f"the deadline came before the certificate or any protocol was read: {listing}")
+    raise TargetUnreachable(f"scan incomplete, the server stopped answering: {listing}")
+
+
+async def with_dh_groups(
+    details: TlsDetails, address: str, target: Target, cfg: TlsConfig, stop_at: float
+) -> TlsDetails:
+    """The DH group a client without RFC 7919 gets, from our own ClientHello offering only DH suites.
+
+    sslyze's clients refuse groups below 1024 bits and list such suites as rejected, which would hide the weakest
+    groups of all. Asked only when no DH suite with its group size is known yet.
+    """
+    legacy = [p for p in hello.VERSIONS if p in details.suites or (p == "TLSv1.2" and not details.suites)]
+    known = any(s.group == "DH" and s.group_bits for suites in details.suites.values() for s in suites)
+    if known or not legacy:
+        return details
+    remaining = stop_at - asyncio.get_running_loop().time()
+    if remaining <= 0:
+        return details.model_copy(update={"scan_errors": {**details.scan_errors, DH_PROBE: DEADLINE}})
+    protocol = legacy[0]
+    flight = await hello.first_flight(
+        address, target.port, protocol, hello.suites_for(protocol, dh_only=True),
+        None if is_ip_literal(target.host) else target.host, min(float(cfg.network_timeout_s), remaining),
+    )  # fmt: skip
+    if flight is None or flight.dh_bits is None:
+        return details
+    return details.model_copy(update={"suites": _with_suite(details.suites, flight)})
+
+
+def _with_suite(
+    suites: dict[str, tuple[AcceptedSuite, ...]], flight: hello.ServerFlight
+) -> dict[str, tuple[AcceptedSuite, ...]]:
+    group = "DH" if flight.dh_bits else flight.curve
+    accepted = AcceptedSuite(name=flight.suite, bits=key_bits(flight.suite), group=group, group_bits=flight.dh_bits)
+    present = suites.get(flight.protocol, ())
+    if any(s.name == flight.suite for s in present):
+        present = tuple(s for s in present if s.name != flight.suite)
+    return {**suites, flight.protocol: (*present, accepted)}
+
+
+async def first_flights_only(
+    target: Target,
+    cfg: TlsConfig,
+    address: str,
+    handshake: Handshake | None,
+    refusal: ConnectionToServerFailed,
+    stop_at: float,
+    pool: Executor,
+) -> TlsDetails:
+    """sslyze's clients found no version and suite to talk with: read what the server offers with our own
+    ClientHellos (its preferred suite per version, its certificates, its DH group); every sslyze test is untested.
+    """
+    loop = asyncio.get_running_loop()
+    server_name = None if is_ip_literal(target.host) else target.host
+    flights: list[hello.ServerFlight] = []
+    for protocol in hello.VERSIONS:
+        remaining = stop_at - loop.time()
+        if remaining <= 0:
+            break
+        flight = await hello.first_flight(
+            address, target.port, protocol, hello.suites_for(protocol), server_name,
+            min(float(cfg.network_timeout_s), remaining),
+        )  # fmt: skip
+        if flight is not None:
+            flights.append(flight)
+    if not flights:
+        raise unreachable(refusal, cfg)
+    suites: dict[str, tuple[AcceptedSuite, ...]] = {}
+    for flight in flights:
+        suites = _with_suite(suites, flight)
+    served = next((f.certificates for f in flights if f.certificates), ())
+    chain = await loop.run_in_executor(pool, _chain, served, cfg)
+    log.info("%s: sslyze found no way to talk to it (%s); read its first flights", target.display, _tail(str(refusal)))
+    untested = {c.value: NO_CONNECTIVITY for c in scan_commands(cfg) if c.value != "certificate_info" or chain is None}
+    return TlsDetails(
+        host=target.host,
+        port=target.port,
+        sni=server_name or "",
+        certificate=chain,
+        suites=suites,
+        scan_errors=untested,
+        handshake=handshake,
+        scanned_at=datetime.now(UTC),
+    )
+
+
+def _chain(served: tuple[bytes, ...], cfg: TlsConfig) -> Any:
+    certificates = []
+    for der in served:
+        try:
+            certificates.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            break
+    return analyse_chain(certificates, trust_anchors(cfg.ca_file)) if certificates else None
+
+
+def unreachable(err: ConnectionToServerFailed, cfg: TlsConfig) -> TargetUnreachable:
+    if isinstance(err, ConnectionToServerTimedOut):
+        return TargetUnreachable(f"no answer within {cfg.network_timeout_s} s ({cfg.network_max_retries} retries)")
+    if isinstance(err, ServerRejectedConnection):
+        return TargetUnreachable("TCP connection refused")
+    return TargetUnreachable(f"no TLS handshake possible: {_tail(str(err))}")
 
 
 async def resolve(target: Target) -> str:
@@ -224,218 +398,6 @@ def _handshake(writer: asyncio.StreamWriter) -> Handshake | None:
     )
 
 
-def _finish(result: ServerScanResult, target: Target, cfg: TlsConfig, handshake: Handshake | None = None) -> TlsDetails:
-    """Runs in the batch's worker thread: one sslyze result to facts, or the reason there are none."""
-    if result.scan_status != ServerScanStatusEnum.COMPLETED:
-        raise _unreachable(result.connectivity_error_trace, cfg)
-    details = facts_from_result(result, target, cfg)
-    require_complete(details.scan_errors)
-    return details.model_copy(update={"handshake": handshake, "scanned_at": datetime.now(UTC)})
-
-
-class IncompleteScanError(RuntimeError):
-    """sslyze failed on our side (a bug or wrong usage): the runner reports it as crashed."""
-
-
-def require_complete(scan_errors: dict[str, str]) -> None:
-    """Partial facts must not count as a clean run: an absent finding would look resolved.
-
-    A failed scan command makes the whole run unreachable (connectivity, client certificate required) or crashed
-    (sslyze bug, wrong usage); the commands and reasons are in the message.
-    """
-    if not scan_errors:
-        return
-    listing = ", ".join(f"{command} ({reason})" for command, reason in sorted(scan_errors.items()))
-    reasons = set(scan_errors.values())
-    if reasons <= {"CONNECTIVITY_ISSUE", "CLIENT_CERTIFICATE_NEEDED"}:
-        raise TargetUnreachable(f"scan incomplete, the server stopped answering: {listing}")
-    raise IncompleteScanError(f"sslyze could not run: {listing}")
-
-
-def _unreachable(trace: Any, cfg: TlsConfig) -> TargetUnreachable:
-    exc_type = getattr(trace, "exc_type", None)
-    message = "".join(trace.format_exception_only()).strip() if trace is not None else "no connectivity"
-    if isinstance(exc_type, type) and issubclass(exc_type, ConnectionToServerTimedOut):
-        return TargetUnreachable(f"no answer within {cfg.network_timeout_s} s ({cfg.network_max_retries} retries)")
-    if isinstance(exc_type, type) and issubclass(exc_type, ServerRejectedConnection):
-        return TargetUnreachable("TCP connection refused")
-    if isinstance(exc_type, type) and issubclass(exc_type, ConnectionToServerFailed):
-        return TargetUnreachable(f"no TLS handshake possible: {_tail(message)}")
-    return TargetUnreachable(f"connectivity test failed: {_tail(message)}")
-
-
 def _tail(message: str) -> str:
     # sslyze's messages read 'host:port -> "reason".': keep the reason
     return message.split("->", 1)[-1].strip().strip('."')
-
-
-def facts_from_result(result: ServerScanResult, target: Target, cfg: TlsConfig) -> TlsDetails:
-    attempts = result.scan_result
-    errors: dict[str, str] = {}
-
-    def completed(field: str) -> Any:
-        attempt = getattr(attempts, field)
-        if attempt.status == ScanCommandAttemptStatusEnum.COMPLETED:
-            return attempt.result
-        if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
-            errors[field] = _error_reason(attempt)
-        return None
-
-    suites: dict[str, tuple[AcceptedSuite, ...]] = {}
-    for field, label in CIPHER_COMMANDS.items():
-        cipher_result = completed(field)
-        if cipher_result is not None and cipher_result.is_tls_version_supported:
-            suites[label] = tuple(_accepted(a) for a in cipher_result.accepted_cipher_suites)
-    curves_result = completed("elliptic_curves")
-    curves = tuple(canonical_curve(c.name) for c in (curves_result.supported_curves or ())) if curves_result else ()
-    details = TlsDetails(
-        host=target.host,
-        port=target.port,
-        sni=result.network_configuration.tls_server_name_indication,
-        certificate=_certificate(completed("certificate_info"), cfg),
-        suites=suites,
-        curves=curves,
-        vulns=_vulns(completed),
-        http=_http(completed("http_headers")) if cfg.http_headers else None,
-        mozilla_intermediate=_mozilla(result),
-        scan_errors=errors,
-    )
-    return details
-
-
-def _error_reason(attempt: Any) -> str:
-    """sslyze's reason for a failed scan command, with the server's refusals and resets counted as connectivity.
-
-    sslyze files only timeouts and rejected handshakes under CONNECTIVITY_ISSUE; a refused or reset connection in
-    the middle of a scan (a server that takes one connection at a time, or one that drops some) comes back as
-    BUG_IN_SSLYZE, which would report a hostile target's behaviour as our own crash.
-    """
-    reason = attempt.error_reason.value if attempt.error_reason else "error"
-    exc_type = getattr(attempt.error_trace, "exc_type", None)
-    if reason == "BUG_IN_SSLYZE" and isinstance(exc_type, type) and issubclass(exc_type, _TARGET_FAILURES):
-        return "CONNECTIVITY_ISSUE"
-    return reason
-
-
-_TARGET_FAILURES = (ConnectionToServerFailed, OSError, OpenSSLError)  # OpenSSLError: e.g. a corrupt record
-
-
-def _accepted(accepted: Any) -> AcceptedSuite:
-    key = accepted.ephemeral_key
-    group: str | None = None
-    group_bits: int | None = None
-    if key is not None:
-        curve_name = getattr(key, "curve_name", None)
-        if curve_name is not None:
-            group = canonical_curve(curve_name)
-            group_bits = curve_bits(group) or key.size
-        else:
-            group, group_bits = "DH", key.size
-    return AcceptedSuite(
-        name=accepted.cipher_suite.name, bits=accepted.cipher_suite.key_size, group=group, group_bits=group_bits
-    )
-
-
-def _certificate(cert_result: Any, cfg: TlsConfig) -> CertificateChain | None:
-    if cert_result is None or not cert_result.certificate_deployments:
-        return None
-    deployment = cert_result.certificate_deployments[0]
-    served: list[x509.Certificate] = list(deployment.received_certificate_chain)
-    results = deployment.path_validation_results
-    # cryptography's verdicts are kept as evidence only when no trust store accepted the chain
-    errors = (
-        []
-        if any(r.was_validation_successful for r in results)
-        else [f"{r.trust_store.name}: {r.validation_error}" for r in results if r.validation_error]
-    )
-    return analyse_chain(served, trust_anchors(cfg.ca_file), errors)
-
-
-def trust_anchors(ca_file: Path | None) -> TrustAnchors:
-    main = _main_anchors(_prime_trust_stores())
-    if ca_file is None:
-        return main
-    return _with_bundle(main, ca_file.resolve(), ca_file.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=1)
-def _main_anchors(certificates: tuple[x509.Certificate, ...]) -> TrustAnchors:
-    return TrustAnchors.of(certificates)
-
-
-@lru_cache(maxsize=16)
-def _with_bundle(main: TrustAnchors, path: Path, _mtime_ns: int) -> TrustAnchors:
-    # keyed on mtime: a renewed bundle is indexed again
-    return main.plus(TrustAnchors.of(load_pem_bundle(path)))
-
-
-_PRIME_LOCK = threading.Lock()
-_primed: tuple[x509.Certificate, ...] | None = None
-
-
-def _prime_trust_stores() -> tuple[x509.Certificate, ...]:
-    """Load sslyze's bundled stores once, before its worker threads do.
-
-    Mozilla's store holds a root with a negative serial number, for which cryptography emits a deprecation
-    warning on every parse; we parse once, with that one warning category silenced, and sslyze keeps the result.
-    """
-    global _primed
-    with _PRIME_LOCK:
-        if _primed is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-                main = TrustStoresRepository.get_default().get_main_store().path
-                _primed = load_pem_bundle(main)
-        return _primed
-
-
-def _vulns(completed: Any) -> VulnFacts:
-    heartbleed = completed("heartbleed")
-    ccs = completed("openssl_ccs_injection")
-    robot = completed("robot")
-    compression = completed("tls_compression")
-    reneg = completed("session_renegotiation")
-    scsv = completed("tls_fallback_scsv")
-    ems = completed("tls_extended_master_secret")
-    return VulnFacts(
-        heartbleed=heartbleed.is_vulnerable_to_heartbleed if heartbleed else None,
-        ccs_injection=ccs.is_vulnerable_to_ccs_injection if ccs else None,
-        robot=robot.robot_result.value if robot else None,
-        compression=compression.supports_compression if compression else None,
-        secure_renegotiation=reneg.supports_secure_renegotiation if reneg else None,
-        client_renegotiation=reneg.is_vulnerable_to_client_renegotiation_dos if reneg else None,
-        fallback_scsv=scsv.supports_fallback_scsv if scsv else None,
-        extended_master_secret=ems.supports_ems_extension if ems else None,
-    )
-
-
-def _http(headers: Any) -> HttpFacts | None:
-    if headers is None:
-        return None
-    if headers.http_error_trace is not None:
-        message = "".join(headers.http_error_trace.format_exception_only()).strip()
-        return HttpFacts(answered=False, error=message[:200])
-    hsts = headers.strict_transport_security_header
-    return HttpFacts(
-        answered=True,
-        hsts_present=hsts is not None,
-        hsts_max_age=hsts.max_age if hsts is not None else None,
-        hsts_include_subdomains=bool(hsts.include_subdomains) if hsts is not None else False,
-    )
-
-
-@lru_cache(maxsize=1)
-def _mozilla_intermediate() -> Any:
-    return MozillaTlsConfiguration.get(TlsConfigurationEnum.MOZILLA_INTERMEDIATE)
-
-
-def _mozilla(result: ServerScanResult) -> dict[str, str] | None:
-    """sslyze's own Mozilla 'intermediate' checker; None when the scan lacks what it needs."""
-    config = _mozilla_intermediate()
-    try:
-        check_server_against_tls_configuration(result, config)
-    except ServerNotCompliantWithTlsConfiguration as err:
-        return dict(err.issues)
-    except ServerScanResultIncomplete:
-        return None
-    return {}

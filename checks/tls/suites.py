@@ -90,6 +90,22 @@ def _traits(name: str, *, kex: str, auth: str, cipher: str, export: bool = False
     )
 
 
+def key_bits(name: str) -> int:
+    """The bulk cipher's key size as sslyze reports it, read from an IANA suite name (0 for NULL)."""
+    traits = classify(name)
+    cipher = traits.cipher
+    if traits.null:
+        return 0
+    if traits.triple_des:
+        return 168
+    if "CHACHA20" in cipher:
+        return 256
+    sizes = [int(part) for part in cipher.replace("DES40", "DES_40").split("_") if part.isdigit()]
+    if sizes:
+        return sizes[0]
+    return 56 if traits.des else 128
+
+
 # bits of the named groups and curves sslyze can report (RFC 8422, RFC 7919, RFC 7027)
 GROUP_BITS: dict[str, int] = {
     "sect163k1": 163, "sect163r1": 163, "sect163r2": 163, "sect193r1": 193, "sect193r2": 193,

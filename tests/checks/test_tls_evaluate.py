@@ -271,7 +271,7 @@ def test_stored_details_are_rejudged_identically_after_a_json_round_trip() -> No
 
 
 def test_every_catalogue_entry_is_documented() -> None:
-    assert len({s.key for s in CHECK.findings}) == len(CHECK.findings) == 36
+    assert len({s.key for s in CHECK.findings}) == len(CHECK.findings) == 37
     for spec in CHECK.findings:
         assert spec.key.startswith("tls.") and spec.meaning and spec.remediation and spec.title
 
@@ -307,12 +307,54 @@ def test_tls_package_imports_only_the_contract() -> None:
                     )
 
 
-def test_a_partial_scan_is_never_a_clean_run() -> None:
-    from checks.base import TargetUnreachable
-    from checks.tls.scan import IncompleteScanError, require_complete
+def keys_of(facts: TlsDetails, cfg: TlsConfig | None = None) -> set[str]:
+    return {o.key for o in CHECK.evaluate(facts, cfg or TlsConfig(), CheckContext(now=NOW))}
 
-    require_complete({})
-    with pytest.raises(TargetUnreachable, match="robot"):
-        require_complete({"robot": "CONNECTIVITY_ISSUE"})
-    with pytest.raises(IncompleteScanError, match="BUG_IN_SSLYZE"):
-        require_complete({"heartbleed": "BUG_IN_SSLYZE", "robot": "CONNECTIVITY_ISSUE"})
+
+def test_a_partial_scan_is_judged_and_names_its_untested_parts() -> None:
+    rc4 = AcceptedSuite(name="TLS_RSA_WITH_RC4_128_SHA", bits=128)
+    partial = details(
+        suites={"TLSv1.0": (rc4,)},
+        scan_errors={"tls_1_2_cipher_suites": "CONNECTIVITY_ISSUE", "tls_1_3_cipher_suites": "DEADLINE",
+                     "robot": "CONNECTIVITY_ISSUE"},
+        mozilla_intermediate=None,
+    )  # fmt: skip
+    observations = CHECK.evaluate(partial, TlsConfig(profiles=("bsi_tr_02102_2", "mozilla_intermediate")),
+                                  CheckContext(now=NOW))  # fmt: skip
+    keys = {o.key for o in observations}
+    # what was seen is reported
+    assert {"tls.cipher.rc4", "tls.protocol.tls1_0", "tls.compliance.bsi_tr_02102_2"} <= keys
+    incomplete = next(o for o in observations if o.key == "tls.scan.incomplete")
+    assert incomplete.severity is Severity.INFO
+    assert incomplete.detail["untested"]["robot"] == "CONNECTIVITY_ISSUE"
+    # what was not looked at is not judged from its absence
+    assert not keys & {"tls.protocol.no_tls1_2", "tls.protocol.no_tls1_3", "tls.cipher.cbc_only"}
+    assert "tls.compliance.mozilla_intermediate" not in keys  # its checker lacked results: not judged
+    bsi = next(o for o in observations if o.key == "tls.compliance.bsi_tr_02102_2")
+    assert all(f["requirement"] != "protocols.modern" for f in bsi.detail["failed"])
+    # and is never resolved by this run
+    untested = CHECK.untested(partial)
+    assert {"tls.vuln.robot", "tls.protocol.no_tls1_2", "tls.protocol.no_tls1_3", "tls.cipher.*",
+            "tls.compliance.*"} <= set(untested)  # fmt: skip
+    assert "tls.vuln.heartbleed" not in untested and "tls.cert.*" not in untested
+
+
+def test_a_complete_scan_has_no_untested_parts() -> None:
+    assert CHECK.untested(details()) == ()
+    assert "tls.scan.incomplete" not in keys_of(details())
+
+
+def test_a_run_counts_when_the_certificate_or_a_protocol_was_read() -> None:
+    from checks.base import TargetUnreachable
+    from checks.tls.scan import require_core
+
+    require_core(details(scan_errors={"robot": "CONNECTIVITY_ISSUE"}))
+    require_core(details(certificate=None, scan_errors={"certificate_info": "CONNECTIVITY_ISSUE"}))
+    everything = ("certificate_info", "ssl_2_0_cipher_suites", "ssl_3_0_cipher_suites", "tls_1_0_cipher_suites",
+                  "tls_1_1_cipher_suites", "tls_1_2_cipher_suites", "tls_1_3_cipher_suites")  # fmt: skip
+    lost = details(certificate=None, suites={}, scan_errors=dict.fromkeys(everything, "CONNECTIVITY_ISSUE"))
+    with pytest.raises(TargetUnreachable, match="certificate_info"):
+        require_core(lost)
+    late = details(certificate=None, suites={}, scan_errors=dict.fromkeys(everything, "DEADLINE"))
+    with pytest.raises(TimeoutError, match="deadline"):
+        require_core(late)

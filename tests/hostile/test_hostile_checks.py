@@ -24,8 +24,8 @@ from checks.patches.snapshot import default_database
 from checks.ports import PortsCheck, PortsConfig
 from checks.reachability import ReachabilityCheck, ReachabilityConfig
 from checks.tls import TlsCheck, TlsConfig
+from checks.tls.facts import prime_trust_stores
 from checks.tls.http_cap import MAX_HTTP_HEAD_BYTES
-from checks.tls.scan import _prime_trust_stores as prime_trust_stores
 from monitor.models import CheckResult, CheckStatus, Target
 from monitor.runner import execute
 from tests.hostile import hostile_servers as hs
@@ -267,11 +267,6 @@ def test_the_http_cap_is_well_below_the_bound() -> None:
 HOL_CONFIG = {"timeout_s": 30, "network_timeout_s": 1, "network_max_retries": 0, "address": hs.HOST}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sslyze's Scanner starts no scan before every connectivity test of its batch has ended: a target that "
-    "passes the quick probe and then stalls holds up the normal targets batched with it (checks/tls/batch.py)",
-)
 def test_a_normal_tls_scan_is_not_held_up_by_a_stalling_target_in_its_batch(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
