@@ -1,14 +1,16 @@
-"""Benchmark: the monitor's TLS check vs sslyze's command line vs testssl.sh on 20 local TLS servers.
+"""Benchmark: the monitor's TLS check vs sslyze's command line vs testssl.sh on 20 local TLS servers, and on 5 legacy
+servers (tlslite-ng: SSL 3.0, RC4, 3DES, NULL, anonymous suites).
 
     .venv/bin/python bench/tls_scan.py [--concurrency 10] [--testssl full|quick|skip]
 
-All servers listen on 127.0.0.2 (loopback only) with certificates made here. In the same run:
+All servers listen on loopback (127.0.0.2, the legacy ones on 127.0.0.5) with certificates made here. In the same run:
   1. the monitor: TlsCheck on all 20 through `run_monitor` (monitor.runner.execute under a semaphore; the
      scheduler takes its place when it lands),
   2. `python -m sslyze` with the same scan commands on the same 20, one invocation (sslyze's own batching),
   3. testssl.sh on the same 20, one after another as a user would (`full`: default checks; `quick`: -p -S -f -h).
-Monitor and CLI alternate for --rounds rounds and the best of each counts. The last lines are
-`ratio_vs_sslyze_cli=R` and `ratio_vs_testssl=T` (monitor time / peer time; below 1 is faster).
+Monitor and CLI alternate for --rounds rounds and the best of each counts; then the same for the 5 legacy servers.
+The last lines are `ratio_vs_sslyze_cli=R`, `legacy_ratio_vs_sslyze_cli=L` and `ratio_vs_testssl=T` (monitor time /
+peer time; below 1 is faster).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from pathlib import Path
@@ -31,8 +34,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "checks")]
 
+import legacy_servers as ls  # noqa: E402
 import tls_servers as ts  # noqa: E402
 from sqlalchemy import update  # noqa: E402
+from test_tls_legacy import legacy_specs  # noqa: E402
 
 from checks.base import Check  # noqa: E402
 from checks.tls import TlsCheck, TlsConfig, TlsDetails  # noqa: E402
@@ -113,7 +118,10 @@ def bench_specs(pki: ts.Pki, stranger: ts.Pki) -> list[ts.ServerSpec]:
     return (specs + extra)[:20]
 
 
-def sslyze_cli(servers: Sequence[ts.RunningServer], cfg: TlsConfig, ca_file: Path, out: Path) -> float:
+Server = ts.RunningServer | ls.RunningLegacy
+
+
+def sslyze_cli(servers: Sequence[Server], cfg: TlsConfig, ca_file: Path, out: Path) -> float:
     flags = sorted(f"--{c.value}" for c in scan_commands(cfg))
     flags = [_CLI_FLAG.get(f, f) for f in flags]
     args = [sys.executable, "-m", "sslyze", "--quiet", "--json_out", str(out), "--certinfo_ca_file", str(ca_file)]
@@ -173,50 +181,89 @@ def main() -> None:
         _bench(Path(tmp), args)
 
 
+@dataclass
+class Rounds:
+    monitor_s: list[float]
+    cli_s: list[float]
+    monitor_cpu_s: list[float]
+    cli_cpu_s: list[float]
+    results: list[CheckResult[Any]]
+
+    @property
+    def ratio(self) -> float:
+        return min(self.monitor_s) / min(self.cli_s)
+
+
+def measure(
+    servers: Sequence[Server], cfg: TlsConfig, ca_file: Path, workdir: Path, args: argparse.Namespace
+) -> Rounds:
+    """The monitor and sslyze's CLI in turn on the same servers, `args.rounds` times each."""
+    targets = [(Target(s.hostname, s.port), cfg.model_copy(update={"address": _ip(s.host)})) for s in servers]
+    rounds = Rounds([], [], [], [], [])
+    for _ in range(args.rounds):
+        started, cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
+        rounds.results = asyncio.run(run_monitor(targets, args.concurrency))
+        rounds.monitor_s.append(time.perf_counter() - started)
+        rounds.monitor_cpu_s.append(_cpu(resource.RUSAGE_SELF) - cpu)
+        cpu = _cpu(resource.RUSAGE_CHILDREN)  # the servers keep running: only the finished CLI counts
+        rounds.cli_s.append(sslyze_cli(servers, cfg, ca_file, workdir / "sslyze.json"))
+        rounds.cli_cpu_s.append(_cpu(resource.RUSAGE_CHILDREN) - cpu)
+    ok = sum(r.status is CheckStatus.OK for r in rounds.results)
+    if ok != len(servers):
+        raise SystemExit(f"only {ok} of {len(servers)} servers were scanned: the figures would mean nothing")
+    return rounds
+
+
 def _bench(workdir: Path, args: argparse.Namespace) -> None:
     pki = ts.make_pki(workdir)
     stranger = ts.make_pki(workdir, "Stranger Root")
-    specs = bench_specs(pki, stranger)
-    with ts.running(specs, workdir) as running:
+    cfg = TlsConfig(ca_file=pki.ca_file, profiles=("bsi_tr_02102_2", "mozilla_intermediate"))
+    with ts.running(bench_specs(pki, stranger), workdir) as running:
         servers = list(running.values())
-        cfg = TlsConfig(ca_file=pki.ca_file, profiles=("bsi_tr_02102_2", "mozilla_intermediate"))
-        targets = [
-            (Target(s.hostname, s.port), cfg.model_copy(update={"address": cfg.address or _ip(s.host)}))
-            for s in servers
-        ]
-        monitor_runs: list[float] = []
-        cli_runs: list[float] = []
-        monitor_cpu: list[float] = []
-        cli_cpu: list[float] = []
-        for _ in range(args.rounds):
-            started, cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
-            results = asyncio.run(run_monitor(targets, args.concurrency))
-            monitor_runs.append(time.perf_counter() - started)
-            monitor_cpu.append(_cpu(resource.RUSAGE_SELF) - cpu)
-            cpu = _cpu(resource.RUSAGE_CHILDREN)  # the servers keep running: only the finished CLI counts
-            cli_runs.append(sslyze_cli(servers, cfg, pki.ca_file, workdir / "sslyze.json"))
-            cli_cpu.append(_cpu(resource.RUSAGE_CHILDREN) - cpu)
-        ok = sum(r.status is CheckStatus.OK for r in results)
-        if ok != len(servers):
-            raise SystemExit(f"only {ok} of {len(servers)} servers were scanned: the figures would mean nothing")
-        monitor_s, cli_s = min(monitor_runs), min(cli_runs)
+        standard = measure(servers, cfg, pki.ca_file, workdir, args)
         testssl_s = testssl_sequential(servers, pki.ca_file, args.testssl, workdir) if args.testssl != "skip" else 0.0
+    with ls.running(legacy_specs(pki)[:5], workdir) as running_legacy:
+        legacy_servers = list(running_legacy.values())
+        legacy = measure(legacy_servers, cfg, pki.ca_file, workdir, args)
+
+    def figures(rounds: list[float]) -> str:
+        return ",".join(f"{t:.2f}" for t in rounds)
 
     print(f"servers={len(servers)}")
-    print(f"monitor_ok={ok}")
-    print(f"grades={','.join(sorted(r.details.grade for r in results if r.details is not None))}")
-    print(f"monitor_runs_s={','.join(f'{t:.2f}' for t in monitor_runs)}")
-    print(f"sslyze_cli_runs_s={','.join(f'{t:.2f}' for t in cli_runs)}")
+    print(f"monitor_ok={len(standard.results)}")
+    print(f"grades={','.join(sorted(r.details.grade for r in standard.results if r.details is not None))}")
+    print(f"monitor_runs_s={figures(standard.monitor_s)}")
+    print(f"sslyze_cli_runs_s={figures(standard.cli_s)}")
     # CPU seconds (user + system) tell the work apart from the waiting on a shared machine; the CLI's include
     # its interpreter start and imports
-    print(f"monitor_cpu_s={','.join(f'{t:.2f}' for t in monitor_cpu)}")
-    print(f"sslyze_cli_cpu_s={','.join(f'{t:.2f}' for t in cli_cpu)}")
-    print(f"monitor_s={monitor_s:.2f}")
-    print(f"sslyze_cli_s={cli_s:.2f}")
+    print(f"monitor_cpu_s={figures(standard.monitor_cpu_s)}")
+    print(f"sslyze_cli_cpu_s={figures(standard.cli_cpu_s)}")
+    print(f"legacy_servers={len(legacy_servers)}")
+    print(f"legacy_findings={';'.join(sorted(_legacy_keys(r) for r in legacy.results))}")
+    print(f"legacy_monitor_runs_s={figures(legacy.monitor_s)}")
+    print(f"legacy_sslyze_cli_runs_s={figures(legacy.cli_s)}")
+    print(f"monitor_s={min(standard.monitor_s):.2f}")
+    print(f"sslyze_cli_s={min(standard.cli_s):.2f}")
+    print(f"legacy_monitor_s={min(legacy.monitor_s):.2f}")
+    print(f"legacy_sslyze_cli_s={min(legacy.cli_s):.2f}")
     print(f"testssl_mode={args.testssl}")
     print(f"testssl_s={testssl_s:.2f}")
-    print(f"ratio_vs_sslyze_cli={monitor_s / cli_s:.3f}")
-    print(f"ratio_vs_testssl={(monitor_s / testssl_s) if testssl_s else float('nan'):.3f}")
+    print(f"ratio_vs_sslyze_cli={standard.ratio:.3f}")
+    print(f"legacy_ratio_vs_sslyze_cli={legacy.ratio:.3f}")
+    print(f"ratio_vs_testssl={(min(standard.monitor_s) / testssl_s) if testssl_s else float('nan'):.3f}")
+
+
+def _legacy_keys(result: CheckResult[Any]) -> str:
+    legacy = ("tls.protocol.sslv3", "tls.cipher.rc4", "tls.cipher.3des", "tls.cipher.null", "tls.cipher.anonymous")
+    details = result.details
+    assert isinstance(details, TlsDetails)
+    return ",".join(sorted(k for k in legacy if _raises(details, k)))
+
+
+def _raises(details: TlsDetails, key: str) -> bool:
+    from checks.tls.evaluate import evaluate
+
+    return any(o.key == key for o in evaluate(details, TlsConfig(profiles=()), datetime.now(UTC)))
 
 
 def _cpu(who: int) -> float:

@@ -1,9 +1,11 @@
 """Certificate facts and our own trust-path building (cryptography only; no network).
 
 sslyze 6 validates with cryptography's web-PKI verifier, which folds name, time, algorithm and trust into one error
-string. We record that string as evidence but decide trust ourselves, by building the path with signature checks
-only, so that an expired, SHA-1-signed or wrongly named certificate from a trusted CA is reported as exactly that
-and not also as "untrusted".
+string, and refuses MD5 and SHA-1 signatures. We record that string as evidence but decide trust ourselves, by
+building the path with signature checks only (any hash, MD5 and SHA-1 included), so that an expired, weakly signed
+or wrongly named certificate from a trusted CA is reported as exactly that and not also as "untrusted". A path
+that ends below a certificate whose issuer was neither sent nor is a trust anchor is an incomplete chain; only a
+self-signed root at its end that no store holds makes it an untrusted root.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def analyse_chain(
         trust=verdict,
         trust_reason=reason,
         trusted_path=tuple(_name(c, "subject") for c in path) if verdict == "trusted" else (),
-        issuer_url_published=any(_has_ca_issuers_url(c) for c in served),
+        issuer_url_published=any(ca_issuers_url(c) is not None for c in served),
         sslyze_validation_errors=tuple(sslyze_errors),
     )
 
@@ -123,29 +125,50 @@ def analyse_chain(
 def _build_path(
     served: Sequence[x509.Certificate], anchors: TrustAnchors
 ) -> tuple[TrustVerdict, str | None, list[x509.Certificate]]:
+    path, anchored = _path_to_anchor(served, anchors)
+    if anchored:
+        return "trusted", None, path
+    verdict, reason = _why_untrusted(path, served)
+    return verdict, reason, path
+
+
+def _path_to_anchor(served: Sequence[x509.Certificate], anchors: TrustAnchors) -> tuple[list[x509.Certificate], bool]:
+    """From the leaf through the served certificates (in any order) to an anchor, which need not be sent."""
     path = [served[0]]
     pool = list(served[1:])
     current = served[0]
     for _ in range(MAX_PATH):
         if current.public_bytes(_DER) in anchors.der:
-            return "trusted", None, path
+            return path, True
         anchor = next((a for a in _anchors_named(anchors, current) if _issued_by(current, a)), None)
         if anchor is not None:
-            return "trusted", None, [*path, anchor]
+            return [*path, anchor], True
         parent = next((c for c in pool if _issued_by(current, c)), None)
         if parent is None or parent in path:
             break
         path.append(parent)
         current = parent
+    return path, False
+
+
+def _why_untrusted(path: Sequence[x509.Certificate], served: Sequence[x509.Certificate]) -> tuple[TrustVerdict, str]:
     top = path[-1]
     if _issued_by(top, top):
         if len(path) == 1:
-            return "self_signed", "the certificate is signed by its own key and is not a trust anchor", path
-        return "untrusted_root", f"the chain ends in a root that is not trusted: {_name(top, 'subject')}", path
-    missing = _name(top, "issuer")
-    if _has_ca_issuers_url(top):
-        return "incomplete_chain", f"the server does not send the issuing certificate {missing}", path
-    return "untrusted_root", f"issuer not found among the served certificates or trust anchors: {missing}", path
+            return "self_signed", "the certificate is signed by its own key and is not a trust anchor"
+        return "untrusted_root", f"the chain ends in a root that is not trusted: {_name(top, 'subject')}"
+    if any(_issued_by(top, c) for c in served if c is not top):  # a loop, or a chain longer than MAX_PATH
+        return "untrusted_root", f"no trust anchor within {MAX_PATH} certificates of the served chain"
+    # Whether or not the missing issuer would lead to an anchor: a client that does not fetch it fails.
+    return "incomplete_chain", _missing_issuer_reason(top)
+
+
+def _missing_issuer_reason(top: x509.Certificate) -> str:
+    reason = f"the server does not send the issuer of {_name(top, 'subject')}: {_name(top, 'issuer')}"
+    url = ca_issuers_url(top)
+    if url is None:
+        return f"{reason}; the certificate names no URL for it (AIA caIssuers)"
+    return f"{reason}; the certificate names it at {url} (AIA caIssuers, not fetched)"
 
 
 def _anchors_named(anchors: TrustAnchors, child: x509.Certificate) -> Sequence[x509.Certificate]:
@@ -164,7 +187,8 @@ def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
         key = parent.public_key()
         hash_algorithm = child.signature_hash_algorithm
         if isinstance(key, rsa.RSAPublicKey) and hash_algorithm is not None:
-            padding = child.signature_algorithm_parameters
+            # cryptography names no padding for the legacy md5/sha1WithRSAEncryption: they are PKCS #1 v1.5
+            padding = child.signature_algorithm_parameters or PKCS1v15()
             if not isinstance(padding, PSS | PKCS1v15):
                 return False
             key.verify(child.signature, child.tbs_certificate_bytes, padding, hash_algorithm)
@@ -194,12 +218,17 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def _has_ca_issuers_url(cert: x509.Certificate) -> bool:
+def ca_issuers_url(cert: x509.Certificate) -> str | None:
+    """The certificate's AIA caIssuers URL (where its issuer's certificate is published), if it names one."""
     try:
         aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     except (x509.ExtensionNotFound, ValueError):
-        return False
-    return any(d.access_method == AuthorityInformationAccessOID.CA_ISSUERS for d in aia)
+        return None
+    for description in aia:
+        if description.access_method == AuthorityInformationAccessOID.CA_ISSUERS:
+            location = description.access_location
+            return str(location.value) if isinstance(location, x509.UniformResourceIdentifier) else None
+    return None
 
 
 def _subject_alt_names(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...]]:

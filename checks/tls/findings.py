@@ -41,16 +41,19 @@ CERT_SELF_SIGNED = FindingSpec(
 )  # fmt: skip
 CERT_UNTRUSTED_ROOT = FindingSpec(
     "tls.cert.untrusted_root", Severity.HIGH, "The certificate chain does not lead to a trusted root",
-    "The chain ends in a root (or an issuer) that is neither in the Mozilla trust store nor in the configured "
-    "extra CA bundle.",
+    "The served chain ends in a self-signed root that is neither in the Mozilla trust store nor in the "
+    "configured extra CA bundle. Trust is judged from signatures alone, so a weak signature hash (MD5, SHA-1) "
+    "is reported as tls.cert.weak_signature, not as this.",
     "Use a certificate from a publicly trusted CA, or register the internal PKI's root in `ca_file`.",
 )  # fmt: skip
 CERT_INCOMPLETE_CHAIN = FindingSpec(
     "tls.cert.incomplete_chain", Severity.MEDIUM, "The server does not send its intermediate certificate",
-    "The served chain stops at a certificate whose issuer is not sent and is not a trust anchor, while the "
-    "certificate names a URL for its issuer (AIA). Browsers may fetch it; most other clients (APIs, mail, "
-    "scripts) fail.",
-    "Configure the server with the full chain file (leaf followed by the intermediates).",
+    "The served chain stops at a certificate that is not self-signed and whose issuer is neither sent nor a "
+    "trust anchor. The detail names the missing issuer and, where the certificate names one, the URL it is "
+    "published at (AIA caIssuers; never fetched). Browsers may fetch it; most other clients (APIs, mail, "
+    "scripts) fail. When the issuer is an internal PKI's CA, its root also belongs in `ca_file`.",
+    "Configure the server with the full chain file (leaf followed by the intermediates); for an internal PKI, "
+    "also register its root in `ca_file`.",
 )  # fmt: skip
 CERT_WEAK_SIGNATURE = FindingSpec(
     "tls.cert.weak_signature", Severity.MEDIUM, "A served certificate is signed with SHA-1 or MD5",

@@ -26,11 +26,18 @@ CIPHER_COMMANDS: dict[str, str] = {
 
 
 class TlsConfig(CheckConfig):
-    timeout_s: float = Field(default=120.0, gt=0, le=3600, description="deadline of one scan")
+    timeout_s: float = Field(
+        default=120.0, gt=0, le=3600, description="deadline of one scan; what completed by then is judged"
+    )
     network_timeout_s: int = Field(default=5, ge=1, le=60, description="sslyze socket timeout per connection")
     network_max_retries: int = Field(default=2, ge=0, le=5)
     connections_per_server: int = Field(
-        default=5, ge=1, le=20, description="sslyze's parallel connections to one server (politeness)"
+        default=5,
+        ge=1,
+        le=20,
+        description="sslyze's parallel connections to one server (politeness); tests whose handshakes a reset or "
+        "time-out cut short are run again one at a time, and a server that needed it is scanned one at a time "
+        "from then on",
     )
     address: IPv4Address | IPv6Address | None = Field(
         default=None,

@@ -1,7 +1,8 @@
 """Agency settings reach the TLS check through the daemon's path: the store's claim, the scheduler, the real check.
 
-An agency with its own PKI (a private test CA): without the agency's CA bundle its server's chain is untrusted;
-with it, trusted. The agency's compliance profile decides which compliance finding is reported.
+An agency with its own PKI (a private test CA; the server sends only its leaf): without the agency's CA bundle the
+leaf's issuer is unknown (an incomplete chain); with it, trusted. The agency's compliance profile decides which
+compliance finding is reported.
 """
 
 from __future__ import annotations
@@ -97,17 +98,17 @@ async def test_the_agency_ca_bundle_and_profile_reach_the_check_through_the_sche
     await scan_all_due(engine, 2)
     for endpoint in (ours, theirs):  # global settings only: the private root is unknown, BSI is the default
         keys = await open_keys(engine, endpoint.id)
-        assert {"tls.cert.untrusted_root", "tls.compliance.bsi_tr_02102_2"} <= keys
+        assert {"tls.cert.incomplete_chain", "tls.compliance.bsi_tr_02102_2"} <= keys
         assert "tls.compliance.mozilla_intermediate" not in keys
 
     await set_agency(registry, "land-a", {"tls": {"ca_file": str(ca_file), "profiles": ["mozilla_intermediate"]}})
     await scan_all_due(engine, 2)
     ours_now = await open_keys(engine, ours.id)
-    assert "tls.cert.untrusted_root" not in ours_now  # trusted through the agency's bundle
+    assert "tls.cert.incomplete_chain" not in ours_now  # trusted through the agency's bundle
     assert "tls.compliance.mozilla_intermediate" in ours_now  # the agency's profile…
     assert "tls.compliance.bsi_tr_02102_2" not in ours_now  # …instead of the default
     theirs_now = await open_keys(engine, theirs.id)
-    assert {"tls.cert.untrusted_root", "tls.compliance.bsi_tr_02102_2"} <= theirs_now  # land-b is unchanged
+    assert {"tls.cert.incomplete_chain", "tls.compliance.bsi_tr_02102_2"} <= theirs_now  # land-b is unchanged
 
 
 async def test_an_endpoint_setting_wins_over_its_agency(engine: AsyncEngine, agency_server: tuple[int, Path]) -> None:
@@ -121,5 +122,5 @@ async def test_an_endpoint_setting_wins_over_its_agency(engine: AsyncEngine, age
     )
     await scan_all_due(engine, 1)
     keys = await open_keys(engine, endpoint.id)
-    assert "tls.cert.untrusted_root" not in keys  # the agency's CA bundle still applies
+    assert "tls.cert.incomplete_chain" not in keys  # the agency's CA bundle still applies
     assert "tls.compliance.bsi_tr_02102_2" in keys and "tls.compliance.mozilla_intermediate" not in keys

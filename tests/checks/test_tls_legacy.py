@@ -50,12 +50,16 @@ class Legacy:
 def legacy_specs(pki: ts.Pki) -> list[ls.LegacySpec]:
     """One server per legacy case; the name's first label is the case (the benchmark starts the first five)."""
 
-    def spec(label: str, **kwargs: Any) -> ls.LegacySpec:
+    def spec(label: str, leaf: ts.Issued | None = None, chain: tuple[ts.Issued, ...] | None = None,
+             **kwargs: Any) -> ls.LegacySpec:  # fmt: skip
         name = f"{label}.posture.test"
-        leaf = pki.leaf(name, key=ts.rsa_key())
-        return ls.LegacySpec(
-            name=name, chain_pem=ts.chain_pem(leaf, pki.intermediate), key_pem=leaf.key_pem().decode(), **kwargs
-        )
+        leaf = leaf or pki.leaf(name, key=ts.rsa_key())
+        chain = (pki.intermediate,) if chain is None else chain
+        return ls.LegacySpec(name=name, chain_pem=ts.chain_pem(leaf, *chain), key_pem=leaf.key_pem().decode(), **kwargs)
+
+    rsa_issuer = ts.issue("Posture Test RSA Issuing CA", ts.rsa_key(), pki.root, ca=True)  # MD5 needs an RSA signer
+    md5_leaf = ts.legacy_signed_leaf(rsa_issuer, "md5.posture.test", "md5", key=ts.rsa_key())
+    bare_leaf = ts.issue("leafonly.posture.test", ts.rsa_key(), pki.intermediate, sans=["leafonly.posture.test"])
 
     return [
         spec("sslv3", min_version=(3, 0), max_version=(3, 0)),
@@ -66,6 +70,8 @@ def legacy_specs(pki: ts.Pki) -> list[ls.LegacySpec]:
         spec("dh512", key_exchanges=["dhe_rsa"], dh_prime=ls.WEAK_DH_PRIME_512),
         spec("dh512mixed", key_exchanges=["ecdhe_rsa", "dhe_rsa"], dh_prime=ls.WEAK_DH_PRIME_512),
         spec("nosni", ciphers=["rc4", "aes128"], reset_without_sni=True),
+        spec("md5", leaf=md5_leaf, chain=(rsa_issuer,)),
+        spec("leafonly", leaf=bare_leaf, chain=()),  # no intermediate, and no AIA URL to find it
     ]
 
 
@@ -153,6 +159,24 @@ def test_a_server_that_resets_some_tests_still_reports_the_rest_and_keeps_their_
     known = {state.key: state for state in opened.states}
     after = reconcile(known, dataclasses.replace(result, endpoint_id=1), 0, Policy(), result.started_at)
     assert (EventType.FINDING_RESOLVED, "tls.protocol.sslv3") not in [(e.type, e.key) for e in after.events]
+
+
+def test_an_md5_signed_leaf_from_a_trusted_ca_is_weak_but_trusted(legacy: Legacy) -> None:
+    result = scan_label(legacy, "md5")
+    assert result.status is CheckStatus.OK, result.error
+    weak = observation(result, "tls.cert.weak_signature")
+    assert weak.detail["hash"] == "md5" and weak.severity is Severity.HIGH and "md5.posture.test" in weak.detail[
+        "certificate"]  # fmt: skip
+    assert not keys(result) & {"tls.cert.untrusted_root", "tls.cert.incomplete_chain", "tls.cert.self_signed"}
+    assert result.details.certificate.trust == "trusted"
+
+
+def test_a_leaf_sent_without_its_intermediate_is_an_incomplete_chain(legacy: Legacy) -> None:
+    result = scan_label(legacy, "leafonly")
+    assert result.status is CheckStatus.OK, result.error
+    incomplete = observation(result, "tls.cert.incomplete_chain")
+    assert "Posture Test Root Issuing CA" in incomplete.detail["reason"]
+    assert "tls.cert.untrusted_root" not in keys(result)
 
 
 def test_a_server_taking_one_connection_at_a_time_is_scanned_completely_and_remembered(

@@ -15,8 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import legacy_servers as ls
 import pytest
 import tls_servers as ts
+from test_tls_legacy import legacy_specs
 
 from checks.base import CheckContext
 from checks.tls import TlsCheck, TlsConfig
@@ -38,6 +40,14 @@ COMPARED = {
     "tls.cert.hostname_mismatch", "tls.cert.weak_key", "tls.cert.weak_signature",
     "tls.protocol.sslv2", "tls.protocol.sslv3", "tls.protocol.tls1_0", "tls.protocol.tls1_1",
     "tls.dh.weak", "tls.hsts.missing",
+}  # fmt: skip
+
+
+# legacy servers (tlslite-ng): testssl also runs its cipher-category and RC4 tests (-s -4)
+LEGACY_CASES = ("sslv3", "rc4", "tdes", "null", "anon", "md5", "leafonly")
+LEGACY_COMPARED = {
+    "tls.protocol.sslv3", "tls.cipher.rc4", "tls.cipher.3des", "tls.cipher.null", "tls.cipher.anonymous",
+    "tls.cert.weak_signature", "tls.cert.untrusted_root", "tls.cert.incomplete_chain",
 }  # fmt: skip
 
 
@@ -74,15 +84,23 @@ def keys_from_testssl(findings: list[dict[str, Any]]) -> set[str]:
         keys.add("tls.dh.weak")
     if finding("HSTS") == "not offered":
         keys.add("tls.hsts.missing")
+    for id_, key in (("cipherlist_NULL", "null"), ("cipherlist_aNULL", "anonymous"), ("cipherlist_3DES_IDEA", "3des")):
+        if finding(id_).startswith("offered"):
+            keys.add(f"tls.cipher.{key}")
+    if finding("RC4").startswith("VULNERABLE"):
+        keys.add("tls.cipher.rc4")
     return keys
 
 
-def run_testssl(server: ts.RunningServer, ca_file: Path, out: Path) -> list[dict[str, Any]]:
+def run_testssl(
+    server: ts.RunningServer | ls.RunningLegacy, ca_file: Path, out: Path, extra: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     assert server.host.startswith("127.")
     assert TESTSSL is not None
     subprocess.run(
         [TESTSSL, "--quiet", "--color", "0", "--warnings", "off", "--nodns", "none", "--ip", server.host,
-         "--add-ca", str(ca_file), "-p", "-S", "-f", "-h", "--jsonfile", str(out), f"{server.hostname}:{server.port}"],
+         "--add-ca", str(ca_file), "-p", "-S", "-f", "-h", *extra, "--jsonfile", str(out),
+         f"{server.hostname}:{server.port}"],
         check=False, capture_output=True, timeout=300,  # a loaded machine slows testssl threefold
     )  # fmt: skip
     findings: list[dict[str, Any]] = json.loads(out.read_text())
@@ -121,4 +139,40 @@ def views(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[
 @pytest.mark.parametrize("case", CASES)
 def test_testssl_and_the_tls_check_agree(views: dict[str, tuple[set[str], set[str]]], case: str) -> None:
     ours, theirs = views[f"{case}.posture.test"]
+    assert ours == theirs
+
+
+@pytest.fixture(scope="module")
+def legacy_views(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[set[str], set[str]]]]:
+    workdir = tmp_path_factory.mktemp("legacy-vs-testssl")
+    pki = ts.make_pki(workdir)
+    specs = [s for s in legacy_specs(pki) if s.name.split(".")[0] in LEGACY_CASES]
+    with ls.running(specs, workdir) as servers:
+
+        async def ours() -> dict[str, set[str]]:
+            async def one(server: ls.RunningLegacy) -> tuple[str, set[str]]:
+                cfg = TlsConfig(address=server.host, ca_file=pki.ca_file, profiles=())  # type: ignore[arg-type]
+                result = await execute(TlsCheck(), Target(server.hostname, server.port), cfg, CheckContext())
+                assert result.status is CheckStatus.OK, result.error
+                return server.hostname, {o.key for o in result.observations}
+
+            return dict(await asyncio.gather(*(one(s) for s in servers.values())))
+
+        our_view = asyncio.run(ours())
+        out_dir = workdir / "testssl"
+        out_dir.mkdir()
+        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+            futures = {
+                name: pool.submit(run_testssl, server, pki.ca_file, out_dir / f"{name}.json", ("-s", "-4"))
+                for name, server in servers.items()
+            }
+            their_view = {name: keys_from_testssl(f.result()) for name, f in futures.items()}
+        yield {name: (our_view[name] & LEGACY_COMPARED, their_view[name] & LEGACY_COMPARED) for name in servers}
+
+
+@pytest.mark.parametrize("case", LEGACY_CASES)
+def test_testssl_and_the_tls_check_agree_on_legacy_servers(
+    legacy_views: dict[str, tuple[set[str], set[str]]], case: str
+) -> None:
+    ours, theirs = legacy_views[f"{case}.posture.test"]
     assert ours == theirs

@@ -139,8 +139,13 @@ def make_pki(directory: Path, name: str = "Posture Test Root") -> Pki:
 
 
 def sha1_leaf(pki: Pki, host: str) -> Issued:
-    """A SHA-1-signed leaf. cryptography no longer signs with SHA-1, so the openssl command line does."""
-    key = ec_key()
+    return legacy_signed_leaf(pki.intermediate, host, "sha1")
+
+
+def legacy_signed_leaf(issuer: Issued, host: str, digest: str, key: Key | None = None) -> Issued:
+    """A leaf signed with SHA-1 or MD5 (`digest`); cryptography no longer signs with those, the openssl command line
+    does. MD5 needs an RSA issuer."""
+    key = key or ec_key()
     csr = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
@@ -149,14 +154,14 @@ def sha1_leaf(pki: Pki, host: str) -> Issued:
     with tempfile.TemporaryDirectory(prefix="sha1-") as tmp:
         d = Path(tmp)
         (d / "csr.pem").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
-        (d / "ca.pem").write_bytes(pki.intermediate.pem())
-        (d / "ca.key").write_bytes(pki.intermediate.key_pem())
+        (d / "ca.pem").write_bytes(issuer.pem())
+        (d / "ca.key").write_bytes(issuer.key_pem())
         (d / "ext.cnf").write_text(
             f"subjectAltName=DNS:{host}\nbasicConstraints=critical,CA:FALSE\n"
             "authorityInfoAccess=caIssuers;URI:http://pki.posture.test/int.crt\n"
         )
         subprocess.run(
-            ["openssl", "x509", "-req", "-in", "csr.pem", "-CA", "ca.pem", "-CAkey", "ca.key", "-sha1",
+            ["openssl", "x509", "-req", "-in", "csr.pem", "-CA", "ca.pem", "-CAkey", "ca.key", f"-{digest}",
              "-days", "60", "-set_serial", "4242", "-extfile", "ext.cnf", "-out", "leaf.pem"],
             cwd=d, check=True, capture_output=True,
         )  # fmt: skip

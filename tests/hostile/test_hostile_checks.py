@@ -76,7 +76,7 @@ EXPECTED: dict[tuple[str, str], tuple[set[CheckStatus], str]] = {
     ("headers_10mb_tls", "tls"): ({OK, TIMED_OUT, UNREACHABLE}, f"{LATE}|{NO_HANDSHAKE}"),
     ("rst", "reachability"): ({OK, UNREACHABLE}, r"TCP connect failed"),
 }
-# tls_then_tarpit has its own test (batching, at the end): in this matrix it would hold up the other TLS cases
+# tls_then_tarpit has its own test (concurrent scans, at the end): in this matrix it would hold up the other TLS cases
 HOSTILE_KINDS = tuple(kind for kind in hs.KINDS if kind not in {"normal", "normal_tls", "tls_then_tarpit"})
 for _kind in HOSTILE_KINDS:
     EXPECTED.setdefault((_kind, "reachability"), ({OK}, ""))
@@ -262,12 +262,12 @@ def test_the_http_cap_is_well_below_the_bound() -> None:
     assert MAX_HTTP_HEAD_BYTES * 4 < PEAK_BOUND_BYTES
 
 
-# ------------------------------------------------------------------------------------------------ batching
+# ------------------------------------------------------------------------------------ concurrent scans
 
 HOL_CONFIG = {"timeout_s": 30, "network_timeout_s": 1, "network_max_retries": 0, "address": hs.HOST}
 
 
-def test_a_normal_tls_scan_is_not_held_up_by_a_stalling_target_in_its_batch(
+def test_a_normal_tls_scan_is_not_held_up_by_a_stalling_target_scanned_at_the_same_time(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     listeners = [hs.Listener("alone", "normal_tls"), hs.Listener("batched", "normal_tls")]
