@@ -112,13 +112,32 @@ async def run_commands(
 ) -> dict[ScanCommand, Attempt]:
     """The outcome of each command that ended before `stop_at` (loop time); the others are absent."""
     run = _Run(server, asyncio.get_running_loop())
+    commands = list(commands)
     attempts: dict[ScanCommand, Attempt] = {}
-    expected = 0
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(stop_at):
+                # making the jobs reads trust stores and cipher tables: CPU work that stays off the event loop
+                refused, queued = await in_daemon_thread(_queue_jobs, run, commands, extra_arguments)
+                attempts.update(refused)
+                for index in range(min(connections, queued)):
+                    threading.Thread(target=run.work, name=f"tls-job-{index}", daemon=True).start()
+                while len(attempts) < len(commands):
+                    command, attempt = await run.finished.get()
+                    attempts[command] = attempt
+    finally:
+        run.stop.set()
+    return attempts
+
+
+def _queue_jobs(run: _Run, commands: list[ScanCommand], extra_arguments: Any) -> tuple[dict[ScanCommand, Attempt], int]:
+    """Each command's jobs into the run's queue; the outcome of those that cannot start, and how many jobs wait."""
+    attempts: dict[ScanCommand, Attempt] = {}
+    queued = 0
     for command in commands:
-        expected += 1
         try:
             jobs = ScanCommandsRepository.get_implementation_cls(command).scan_jobs_for_scan_command(
-                server_info=server, extra_arguments=getattr(extra_arguments, command.value, None)
+                server_info=run.server, extra_arguments=getattr(extra_arguments, command.value, None)
             )
         except ScanCommandWrongUsageError as err:
             attempts[command] = _error(command, ScanCommandErrorReasonEnum.WRONG_USAGE, err)
@@ -127,23 +146,13 @@ async def run_commands(
             attempts[command] = _error(command, ScanCommandErrorReasonEnum.BUG_IN_SSLYZE, err)
             continue
         if not jobs:
-            attempts[command] = command_attempt(command, server, [])
+            attempts[command] = command_attempt(command, run.server, [])
             continue
         entry = _Command(command, len(jobs))
         for job in jobs:
             run.jobs.put((entry, job))
-    workers = min(connections, run.jobs.qsize())
-    for index in range(workers):
-        threading.Thread(target=run.work, name=f"tls-job-{index}", daemon=True).start()
-    try:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout_at(stop_at):
-                while len(attempts) < expected:
-                    command, attempt = await run.finished.get()
-                    attempts[command] = attempt
-    finally:
-        run.stop.set()
-    return attempts
+        queued += len(jobs)
+    return attempts, queued
 
 
 def command_attempt(command: ScanCommand, server: ServerConnectivityInfo, results: list[ScanJobResult]) -> Attempt:

@@ -45,6 +45,7 @@ from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocat
 from checks.base import CheckMisconfigured, TargetUnreachable, is_ip_literal, probe_tls_context
 from checks.tls import hello
 from checks.tls.certs import analyse_chain
+from checks.tls.closing import install as close_sockets_always
 from checks.tls.facts import (
     CONNECTIVITY,
     DEADLINE,
@@ -64,6 +65,7 @@ from monitor.models import Target
 log = logging.getLogger(__name__)
 MAX_SCAN_THREADS = 16
 cap_http_reads()
+close_sockets_always()
 _POOL_LOCK = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 DH_PROBE = "dh_groups"  # our own ClientHello offering only DH suites: an untested part of its own
