@@ -152,6 +152,8 @@ async def scan(
     limit = connections
     retry = [command for command, attempt in attempts.items() if lost_connections(attempt)]
     if retry and connections > 1 and loop.time() < stop_at:
+        log.info("%s: %s lost handshakes to resets or time-outs; again one connection at a time", target.display,
+                 ", ".join(sorted(c.value for c in retry)))  # fmt: skip
         again = await run_commands(server, retry, extra, connections=1, stop_at=stop_at)
         recovered = {c: a for c, a in again.items() if _recovered(attempts[c], a)}
         attempts.update(recovered)
