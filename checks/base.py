@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.models import Observation, OpenFinding, Severity, Target, key_matches
 
@@ -28,6 +28,11 @@ class TargetUnreachable(CheckError):
 
 class CheckMisconfigured(CheckError):
     """Our side: a missing binary, an impossible configuration."""
+
+
+class PeerDetailsUnreadable(CheckError):
+    """Stored details of a check this one depends on no longer parse as that check's details model (a schema
+    change): our side, never "nothing found"."""
 
 
 class InvalidSetting(CheckError):
@@ -121,6 +126,24 @@ class CheckContext:
 
 C = TypeVar("C", bound=CheckConfig)
 D = TypeVar("D", bound=CheckDetails)
+P = TypeVar("P", bound=CheckDetails)
+
+
+def read_peer(ctx: CheckContext, name: str, model: type[P]) -> P | None:
+    """The latest details of check `name` in `ctx`, as that check's details `model`; None when there are none.
+
+    Peers arrive as models from a run and as their stored JSON from the store. A shape that does not parse raises
+    PeerDetailsUnreadable: a dependency read as "no facts" would resolve every finding it backs.
+    """
+    value = ctx.peer_details.get(name)
+    if value is None or isinstance(value, model):
+        return value
+    try:
+        return model.model_validate(value.model_dump(mode="json") if isinstance(value, BaseModel) else value)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "details"
+        raise PeerDetailsUnreadable(f"stored {name} details do not parse ({where}: {first['msg']})") from None
 
 
 class Check(ABC, Generic[C, D]):
@@ -160,6 +183,11 @@ class Check(ABC, Generic[C, D]):
     @abstractmethod
     def evaluate(self, details: D, cfg: C, ctx: CheckContext) -> list[Observation]:
         """Judge facts. Pure: no I/O, no clock beyond what `details` carries."""
+
+    def rejudged(self, details: D, ctx: CheckContext) -> D:
+        """The details a judgement stands on, given the context (re-judging stored facts: fresher peer facts,
+        today's database). Pure; the details unchanged by default."""
+        return details
 
     def untested(self, details: D) -> tuple[str, ...]:
         """Finding keys (or `prefix.*` families) that `details` could not test: a run that did not look at a part

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from checks.base import Check, CheckConfig, CheckContext
 from monitor.aio import first_of
 from monitor.errors import InvalidInput
@@ -28,7 +26,7 @@ from monitor.scope_resolution import (
     ScopeViolation,
     resolve_and_check,
 )
-from monitor.settings import endpoint_config
+from monitor.settings import INVALID_SETTINGS, endpoint_config
 from monitor.store.availability import Outage, describe, unavailable
 from monitor.store.work import DueItem, WorkQueue
 
@@ -240,24 +238,17 @@ class Scheduler:
                 self.configs[item.check], item.check_settings, item.expected_ports, agency=item.agency_settings
             )
         except InvalidInput as err:
-            return _refused(item, f"agency or endpoint settings no longer valid: {err}")
+            return _refused(item, f"{INVALID_SETTINGS}: {err}")
         return await execute(check, target, config, context)
 
     async def _peer_details(self, check: Check[Any, Any], item: DueItem) -> dict[str, Any]:
+        """The stored details the check reads, as stored: each check reads them as its peer's model
+        (`checks.base.read_peer`), and a shape that no longer parses is that check's crash, not "no facts"."""
         names = type(check).peer_names()
         if not names:
             return {}
         stored = await self.queue.latest_details([(item.endpoint_id, name) for name in names])
-        details: dict[str, Any] = {}
-        for (_, name), raw in stored.items():
-            peer = self.checks.get(name)
-            if peer is None:
-                continue
-            try:
-                details[name] = type(peer).details_model.model_validate(raw)
-            except ValidationError:
-                log.warning("stored %s details of endpoint %d no longer parse; ignored", name, item.endpoint_id)
-        return details
+        return {name: raw for (_, name), raw in stored.items()}
 
     async def _flush_loop(self) -> None:
         while True:

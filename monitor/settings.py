@@ -342,6 +342,9 @@ def check_configs(settings: Settings, registry: Registry = REGISTRY) -> dict[str
     return configs
 
 
+INVALID_SETTINGS = "agency or endpoint settings no longer valid"
+
+
 def endpoint_config(
     base: CheckConfig,
     overrides: Mapping[str, Any] | None = None,

@@ -23,7 +23,9 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from checks.base import Check, CheckConfig, CheckContext
+from monitor.errors import InvalidInput
 from monitor.models import CheckResult, CheckStatus
+from monitor.runner import judge, make_result
 from monitor.store.availability import Outage
 from monitor.store.registry import AGENCY
 from monitor.store.tables import Endpoint, LatestResult, VulnCpeMatch, VulnCve, VulnEolCycle, VulnEolProduct, VulnKev
@@ -40,7 +42,6 @@ SOURCE = VulnSourceRow.__table__  # type: ignore[attr-defined]
 LATEST = LatestResult.__table__  # type: ignore[attr-defined]
 ENDPOINT = Endpoint.__table__  # type: ignore[attr-defined]
 _BATCH = 500
-PORTS = "ports"
 
 
 class VulnToolkit(Protocol):
@@ -232,9 +233,10 @@ async def rejudge_stored(
     are kept; the result is an OK CheckResult whose observations reflect the new database. Endpoint-specific
     settings of the check are applied as in a scan.
     """
-    from monitor.settings import endpoint_config
+    from monitor.settings import INVALID_SETTINGS, endpoint_config
 
     now = now or datetime.now(UTC)
+    peers = type(check).depends_on
     started = time.perf_counter()
     wanted = set(endpoint_ids) if endpoint_ids is not None else None
     async with engine.connect() as conn:
@@ -249,7 +251,7 @@ async def rejudge_stored(
         }
         rows = await conn.execute(
             select(LATEST.c.endpoint_id, LATEST.c.check, LATEST.c.details).where(
-                LATEST.c.check.in_((PORTS, check.name)), LATEST.c.details.is_not(None)
+                LATEST.c.check.in_((*peers, check.name)), LATEST.c.details.is_not(None)
             )
         )
         stored: dict[int, dict[str, Mapping[str, Any]]] = {}
@@ -258,50 +260,27 @@ async def rejudge_stored(
                 stored.setdefault(row.endpoint_id, {})[row.check] = row.details
     results: list[CheckResult[Any]] = []
     empty = type(check).details_model()
-    rebuild = getattr(type(check), "judged_details", None)  # the patch check names what it judged
     resources = {"vulndb": vulndb}
     for endpoint_id, facts in sorted(stored.items()):
-        if PORTS not in facts:
-            continue
+        if not all(peer in facts for peer in peers):
+            continue  # nothing to re-judge before the facts it stands on exist
         clock = time.perf_counter()
         try:
             details = type(check).details_model.model_validate(facts[check.name]) if check.name in facts else empty
         except ValidationError:
-            details = empty  # stored by an older schema: judge the ports facts alone
+            details = empty  # its own details stored by an older schema: judge the peers' facts alone
         settings = endpoints[endpoint_id].check_settings or {}
         agency_settings = endpoints[endpoint_id].agency_settings or {}
         try:
             cfg = endpoint_config(config, settings.get(check.name), agency=agency_settings.get(check.name))
-        except ValueError:
-            cfg = config
-        ctx = CheckContext(now=now, peer_details={PORTS: facts[PORTS]}, resources=resources)
-        try:
-            observations = tuple(check.evaluate(details, cfg, ctx))
-            if rebuild is not None:
-                details = rebuild(details, ctx)
-        except Exception as err:  # one bad stored row must not stop the re-judgement of the others
-            log.exception("re-judging endpoint %d failed", endpoint_id)
-            results.append(_result(check, endpoint_id, now, clock, CheckStatus.CRASHED, error=f"rejudge: {err}"))
+        except InvalidInput as err:  # refused as the scheduler refuses it
+            results.append(make_result(check, endpoint_id, now, clock, CheckStatus.MISCONFIGURED,
+                                       error=f"{INVALID_SETTINGS}: {err}"))  # fmt: skip
             continue
-        results.append(
-            _result(check, endpoint_id, now, clock, CheckStatus.OK, details=details, observations=observations,
-                    untested=tuple(check.untested(details)))
-        )  # fmt: skip
+        ctx = CheckContext(now=now, peer_details={peer: facts[peer] for peer in peers}, resources=resources)
+        results.append(judge(check, endpoint_id, details, cfg, ctx, now, clock))
     log.info("re-judged %d endpoints in %.2f s", len(results), time.perf_counter() - started)
     return results
-
-
-def _result(
-    check: Check[Any, Any], endpoint_id: int, now: datetime, clock: float, status: CheckStatus, **facts: Any
-) -> CheckResult[Any]:
-    return CheckResult(
-        check=check.name,
-        endpoint_id=endpoint_id,
-        status=status,
-        started_at=now,
-        duration_s=round(time.perf_counter() - clock, 6),
-        **facts,
-    )
 
 
 async def _insert(conn: AsyncConnection, table: Any, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -26,11 +26,13 @@ from checks.base import (
     FindingSpec,
     MetricFamily,
     MetricSample,
+    read_peer,
 )
 from checks.patches.banners import read_banners
 from checks.patches.fingerprints import Fingerprint, from_ports_details, merge
 from checks.patches.snapshot import SEED_DIR, Snapshot, default_database, load_dir, to_memory
 from checks.patches.vulndb import EolCycle, Match, VulnDatabase
+from checks.ports.models import PortsDetails
 from monitor.models import Observation, OpenFinding, Severity, Target
 
 CHECK_NAME = "patch"
@@ -117,11 +119,12 @@ class PatchCheck(Check[PatchConfig, PatchDetails]):
 
     async def run(self, target: Target, cfg: PatchConfig, ctx: CheckContext) -> PatchDetails:
         db = await asyncio.to_thread(database, ctx)  # misconfigured now, not crashed in evaluate; the seed loads once
-        nmap = from_ports_details(ctx.peer_details.get(PORTS))
+        ports = read_peer(ctx, PORTS, PortsDetails)
+        nmap = from_ports_details(ports)
         extra: list[Fingerprint] = []
         if cfg.banner_reads and cfg.max_banner_ports:
             extra = await read_banners(
-                target, _ports_to_read(ctx, nmap, target), cfg.banner_timeout_s, cfg.max_banner_ports
+                target, _ports_to_read(ports, nmap, target), cfg.banner_timeout_s, cfg.max_banner_ports
             )
         return PatchDetails(fingerprints=tuple(merge(nmap, extra)), database=describe(db))
 
@@ -131,9 +134,8 @@ class PatchCheck(Check[PatchConfig, PatchDetails]):
     # --- the vulndb toolkit the daemon reaches through the registry (monitor/vulndb_store.py: VulnToolkit) -----
     seed_dir: ClassVar[Path] = SEED_DIR
 
-    @staticmethod
-    def judged_details(details: PatchDetails, ctx: CheckContext) -> PatchDetails:
-        """The details a re-judgement stands on: the stored ports fingerprints merged in, today's database named."""
+    def rejudged(self, details: PatchDetails, ctx: CheckContext) -> PatchDetails:
+        """What a judgement stands on: the ports check's latest fingerprints merged in, today's database named."""
         return PatchDetails(fingerprints=tuple(fingerprints_for(details, ctx)), database=describe(database(ctx)))
 
     @staticmethod
@@ -173,25 +175,19 @@ def describe(db: VulnDatabase) -> str:
 
 def fingerprints_for(details: PatchDetails, ctx: CheckContext) -> list[Fingerprint]:
     """The ports details in the context are the freshest nmap facts; this check's own banner reads come on top."""
-    if PORTS not in ctx.peer_details:
+    ports = read_peer(ctx, PORTS, PortsDetails)
+    if ports is None:
         return list(details.fingerprints)
     own = [f for f in details.fingerprints if f.source == "banner"]
-    return merge(from_ports_details(ctx.peer_details[PORTS]), own)
+    return merge(from_ports_details(ports), own)
 
 
-def _ports_to_read(ctx: CheckContext, nmap: list[Fingerprint], target: Target) -> list[tuple[int, str]]:
+def _ports_to_read(ports: PortsDetails | None, nmap: list[Fingerprint], target: Target) -> list[tuple[int, str]]:
     """(port, service) pairs whose version nmap did not give; the target's own port when no ports facts exist."""
-    raw = ctx.peer_details.get(PORTS)
-    if raw is None:
+    if ports is None:
         return [(target.port, "")]
-    dumped = raw.model_dump(mode="json") if hasattr(raw, "model_dump") else raw
-    ports = [p for p in dumped.get("open_ports") or () if isinstance(p, dict)] if isinstance(dumped, dict) else []
     versioned = {f.port for f in nmap if f.version}
-    return [
-        (int(p["port"]), str(p.get("service") or ""))
-        for p in ports
-        if p.get("protocol", "tcp") == "tcp" and p.get("port") not in versioned
-    ]
+    return [(p.port, p.service) for p in ports.open_ports if p.protocol == "tcp" and p.port not in versioned]
 
 
 def judge(fingerprints: list[Fingerprint], db: VulnDatabase, cfg: PatchConfig, today: date) -> list[Observation]:

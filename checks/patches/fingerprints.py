@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from checks.patches.cpe import ANY, NA, parse_cpe, product_from_name
+from checks.ports.models import PortsDetails
 
 MAX_EVIDENCE = 300
 _VERSION = r"\d[\w.~+-]*"
@@ -162,20 +163,13 @@ def from_nmap_port(port: Mapping[str, Any]) -> Fingerprint | None:
     )
 
 
-def from_ports_details(details: Any) -> list[Fingerprint]:
-    """Fingerprints of the ports check's details (a pydantic model or its JSON form); [] when unreadable."""
-    if isinstance(details, BaseModel):
-        details = details.model_dump(mode="json")
-    if not isinstance(details, Mapping):
-        return []
+def from_ports_details(details: PortsDetails | None) -> list[Fingerprint]:
+    """Fingerprints of the ports check's details (none when the endpoint has no ports facts yet)."""
     found = []
-    open_ports = details.get("open_ports")
-    for port in open_ports if isinstance(open_ports, list | tuple) else ():
-        if not isinstance(port, Mapping):
-            continue
+    for port in details.open_ports if details is not None else ():
         try:
-            fingerprint = from_nmap_port(port)
-        except (TypeError, ValueError):  # a damaged or older stored port: it gives no fingerprint
+            fingerprint = from_nmap_port(port.model_dump(mode="json"))
+        except (TypeError, ValueError):  # a version or CPE text that does not parse gives no fingerprint
             continue
         if fingerprint is not None:
             found.append(fingerprint)

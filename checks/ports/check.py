@@ -6,11 +6,9 @@ import asyncio
 import ipaddress
 import re
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
-
-from pydantic import ValidationError
 
 from checks.base import (
     Check,
@@ -20,7 +18,9 @@ from checks.base import (
     FindingSpec,
     MetricFamily,
     MetricSample,
+    PeerDetailsUnreadable,
     TargetUnreachable,
+    read_peer,
 )
 from checks.ports.catalogue import EXPOSURE_SPECS, SERVICE_CLASSES, ServiceClass
 from checks.ports.models import OpenPort, PortsConfig, PortsDetails
@@ -185,15 +185,10 @@ async def resolve_address(host: str) -> str:
 
 def previous_details(ctx: CheckContext) -> PortsDetails | None:
     """The previous scan of this endpoint, from `ctx.peer_details["ports"]`; None if absent or unreadable."""
-    value: Any = ctx.peer_details.get(PortsCheck.name)
-    if isinstance(value, PortsDetails):
-        return value
-    if isinstance(value, Mapping):
-        try:
-            return PortsDetails.model_validate(dict(value))
-        except ValidationError:
-            return None  # stored by an older schema: skip drift once rather than fail the run
-    return None
+    try:
+        return read_peer(ctx, PortsCheck.name, PortsDetails)
+    except PeerDetailsUnreadable:
+        return None  # stored by an older schema: skip drift once rather than fail the run
 
 
 def _new_ports(details: PortsDetails, previous: PortsDetails) -> list[OpenPort]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar, get_args
 
-from checks.base import Check, CheckContext, MetricSample
+from checks.base import Check, CheckContext, MetricSample, PeerDetailsUnreadable, read_peer
 from checks.tls import findings, metrics
 from checks.tls.certs import check_ca_file
 from checks.tls.evaluate import evaluate, untested_keys
@@ -46,8 +46,7 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
         # stop early enough to turn what completed into facts before the runner stops waiting
         stop_at = deadline - min(FINISH_MARGIN_S, 0.2 * max(0.0, deadline - loop.time()))
         probed = await quick_handshake(target, cfg)
-        previous = ctx.peer_details.get(self.name)
-        previous = previous if isinstance(previous, TlsDetails) else None
+        previous = previous_details(ctx)
         if previous is not None and unchanged(previous, probed[1], cfg, ctx.now):
             return previous  # one handshake, and the server is as it was: the last full scan's facts still hold
         connections = cfg.connections_per_server
@@ -65,6 +64,14 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
 
     def untested(self, details: TlsDetails) -> tuple[str, ...]:
         return untested_keys(details)
+
+
+def previous_details(ctx: CheckContext) -> TlsDetails | None:
+    """This endpoint's last TLS facts (quick probes, the learnt connection limit); None if absent or unreadable."""
+    try:
+        return read_peer(ctx, TlsCheck.name, TlsDetails)
+    except PeerDetailsUnreadable:
+        return None  # stored by an older schema: one full scan at full speed instead
 
 
 def unchanged(previous: TlsDetails, handshake: Handshake | None, cfg: TlsConfig, now: datetime) -> bool:

@@ -13,11 +13,13 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from checks.base import CheckContext, PeerDetailsUnreadable, read_peer
 from checks.patches.cpe import PRODUCT_NAMES, Cpe, parse_cpe, product_from_name
 from checks.patches.fingerprints import MAX_EVIDENCE, from_banner, from_nmap_port, from_ports_details, parse_banner
 from checks.patches.snapshot import default_database
 from checks.patches.toolkit import lookup
 from checks.patches.versions import compare, same_version, version_key
+from checks.ports.models import PortsDetails
 from tests.fuzz.budget import budget
 
 # text the way banners arrive: mostly printable, with version-like runs, separators and the odd control character
@@ -161,20 +163,29 @@ def stored_ports(draw: st.DrawFn) -> dict[str, Any]:
     return port
 
 
+def stored(open_ports: Any) -> dict[str, Any]:
+    return {"address": "192.0.2.1", "scanned": "1-65535", "version_scan": "done", "open_ports": open_ports}
+
+
 @budget()
 @given(st.one_of(st.lists(stored_ports(), max_size=4), json_values))
-def test_stored_ports_details_give_fingerprints_or_nothing(open_ports: Any) -> None:
-    found = from_ports_details({"open_ports": open_ports})
-    for fingerprint in found:
+def test_stored_ports_details_give_fingerprints_or_a_clear_error(open_ports: Any) -> None:
+    """Damaged or older stored ports details are read as the ports check's model or refused, never as "no ports"."""
+    ctx = CheckContext(peer_details={"ports": stored(open_ports)})
+    try:
+        details = read_peer(ctx, "ports", PortsDetails)
+    except PeerDetailsUnreadable as err:
+        assert str(err).startswith("stored ports details do not parse")
+        return
+    assert details is not None
+    for fingerprint in from_ports_details(details):
         assert fingerprint.source == "nmap" and len(fingerprint.evidence) <= MAX_EVIDENCE
-    if not isinstance(open_ports, dict):
-        assert from_ports_details(open_ports) == []
 
 
 @budget()
 @given(st.lists(sound_ports, max_size=4))
 def test_every_sound_port_with_a_product_gives_its_fingerprint(open_ports: list[dict[str, Any]]) -> None:
-    found = from_ports_details({"open_ports": open_ports})
+    found = from_ports_details(PortsDetails.model_validate(stored(open_ports)))
     expected = [from_nmap_port(p) for p in open_ports]  # a sound port never raises
     assert found == [f for f in expected if f is not None]
     assert {f.port for f in found} >= {p["port"] for p in open_ports if p["product"]}

@@ -6,6 +6,7 @@ import pytest
 
 from checks.patches.cpe import ALIASES, PRODUCT_NAMES, canonical, parse_cpe, product_from_name
 from checks.patches.fingerprints import from_banner, from_nmap_port, from_ports_details
+from checks.ports.models import OpenPort, PortsDetails
 
 
 @pytest.mark.parametrize(
@@ -64,8 +65,10 @@ def test_nmap_fingerprints_use_the_cpe_and_strip_distribution_suffixes() -> None
     )
     assert nginx is not None and canonical(nginx.vendor, nginx.product) == (("f5", "nginx"),)
     assert from_nmap_port({"port": 9, "service": "discard"}) is None
-    assert from_ports_details({"open_ports": [port, {"port": 9}]})[0].port == 22
-    assert from_ports_details("not details") == []
+    details = PortsDetails(address="192.0.2.1", scanned="1-1024", version_scan="done",
+                           open_ports=(OpenPort(**port), OpenPort(port=9)))  # fmt: skip
+    assert [f.port for f in from_ports_details(details)] == [22]
+    assert from_ports_details(None) == []
 
 
 def test_cpe_22_and_23_parse_to_the_same_name() -> None:

@@ -76,7 +76,8 @@ async def test_own_banner_reads_where_nmap_gave_no_version(seed_db: MemoryVulnDb
     ctx = CheckContext(resources={"vulndb": seed_db})
     async with fake.listening(services):
         alone = await execute(PatchCheck(), Target("127.0.0.74", 2222), PatchConfig(), ctx)
-        blank = {"open_ports": [{"port": 8081, "service": "http", "product": "", "version": ""}]}
+        blank = {"address": "127.0.0.1", "scanned": "8081", "version_scan": "done",
+                 "open_ports": [{"port": 8081, "service": "http", "product": "", "version": ""}]}  # fmt: skip
         with_ports = CheckContext(peer_details={"ports": blank}, resources={"vulndb": seed_db})
         web = await execute(PatchCheck(), Target("127.0.0.75", 8081), PatchConfig(), with_ports)
     assert alone.status is CheckStatus.OK and isinstance(alone.details, PatchDetails)
@@ -102,7 +103,8 @@ async def test_https_server_header_is_read_over_tls(seed_db: MemoryVulnDb) -> No
     authority.issue_cert("127.0.0.77").configure_cert(context)
     fake.check_address("127.0.0.77")
     server = await asyncio.start_server(fake.http(b"Apache/2.4.50 (Unix)"), "127.0.0.77", 8443, ssl=context)
-    blank = {"open_ports": [{"port": 8443, "service": "https", "tunnel": "ssl", "product": "", "version": ""}]}
+    tls_port = {"port": 8443, "service": "https", "tunnel": "ssl", "product": "", "version": ""}
+    blank = {"address": "127.0.0.1", "scanned": "8443", "version_scan": "done", "open_ports": [tls_port]}
     ctx = CheckContext(peer_details={"ports": blank}, resources={"vulndb": seed_db})
     try:
         result = await execute(PatchCheck(), Target("127.0.0.77", 8443), PatchConfig(), ctx)

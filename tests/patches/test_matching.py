@@ -10,7 +10,8 @@ from checks.base import CheckContext
 from checks.patches import MemoryVulnDb, PatchCheck, PatchConfig, PatchDetails
 from checks.patches.check import judge
 from checks.patches.fingerprints import from_banner, from_nmap_port
-from monitor.models import Severity
+from monitor.models import CheckStatus, Severity, Target
+from monitor.runner import execute
 
 TODAY = date(2026, 11, 27)
 
@@ -166,11 +167,21 @@ def test_evaluate_prefers_the_freshest_ports_details_and_keeps_its_own_banners(s
     stale = from_nmap_port({"port": 22, "product": "OpenSSH", "version": "9.8p1", "cpes": []})
     assert stale is not None
     details = PatchDetails(fingerprints=(stale, *from_banner("Server: nginx/1.20.0", 8080)))
-    ports = {
-        "open_ports": [{"port": 22, "product": "OpenSSH", "version": "7.4", "cpes": ["cpe:/a:openbsd:openssh:7.4"]}]
-    }
+    ports = {  # as the store holds them
+        "address": "192.0.2.1", "scanned": "22", "version_scan": "done",
+        "open_ports": [{"port": 22, "product": "OpenSSH", "version": "7.4", "cpes": ["cpe:/a:openbsd:openssh:7.4"]}],
+    }  # fmt: skip
     ctx = CheckContext(
         now=datetime(2026, 11, 27, tzinfo=UTC), peer_details={"ports": ports}, resources={"vulndb": seed_db}
     )
     keys = {o.key for o in PatchCheck().evaluate(details, PatchConfig(), ctx)}
     assert {"patch.cve.CVE-2018-15473", "patch.cve.CVE-2021-23017", "patch.eol"} <= keys
+
+
+async def test_a_run_on_unreadable_ports_facts_is_a_crash_with_the_reason(seed_db: MemoryVulnDb) -> None:
+    """A renamed field in the ports facts must not read as "no open ports": that would resolve every CVE finding."""
+    older_schema = {"open_ports": [{"port": 22, "product": "OpenSSH", "version": "7.4"}]}  # no address, no scanned
+    ctx = CheckContext(peer_details={"ports": older_schema}, resources={"vulndb": seed_db})
+    result = await execute(PatchCheck(), Target("127.0.0.1", 22), PatchConfig(banner_reads=False), ctx)
+    assert result.status is CheckStatus.CRASHED
+    assert result.error == "stored ports details do not parse (address: Field required)"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import monitor.cli_vulndb as cli_vulndb
@@ -23,7 +24,7 @@ from monitor.settings import Settings
 from monitor.store.finding_store import OUTBOX
 from monitor.store.work import SCAN_RUN, WorkQueue
 from monitor.vulndb_store import KEV, LiveVulnDb, VulnStore, load_database, rejudge_stored, toolkit_of
-from tests.patches.stored import ports_details, store_endpoints
+from tests.patches.stored import AGENCY, ports_details, store_endpoints
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 APACHE = {"port": 80, "service": "http", "product": "Apache httpd", "version": "2.4.49", "extrainfo": "(Unix)",
@@ -140,6 +141,35 @@ async def test_a_new_kev_entry_escalates_stored_findings_without_a_scan(engine: 
 async def test_rejudge_skips_endpoints_without_the_patch_check(engine: AsyncEngine, seed_db: MemoryVulnDb) -> None:
     await store_endpoints(engine, [ports_details(APACHE)], checks=("ports",))
     assert await rejudge_stored(engine, PatchCheck(), PatchConfig(), seed_db, NOW) == []
+
+
+async def test_rejudging_unreadable_ports_facts_is_a_crash_that_resolves_nothing(
+    engine: AsyncEngine, seed_db: MemoryVulnDb
+) -> None:
+    """A renamed or damaged field in the stored ports facts must not read as "no ports": every CVE would resolve."""
+    damaged = ports_details(APACHE)
+    del damaged["address"]
+    _, damaged_id = await store_endpoints(engine, [ports_details(APACHE), damaged])
+    check = PatchCheck()
+    sound, unreadable = await rejudge_stored(engine, check, PatchConfig(), seed_db, NOW)
+    assert sound.status is CheckStatus.OK and "patch.cve.CVE-2021-41773" in {o.key for o in sound.observations}
+    assert unreadable.endpoint_id == damaged_id and unreadable.status is CheckStatus.CRASHED
+    assert unreadable.error == "stored ports details do not parse (address: Field required)"
+    opened = reconcile({}, dataclasses.replace(sound, endpoint_id=damaged_id), 0, Policy(), NOW)
+    known = {state.key: state for state in opened.states}
+    assert reconcile(known, unreadable, 0, Policy(), NOW).events == ()  # nothing resolved, nothing announced
+
+
+async def test_rejudging_refuses_invalid_agency_settings_as_the_scheduler_does(
+    engine: AsyncEngine, seed_db: MemoryVulnDb
+) -> None:
+    (endpoint_id,) = await store_endpoints(engine, [ports_details(APACHE)])
+    async with engine.begin() as conn:
+        await conn.execute(update(AGENCY).values(check_settings={"patch": {"banner_timeout_s": -1}}))
+    (result,) = await rejudge_stored(engine, PatchCheck(), PatchConfig(), seed_db, NOW)
+    assert result.endpoint_id == endpoint_id and result.status is CheckStatus.MISCONFIGURED
+    assert result.error is not None and result.error.startswith("agency or endpoint settings no longer valid: ")
+    assert "banner_timeout_s" in result.error
 
 
 async def test_match_prints_json_in_the_documented_shape(
