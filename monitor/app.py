@@ -19,10 +19,9 @@ from checks import REGISTRY, Registry
 from checks.base import Check, CheckConfig
 from monitor.aio import first_of
 from monitor.alerter import BrokerConfig, Publisher
-from monitor.api.app import build_app
+from monitor.api.app import build_app, build_scanner_app
 from monitor.api.auth import metrics_guard
 from monitor.api.context import api_config
-from monitor.api.health import build_app as build_health_app
 from monitor.cadence import cadence_from
 from monitor.durations import parse_duration
 from monitor.exporter import MetricsEndpoint
@@ -149,8 +148,9 @@ class Daemon:
                 resolver=resolver,
                 resources=vulndb.resources if vulndb is not None else {},
             )
-            if self.role == "scanner":  # health only: the api role serves the API and the one /metrics
-                app = build_health_app(engine)
+            if self.role == "scanner":  # health, and the runs of this process: the api role serves the snapshot
+                app = build_scanner_app(engine, api_config(settings))
+                app.router.add_get("/metrics", metrics_guard(self.metrics.handle_runtime))
             else:
                 app = build_app(engine, api_config(settings))
                 app.router.add_get("/metrics", metrics_guard(self.metrics.handle))

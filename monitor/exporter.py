@@ -209,12 +209,12 @@ class MetricsEndpoint:
     ) -> None:
         self.engine = engine
         self.refresh_s = refresh_s
-        self.registry = CollectorRegistry()
-        self.runtime = RuntimeMetrics(self.registry)
+        self.registry = CollectorRegistry()  # the shared state, rendered in the background
         self.collector = SnapshotCollector(checks, seed_dates or {})
         self.registry.register(self.collector)
         self.mqtt = ConnectionState()
-        self.live = CollectorRegistry()
+        self.live = CollectorRegistry()  # what only this process knows, rendered at each scrape (a few series)
+        self.runtime = RuntimeMetrics(self.live)
         self.live.register(self.mqtt)
         self.rendered: bytes | None = None
         self.render_seconds = 0.0
@@ -246,3 +246,7 @@ class MetricsEndpoint:
 
     async def handle(self, _request: web.Request) -> web.Response:
         return web.Response(body=await self.body(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def handle_runtime(self, _request: web.Request) -> web.Response:
+        """A scanner replica's /metrics: its own runs, durations and broker connection, no shared snapshot."""
+        return web.Response(body=generate_latest(self.live), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -36,5 +36,17 @@ def build_app(
     return app
 
 
+def build_scanner_app(engine: AsyncEngine, config: ApiConfig | None = None) -> web.Application:
+    """The scanner role's HTTP: health, and the token checks that guard the /metrics of what this process ran
+    (the daemon adds that route); no API, no UI."""
+    app = web.Application(client_max_size=1024**2, middlewares=[error_middleware])
+    app[ENGINE] = engine
+    app[SERVICES] = Services.build(engine, config or ApiConfig(), None)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.on_cleanup.append(_settle)
+    return app
+
+
 async def _settle(app: web.Application) -> None:
     await app[SERVICES].access.settle()  # the last uses of tokens noted before the stop

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import signal
 import subprocess
+import urllib.error
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
@@ -132,14 +134,17 @@ async def test_two_scanners_run_every_due_check_exactly_once_per_interval(
     await engine.dispose()
     await first_result(postgres_url)  # interpreter start-up is not scheduling: the intervals count from here
     await asyncio.sleep(4 * INTERVAL_S + 2)
-    metrics = await asyncio.to_thread(
-        lambda: urllib.request.urlopen(
-            urllib.request.Request(
-                f"http://127.0.0.1:{replicas.http['api-1']}/metrics", headers={"Authorization": f"Bearer {token}"}
-            ),
-            timeout=10,
-        ).read()
-    )
+
+    def scrape(name: str, bearer: str | None = token) -> bytes:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        request = urllib.request.Request(f"http://127.0.0.1:{replicas.http[name]}/metrics", headers=headers)
+        return bytes(urllib.request.urlopen(request, timeout=10).read())
+
+    metrics = await asyncio.to_thread(scrape, "api-1")
+    # each scanner serves what it ran (runs, durations); the shared state comes from the api role alone
+    scanner_metrics = await asyncio.to_thread(scrape, "scanner-a")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        await asyncio.to_thread(scrape, "scanner-b", None)
     codes = replicas.stop_all()
     assert set(codes.values()) == {0}, {name: replicas.log(name)[-2000:] for name in codes}
     runs = await runs_by_endpoint(postgres_url)
@@ -150,6 +155,11 @@ async def test_two_scanners_run_every_due_check_exactly_once_per_interval(
     workers = {worker for times in runs.values() for _, worker in times}
     assert workers == {"scanner-a", "scanner-b"}
     assert metrics.count(b"posture_endpoint_info{") == ENDPOINTS
+    ran = re.findall(rb'^posture_check_runs_total\{check="reachability",status="\w+"\} ([\d.]+)', scanner_metrics, re.M)
+    assert sum(float(count) for count in ran) > 0
+    assert b"posture_check_duration_seconds_count" in scanner_metrics
+    assert b"posture_endpoint_info" not in scanner_metrics
+    assert refused.value.code == 401
 
 
 async def test_a_killed_scanner_is_taken_over_with_nothing_lost_or_doubled(
