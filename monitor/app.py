@@ -30,7 +30,7 @@ from monitor.heap import freeze_startup_heap
 from monitor.leader import Job, lead, once_as_leader
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
-from monitor.scope_resolution import CachedResolver, DnsResolver
+from monitor.scope_resolution import DnsResolver
 from monitor.settings import Settings, check_configs
 from monitor.store.availability import Outage
 from monitor.store.engine import make_engine
@@ -134,7 +134,7 @@ class Daemon:
             self.metrics = MetricsEndpoint(engine, checks, settings.metrics_refresh_s, seed)
             if self.publisher is not None:
                 self.publisher.on_connection = self.metrics.mqtt.set
-            resolver = CachedResolver(DnsResolver(settings.dns_servers))
+            resolver = DnsResolver(settings.dns_servers)
             vulndb = self._live_vulndb(engine, checks, configs, queue) if self.role != "api" else None
             if vulndb is not None:
                 await vulndb.refresh()

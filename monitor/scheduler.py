@@ -19,7 +19,6 @@ from monitor.models import CheckResult, CheckStatus, Observation, Target
 from monitor.runner import execute
 from monitor.scope import ScopeEntry, in_scope
 from monitor.scope_resolution import (
-    CachedResolver,
     DnsResolver,
     HostUnresolvable,
     Resolver,
@@ -61,7 +60,7 @@ class Scheduler:
     ) -> None:
         self.queue = queue
         self.resources = resources if resources is not None else {}  # shared services checks read (vulndb)
-        self.resolver: Resolver = resolver or CachedResolver(DnsResolver())
+        self.resolver: Resolver = resolver or DnsResolver()
         self.on_result = on_result
         self.checks = checks
         self.configs = configs

@@ -88,6 +88,7 @@ def _nameserver(spec: str) -> dns.nameserver.Do53Nameserver:
     return dns.nameserver.Do53Nameserver(host, port)
 
 
+SYSTEM_REUSE_S = 30.0  # getaddrinfo gives no TTL: how long its answer serves the checks of one endpoint due together
 _GAI_REASONS = {
     socket.EAI_NONAME: "the name does not exist",
     socket.EAI_AGAIN: "DNS did not answer in time",
@@ -102,18 +103,31 @@ class DnsResolver:
     DNS, as the host's nsswitch says), exactly as `posture scan` and every other program on the host see them.
     With name servers, only those are asked (dnspython), and /etc/hosts is not read. TXT records (scope proofs)
     always come from DNS: the system's resolvers (resolv.conf) or the given name servers.
+
+    Addresses are reused while they are valid, so that the checks of one endpoint due together resolve its name
+    once: from DNS for each record's own TTL (dnspython's cache), from getaddrinfo, which gives no TTL, for
+    `SYSTEM_REUSE_S`. TXT records are never cached: a scope proof must be seen as it is now.
     """
 
-    def __init__(self, nameservers: Sequence[str] = (), timeout_s: float = 3.0) -> None:
+    def __init__(self, nameservers: Sequence[str] = (), timeout_s: float = 3.0, max_names: int = 10_000) -> None:
         self._system = not nameservers
-        if nameservers:
-            self._resolver = dns.asyncresolver.Resolver(configure=False)
-            self._resolver.nameservers = [_nameserver(spec) for spec in nameservers]
-        else:
-            self._resolver = dns.asyncresolver.Resolver()
-        self._resolver.lifetime = timeout_s
-        self._resolver.timeout = timeout_s
+        self._resolver = self._dns(nameservers, timeout_s)
+        self._resolver.cache = dns.resolver.LRUCache(max_names)
+        self._txt_resolver = self._dns(nameservers, timeout_s)  # no cache
         self.timeout_s = timeout_s
+        self.max_names = max_names
+        self._system_answers: dict[str, tuple[float, list[IpAddress]]] = {}
+
+    @staticmethod
+    def _dns(nameservers: Sequence[str], timeout_s: float) -> dns.asyncresolver.Resolver:
+        if nameservers:
+            resolver = dns.asyncresolver.Resolver(configure=False)
+            resolver.nameservers = [_nameserver(spec) for spec in nameservers]
+        else:
+            resolver = dns.asyncresolver.Resolver()
+        resolver.lifetime = timeout_s
+        resolver.timeout = timeout_s
+        return resolver
 
     async def addresses(self, host: str) -> list[IpAddress]:
         literal = parse_ip(host)
@@ -125,6 +139,10 @@ class DnsResolver:
         return list(dict.fromkeys(found))
 
     async def _system_addresses(self, host: str) -> list[IpAddress]:
+        now = time.monotonic()
+        reused = self._system_answers.get(host)
+        if reused is not None and reused[0] > now:
+            return reused[1]
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.timeout_s):
@@ -135,7 +153,11 @@ class DnsResolver:
             raise HostUnresolvable(
                 host, _GAI_REASONS.get(err.errno, f"the name does not resolve ({err.strerror})")
             ) from None
-        return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+        found = [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+        if len(self._system_answers) >= self.max_names:
+            self._system_answers.clear()
+        self._system_answers[host] = (now + SYSTEM_REUSE_S, found)
+        return found
 
     async def _dns_addresses(self, host: str) -> list[IpAddress]:
         found: list[IpAddress] = []
@@ -153,34 +175,10 @@ class DnsResolver:
 
     async def txt(self, name: str) -> list[str]:
         try:
-            answer = await self._resolver.resolve(name, "TXT")
+            answer = await self._txt_resolver.resolve(name, "TXT")
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers, dns.exception.Timeout):
             return []
         return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]
-
-
-class CachedResolver:
-    """Addresses remembered for `ttl_s`: the checks of one endpoint due together resolve its name once."""
-
-    def __init__(self, resolver: Resolver, ttl_s: float = 30.0, max_entries: int = 10_000) -> None:
-        self.resolver = resolver
-        self.ttl_s = ttl_s
-        self.max_entries = max_entries
-        self._addresses: dict[str, tuple[float, list[IpAddress]]] = {}
-
-    async def addresses(self, host: str) -> list[IpAddress]:
-        now = time.monotonic()
-        cached = self._addresses.get(host)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        found = await self.resolver.addresses(host)
-        if len(self._addresses) >= self.max_entries:
-            self._addresses.clear()
-        self._addresses[host] = (now + self.ttl_s, found)
-        return found
-
-    async def txt(self, name: str) -> list[str]:
-        return await self.resolver.txt(name)  # verification must see the record as it is now
 
 
 def is_public(address: IpAddress) -> bool:

@@ -30,6 +30,7 @@ class Zone(BaseResolver):  # type: ignore[misc]
     """name → {"A": [...], "AAAA": [...], "TXT": [...]}; unknown names get NXDOMAIN."""
 
     records: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    ttl: int = 1  # seconds, of every answer
 
     def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
         reply = request.reply()
@@ -40,7 +41,7 @@ class Zone(BaseResolver):  # type: ignore[misc]
             return reply
         make = {"A": A, "AAAA": AAAA, "TXT": TXT}
         for value in self.records[name].get(qtype, []):
-            reply.add_answer(RR(name, getattr(QTYPE, qtype), rdata=make[qtype](value), ttl=1))
+            reply.add_answer(RR(name, getattr(QTYPE, qtype), rdata=make[qtype](value), ttl=self.ttl))
         return reply
 
 

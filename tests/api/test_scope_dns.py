@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Iterator
 
@@ -51,6 +52,7 @@ async def test_names_are_resolved_through_the_configured_server(nameserver: str)
 
 async def test_a_name_that_moved_into_a_private_network_is_a_scope_violation(zone: Zone, nameserver: str) -> None:
     resolver = DnsResolver([nameserver], timeout_s=2)
+    zone.ttl = 0  # every resolution asks again (answers are reused for their TTL)
     assert await resolve_and_check("www.lk-a.example", SCOPES, resolver)
     zone.records["www.lk-a.example"] = {"A": ["81.169.0.10", "10.1.2.3"]}  # a DNS change, or a takeover
     with pytest.raises(ScopeViolation) as caught:
@@ -127,13 +129,16 @@ async def test_an_admin_approves_or_rejects_a_proposed_domain(api: Api) -> None:
     assert (status, cidr["error"]["field"]) == (400, "value")
 
 
-async def test_the_cached_resolver_asks_once_per_name_within_its_ttl(zone: Zone, nameserver: str) -> None:
-    from monitor.scope_resolution import CachedResolver
-
-    resolver = CachedResolver(DnsResolver([nameserver], timeout_s=2), ttl_s=60)
+async def test_addresses_are_reused_for_their_ttl_and_txt_records_never(zone: Zone, nameserver: str) -> None:
+    resolver = DnsResolver([nameserver], timeout_s=2)
+    zone.ttl = 60
     first = await resolver.addresses("neu.lk-a.example")
-    zone.records["neu.lk-a.example"] = {"A": ["10.9.9.9"]}
-    assert await resolver.addresses("neu.lk-a.example") == first
-    resolver.ttl_s = 0
-    resolver._addresses.clear()
-    assert await resolver.addresses("neu.lk-a.example") == [ipaddress.ip_address("10.9.9.9")]
+    zone.records["neu.lk-a.example"] = {"A": ["10.9.9.9"], "TXT": ["proof-2"]}
+    assert await resolver.addresses("neu.lk-a.example") == first  # within the record's 60 s
+    assert await resolver.txt("neu.lk-a.example") == ["proof-2"]  # a scope proof is read as it is now
+    zone.ttl = 1
+    zone.records["kurz.lk-a.example"] = {"A": ["10.1.1.1"]}
+    assert await resolver.addresses("kurz.lk-a.example") == [ipaddress.ip_address("10.1.1.1")]
+    zone.records["kurz.lk-a.example"] = {"A": ["10.2.2.2"]}
+    await asyncio.sleep(1.1)  # the record's own TTL, not a fixed cache time
+    assert await resolver.addresses("kurz.lk-a.example") == [ipaddress.ip_address("10.2.2.2")]
