@@ -31,6 +31,8 @@ from sslyze.scanner.scan_command_attempt import (
 )
 from sslyze.server_connectivity import ServerConnectivityInfo
 
+from checks.tls.closing import RunSockets, owned_by
+
 T = TypeVar("T")
 Attempt = ScanCommandAttempt[Any]  # sslyze's outcome of one scan command: completed (with its result) or error
 
@@ -70,15 +72,19 @@ class _Command:
 class _Run:
     """What the worker threads of one server's run share with the coroutine that waits for it."""
 
-    def __init__(self, server: ServerConnectivityInfo, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, server: ServerConnectivityInfo, loop: asyncio.AbstractEventLoop, sockets: RunSockets) -> None:
         self.server = server
         self.loop = loop
+        self.sockets = sockets
         self.stop = threading.Event()
         self.jobs: queue.SimpleQueue[tuple[_Command, ScanJob]] = queue.SimpleQueue()
         self.finished: asyncio.Queue[tuple[ScanCommand, Attempt]] = asyncio.Queue()
         self._lock = threading.Lock()
 
     def work(self) -> None:
+        owned_by(self.sockets, self._work)()
+
+    def _work(self) -> None:
         while not self.stop.is_set():
             try:
                 command, job = self.jobs.get_nowait()
@@ -109,9 +115,11 @@ async def run_commands(
     *,
     connections: int,
     stop_at: float,
+    sockets: RunSockets,
 ) -> dict[ScanCommand, Attempt]:
-    """The outcome of each command that ended before `stop_at` (loop time); the others are absent."""
-    run = _Run(server, asyncio.get_running_loop())
+    """The outcome of each command that ended before `stop_at` (loop time); the others are absent. The sockets the
+    jobs open belong to `sockets`, which the caller cuts when its run ends."""
+    run = _Run(server, asyncio.get_running_loop(), sockets)
     commands = list(commands)
     attempts: dict[ScanCommand, Attempt] = {}
     try:

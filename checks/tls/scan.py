@@ -45,6 +45,7 @@ from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocat
 from checks.base import CheckMisconfigured, TargetUnreachable, is_ip_literal, probe_tls_context
 from checks.tls import hello
 from checks.tls.certs import analyse_chain
+from checks.tls.closing import RunSockets, owned_by
 from checks.tls.closing import install as close_sockets_always
 from checks.tls.facts import (
     CONNECTIVITY,
@@ -138,23 +139,44 @@ async def scan(
     loop = asyncio.get_running_loop()
     pool = scan_executor(executor)
     await loop.run_in_executor(pool, prime_trust_stores)
+    sockets = RunSockets()  # cut when this run ends: no sslyze thread outlives it by more than a moment
+    try:
+        return await _scan(target, cfg, pool, address, handshake, request, stop_at, connections, sockets)
+    finally:
+        sockets.cut()
+
+
+async def _scan(
+    target: Target,
+    cfg: TlsConfig,
+    pool: Executor,
+    address: str,
+    handshake: Handshake | None,
+    request: ServerScanRequest,
+    stop_at: float,
+    connections: int,
+    sockets: RunSockets,
+) -> TlsDetails:
+    loop = asyncio.get_running_loop()
     location, network = request.server_location, request.network_configuration
     try:
         async with asyncio.timeout_at(stop_at):
-            probing = await in_daemon_thread(check_connectivity_to_server, location, network)
+            probing = await in_daemon_thread(owned_by(sockets, check_connectivity_to_server), location, network)
     except ServerTlsConfigurationNotSupported as err:
         return await first_flights_only(target, cfg, address, handshake, err, stop_at, pool)
     except ConnectionToServerFailed as err:
         raise unreachable(err, cfg) from None
     server = ServerConnectivityInfo(server_location=location, network_configuration=network, tls_probing_result=probing)
     extra = request.scan_commands_extra_arguments
-    attempts = await run_commands(server, request.scan_commands, extra, connections=connections, stop_at=stop_at)
+    attempts = await run_commands(
+        server, request.scan_commands, extra, connections=connections, stop_at=stop_at, sockets=sockets
+    )
     limit = connections
     retry = [command for command, attempt in attempts.items() if lost_connections(attempt)]
     if retry and connections > 1 and loop.time() < stop_at:
         log.info("%s: %s lost handshakes to resets or time-outs; again one connection at a time", target.display,
                  ", ".join(sorted(c.value for c in retry)))  # fmt: skip
-        again = await run_commands(server, retry, extra, connections=1, stop_at=stop_at)
+        again = await run_commands(server, retry, extra, connections=1, stop_at=stop_at, sockets=sockets)
         recovered = {c: a for c, a in again.items() if _recovered(attempts[c], a)}
         attempts.update(recovered)
         limit = 1 if recovered else connections

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import socketserver
 import struct
-import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from tls_servers import RunningServer, serve_until_orphaned, spawn
+from tls_servers import running as tls_running
 
 LOOPBACK = "127.0.0.5"
 # a 512-bit safe prime made with `openssl dhparam 512` for these tests (generator 2)
@@ -53,55 +54,18 @@ class LegacySpec:
     reset_without_sni: bool = False
 
 
-@dataclass
-class RunningLegacy:
-    spec: LegacySpec
-    host: str
-    port: int
-    process: subprocess.Popen[bytes]
-
-    @property
-    def hostname(self) -> str:
-        return self.spec.name
+RunningLegacy = RunningServer
 
 
-def start(spec: LegacySpec, workdir: Path, host: str = LOOPBACK) -> RunningLegacy:
-    assert host.startswith("127."), "test servers listen on loopback only"
+def start(spec: LegacySpec, workdir: Path, host: str = LOOPBACK) -> RunningServer:
     spec_file = workdir / f"{spec.name}.legacy.json"
     spec_file.write_text(json.dumps(asdict(spec)))
-    process = subprocess.Popen(
-        [sys.executable, __file__, "serve", str(spec_file), host], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().decode().strip()
-    if not line.startswith("PORT "):
-        process.kill()
-        process.wait()
-        raise RuntimeError(f"legacy server {spec.name} did not start: {line!r}")
-    return RunningLegacy(spec, host, int(line.split()[1]), process)
+    process, port = spawn(__file__, spec_file, host)
+    return RunningServer(spec.name, host, port, process)
 
 
-def stop(server: RunningLegacy) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-    if server.process.stdout is not None:
-        server.process.stdout.close()
-
-
-@contextlib.contextmanager
-def running(specs: Sequence[LegacySpec], workdir: Path, host: str = LOOPBACK) -> Iterator[dict[str, RunningLegacy]]:
-    servers: dict[str, RunningLegacy] = {}
-    try:
-        for spec in specs:
-            servers[spec.name] = start(spec, workdir, host)
-        yield servers
-    finally:
-        for server in servers.values():
-            stop(server)
+def running(specs: Sequence[LegacySpec], workdir: Path) -> contextlib.AbstractContextManager[dict[str, RunningServer]]:
+    return tls_running(specs, workdir, start)
 
 
 # ---------------------------------------------------------------- server side (runs in the subprocess)
@@ -196,22 +160,7 @@ def serve(spec_file: Path, host: str) -> None:
                 if one_at_a_time:
                     busy.release()
 
-    class Server(socketserver.ThreadingTCPServer):
-        daemon_threads = True
-        allow_reuse_address = True
-        request_queue_size = 64
-
-    parent = os.getppid()
-
-    def orphan_watch() -> None:  # leave no listener behind when the test process dies
-        while os.getppid() == parent:
-            threading.Event().wait(0.5)
-        os._exit(0)
-
-    threading.Thread(target=orphan_watch, daemon=True).start()
-    with Server((host, 0), Handler) as server:
-        print(f"PORT {server.server_address[1]}", flush=True)
-        server.serve_forever()
+    serve_until_orphaned(host, Handler)
 
 
 if __name__ == "__main__":

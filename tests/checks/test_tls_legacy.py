@@ -179,16 +179,19 @@ def test_a_leaf_sent_without_its_intermediate_is_an_incomplete_chain(legacy: Leg
     assert "tls.cert.untrusted_root" not in keys(result)
 
 
+def slow_spec(pki: ts.Pki, name: str, ciphers: list[str], busy_after_handshake_s: float) -> ls.LegacySpec:
+    """A small appliance: one connection at a time, busy for a while after each successful handshake."""
+    leaf = pki.leaf(name, key=ts.rsa_key())
+    return ls.LegacySpec(name=name, chain_pem=ts.chain_pem(leaf, pki.intermediate), key_pem=leaf.key_pem().decode(),
+                         ciphers=ciphers, busy_after_handshake_s=busy_after_handshake_s)  # fmt: skip
+
+
 def test_a_server_taking_one_connection_at_a_time_is_scanned_completely_and_remembered(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     workdir = tmp_path_factory.mktemp("one-at-a-time")
     pki = ts.make_pki(workdir)
-    leaf = pki.leaf("slow.posture.test", key=ts.rsa_key())
-    spec = ls.LegacySpec(
-        name="slow.posture.test", chain_pem=ts.chain_pem(leaf, pki.intermediate), key_pem=leaf.key_pem().decode(),
-        ciphers=["rc4", "aes128"], busy_after_handshake_s=0.4,
-    )  # fmt: skip
+    spec = slow_spec(pki, "slow.posture.test", ["rc4", "aes128"], busy_after_handshake_s=0.4)
     cfg = TlsConfig(address=ip_address(ls.LOOPBACK), ca_file=pki.ca_file, network_timeout_s=1, timeout_s=120)
     with ls.running([spec], workdir) as servers:
         server = servers["slow.posture.test"]
@@ -210,11 +213,7 @@ def test_posture_scan_keeps_its_deadline_and_prints_the_partial_result(
 ) -> None:
     workdir = tmp_path_factory.mktemp("deadline")
     pki = ts.make_pki(workdir)
-    leaf = pki.leaf("late.posture.test", key=ts.rsa_key())
-    spec = ls.LegacySpec(
-        name="late.posture.test", chain_pem=ts.chain_pem(leaf, pki.intermediate), key_pem=leaf.key_pem().decode(),
-        ciphers=["rc4", "aes128", "aes256", "3des"], busy_after_handshake_s=0.5,
-    )  # fmt: skip
+    spec = slow_spec(pki, "late.posture.test", ["rc4", "aes128", "aes256", "3des"], busy_after_handshake_s=0.5)
     deadline_s = 12
     env = {
         **os.environ,

@@ -107,72 +107,62 @@ def run_testssl(
     return findings
 
 
+Server = ts.RunningServer | ls.RunningLegacy
+Views = dict[str, tuple[set[str], set[str]]]
+
+
+def both_views(
+    servers: dict[str, Server], ca_file: Path, workdir: Path, compared: set[str], extra: tuple[str, ...] = ()
+) -> Views:
+    """Per server: the check's keys and testssl's, each cut down to the `compared` keys."""
+
+    async def ours() -> dict[str, set[str]]:
+        async def one(server: Server) -> tuple[str, set[str]]:
+            cfg = TlsConfig(address=server.host, ca_file=ca_file, profiles=())  # type: ignore[arg-type]
+            result = await execute(TlsCheck(), Target(server.hostname, server.port), cfg, CheckContext())
+            assert result.status is CheckStatus.OK, result.error
+            return server.hostname, {o.key for o in result.observations}
+
+        return dict(await asyncio.gather(*(one(s) for s in servers.values())))
+
+    our_view = asyncio.run(ours())
+    out_dir = workdir / "testssl"
+    out_dir.mkdir()
+    with ThreadPoolExecutor(max_workers=max(4, len(servers))) as pool:
+        futures = {
+            name: pool.submit(run_testssl, server, ca_file, out_dir / f"{name}.json", extra)
+            for name, server in servers.items()
+        }
+        their_view = {name: keys_from_testssl(f.result()) for name, f in futures.items()}
+    return {name: (our_view[name] & compared, their_view[name] & compared) for name in servers}
+
+
 @pytest.fixture(scope="module")
-def views(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[set[str], set[str]]]]:
+def views(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Views]:
     workdir = tmp_path_factory.mktemp("tls-vs-testssl")
     pki = ts.make_pki(workdir)
     stranger = ts.make_pki(workdir, "Stranger Root")
     specs = [s for s in ts.standard_specs(pki, stranger) if s.name.split(".")[0] in CASES]
     with ts.running(specs, workdir) as servers:
-
-        async def ours() -> dict[str, set[str]]:
-            async def one(server: ts.RunningServer) -> tuple[str, set[str]]:
-                cfg = TlsConfig(address=server.host, ca_file=pki.ca_file, profiles=())  # type: ignore[arg-type]
-                result = await execute(TlsCheck(), Target(server.hostname, server.port), cfg, CheckContext())
-                assert result.status is CheckStatus.OK, result.error
-                return server.hostname, {o.key for o in result.observations}
-
-            return dict(await asyncio.gather(*(one(s) for s in servers.values())))
-
-        our_view = asyncio.run(ours())
-        out_dir = workdir / "testssl"
-        out_dir.mkdir()
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            futures = {
-                name: pool.submit(run_testssl, server, pki.ca_file, out_dir / f"{name}.json")
-                for name, server in servers.items()
-            }
-            their_view = {name: keys_from_testssl(f.result()) for name, f in futures.items()}
-        yield {name: (our_view[name] & COMPARED, their_view[name] & COMPARED) for name in servers}
+        yield both_views(dict(servers), pki.ca_file, workdir, COMPARED)
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_testssl_and_the_tls_check_agree(views: dict[str, tuple[set[str], set[str]]], case: str) -> None:
+def test_testssl_and_the_tls_check_agree(views: Views, case: str) -> None:
     ours, theirs = views[f"{case}.posture.test"]
     assert ours == theirs
 
 
 @pytest.fixture(scope="module")
-def legacy_views(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[set[str], set[str]]]]:
+def legacy_views(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Views]:
     workdir = tmp_path_factory.mktemp("legacy-vs-testssl")
     pki = ts.make_pki(workdir)
     specs = [s for s in legacy_specs(pki) if s.name.split(".")[0] in LEGACY_CASES]
     with ls.running(specs, workdir) as servers:
-
-        async def ours() -> dict[str, set[str]]:
-            async def one(server: ls.RunningLegacy) -> tuple[str, set[str]]:
-                cfg = TlsConfig(address=server.host, ca_file=pki.ca_file, profiles=())  # type: ignore[arg-type]
-                result = await execute(TlsCheck(), Target(server.hostname, server.port), cfg, CheckContext())
-                assert result.status is CheckStatus.OK, result.error
-                return server.hostname, {o.key for o in result.observations}
-
-            return dict(await asyncio.gather(*(one(s) for s in servers.values())))
-
-        our_view = asyncio.run(ours())
-        out_dir = workdir / "testssl"
-        out_dir.mkdir()
-        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
-            futures = {
-                name: pool.submit(run_testssl, server, pki.ca_file, out_dir / f"{name}.json", ("-s", "-4"))
-                for name, server in servers.items()
-            }
-            their_view = {name: keys_from_testssl(f.result()) for name, f in futures.items()}
-        yield {name: (our_view[name] & LEGACY_COMPARED, their_view[name] & LEGACY_COMPARED) for name in servers}
+        yield both_views(dict(servers), pki.ca_file, workdir, LEGACY_COMPARED, ("-s", "-4"))
 
 
 @pytest.mark.parametrize("case", LEGACY_CASES)
-def test_testssl_and_the_tls_check_agree_on_legacy_servers(
-    legacy_views: dict[str, tuple[set[str], set[str]]], case: str
-) -> None:
+def test_testssl_and_the_tls_check_agree_on_legacy_servers(legacy_views: Views, case: str) -> None:
     ours, theirs = legacy_views[f"{case}.posture.test"]
     assert ours == theirs

@@ -19,9 +19,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -193,54 +194,64 @@ def chain_pem(*issued: Issued) -> str:
 
 @dataclass
 class RunningServer:
-    spec: ServerSpec
+    """A test server subprocess (this module's or legacy_servers.py's); `hostname` is its spec's name."""
+
+    hostname: str
     host: str
     port: int
     process: subprocess.Popen[bytes]
 
-    @property
-    def hostname(self) -> str:
-        return self.spec.name
-
 
 def start_server(spec: ServerSpec, workdir: Path, host: str = LOOPBACK) -> RunningServer:
-    assert host.startswith("127."), "test servers listen on loopback only"
     spec_file = workdir / f"{spec.name}.json"
     spec_file.write_text(json.dumps(asdict(spec)))
-    env = dict(os.environ)
-    env["OPENSSL_CONF"] = str(_openssl_conf(spec, workdir))
+    env = {**os.environ, "OPENSSL_CONF": str(_openssl_conf(spec, workdir))}
+    process, port = spawn(__file__, spec_file, host, env)
+    return RunningServer(spec.name, host, port, process)
+
+
+def spawn(
+    script: str, spec_file: Path, host: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`python SCRIPT serve SPEC HOST` (a server module of these tests) and the port it prints first."""
+    assert host.startswith("127."), "test servers listen on loopback only"
     process = subprocess.Popen(
-        [sys.executable, __file__, "serve", str(spec_file), host],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, script, "serve", str(spec_file), host], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         env=env,
-    )
+    )  # fmt: skip
     assert process.stdout is not None
     line = process.stdout.readline().decode().strip()
     if not line.startswith("PORT "):
         process.kill()
         process.wait()
-        raise RuntimeError(f"test server {spec.name} did not start: {line!r}")
-    return RunningServer(spec, host, int(line.split()[1]), process)
+        raise RuntimeError(f"test server {spec_file.stem} did not start: {line!r}")
+    return process, int(line.split()[1])
+
+
+def terminate(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def stop_server(server: RunningServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-    if server.process.stdout is not None:
-        server.process.stdout.close()
+    terminate(server.process)
 
 
 @contextlib.contextmanager
-def running(specs: Sequence[ServerSpec], workdir: Path) -> Iterator[dict[str, RunningServer]]:
+def running(
+    specs: Sequence[Any], workdir: Path, start: Callable[[Any, Path], RunningServer] | None = None
+) -> Iterator[dict[str, RunningServer]]:
+    """Start each spec (with `start`, default this module's servers); stop them all on leaving."""
     servers: dict[str, RunningServer] = {}
     try:
         for spec in specs:
-            servers[spec.name] = start_server(spec, workdir)
+            servers[spec.name] = (start or start_server)(spec, workdir)
         yield servers
     finally:
         for server in servers.values():
@@ -337,6 +348,12 @@ def serve(spec_file: Path, host: str) -> None:
                 with contextlib.suppress(OSError):
                     conn.close()
 
+    serve_until_orphaned(host, Handler)
+
+
+def serve_until_orphaned(host: str, handler: type[socketserver.BaseRequestHandler]) -> None:
+    """Serve on a free port of `host`, printed first as 'PORT n', until the test process that started us dies."""
+
     class Server(socketserver.ThreadingTCPServer):
         daemon_threads = True
         allow_reuse_address = True
@@ -350,7 +367,7 @@ def serve(spec_file: Path, host: str) -> None:
         os._exit(0)
 
     threading.Thread(target=orphan_watch, daemon=True).start()
-    with Server((host, 0), Handler) as server:
+    with Server((host, 0), handler) as server:
         print(f"PORT {server.server_address[1]}", flush=True)
         server.serve_forever()
 
