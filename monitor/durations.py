@@ -22,11 +22,3 @@ def parse_duration(text: str, *, minimum_s: float = 0.0) -> float:
     if not seconds <= MAX_DURATION_S:
         raise ValueError(f"{shown} is longer than the maximum of 3650d")
     return seconds
-
-
-def format_duration(seconds: float) -> str:
-    for unit in ("d", "h", "m"):
-        size = _UNIT_SECONDS[unit]
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"

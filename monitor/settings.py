@@ -288,10 +288,6 @@ class Settings(BaseSettings):
             "the links in alerts lead elsewhere unless a reverse proxy there forwards to this address"
         )
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def load_settings(
     config_file: Path | None = None,

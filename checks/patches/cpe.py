@@ -83,10 +83,6 @@ class Cpe:
     target_hw: str = ANY
     other: str = ANY
 
-    @property
-    def vendor_product(self) -> tuple[str, str]:
-        return self.vendor, self.product
-
     def uri23(self) -> str:
         fields = (self.part, self.vendor, self.product, self.version, self.update, self.edition, self.language)
         rest = (self.sw_edition, self.target_sw, self.target_hw, self.other)

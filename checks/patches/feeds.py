@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -362,12 +362,3 @@ def _optional_date(value: Any) -> str | None:
         return date.fromisoformat(str(value)[:10]).isoformat() if value else None
     except ValueError:
         return None
-
-
-def records_of(sources: Iterable[NvdRecord]) -> tuple[list[CveInfo], list[Criterion]]:
-    infos: list[CveInfo] = []
-    criteria: list[Criterion] = []
-    for record in sources:
-        infos.append(record.info)
-        criteria.extend(record.criteria)
-    return infos, criteria
