@@ -6,10 +6,10 @@ descriptor to the garbage collector. `install()` wraps sslyze's `SslConnection.c
 whatever the shutdown did.
 
 A blocked read ends only when no byte arrives within the socket timeout: a server that keeps sending something
-(a renegotiation request every 50 ms, one byte a second) holds an sslyze thread for as long as it likes. So every
-socket sslyze opens in a thread that belongs to a run (`owned_by`) is registered with that run's `RunSockets`,
-and `cut()` at the run's end (its deadline, or a cancellation) shuts them down: the blocked call returns at once,
-the job fails, and its result is dropped.
+(a renegotiation request every 50 ms, one byte a second) holds an sslyze thread for as long as it likes. So the
+socket each thread of a run (`owned_by`) opened last is noted in that run's `RunSockets` (a job holds one
+connection at a time), and `cut()` at the run's end (its deadline, or a cancellation) shuts them down: a blocked
+call returns at once, the job fails, and its result is dropped.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import contextlib
 import functools
 import socket
 import threading
-import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,31 +30,22 @@ _current = threading.local()
 
 
 class RunSockets:
-    """The sockets that one run's threads opened and have not closed yet."""
+    """The socket each of one run's threads opened last (a job uses one connection at a time)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._latest: dict[int, socket.socket] = {}  # thread id → socket; one dict write per connection
         self._cut = False
 
     def add(self, sock: socket.socket) -> None:
-        with self._lock:
-            if not self._cut:
-                self._open.add(sock)
-                return
-        _shut(sock)  # opened after the end: cut at once
-
-    def discard(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._open.discard(sock)
+        self._latest[threading.get_ident()] = sock
+        if self._cut:
+            _shut(sock)  # opened after the end: cut at once
 
     def cut(self) -> None:
-        with self._lock:
-            self._cut = True
-            still_open = list(self._open)
-            self._open.clear()
-        for sock in still_open:
-            _shut(sock)
+        self._cut = True
+        for sock in list(self._latest.values()):
+            _shut(sock)  # a socket already closed refuses with an OSError: nothing to do
+        self._latest.clear()
 
 
 def _shut(sock: socket.socket) -> None:
@@ -97,9 +87,6 @@ def install() -> None:
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.close()
-                owner = getattr(_current, "sockets", None)
-                if owner is not None:
-                    owner.discard(sock)
 
     @functools.wraps(open_socket)
     def open_tracked(*args: Any, **kwargs: Any) -> socket.socket:
