@@ -6,10 +6,10 @@ descriptor to the garbage collector. `install()` wraps sslyze's `SslConnection.c
 whatever the shutdown did.
 
 A blocked read ends only when no byte arrives within the socket timeout: a server that keeps sending something
-(a renegotiation request every 50 ms, one byte a second) holds an sslyze thread for as long as it likes. So the
-socket each thread of a run (`owned_by`) opened last is noted in that run's `RunSockets` (a job holds one
-connection at a time), and `cut()` at the run's end (its deadline, or a cancellation) shuts them down: a blocked
-call returns at once, the job fails, and its result is dropped.
+(a renegotiation request every 50 ms, one byte a second) holds an sslyze thread for as long as it likes. So every
+socket a thread of a run (`owned_by`) opens is noted in that run's `RunSockets`, and `cut()` at the run's end (its
+deadline, or a cancellation) shuts the open ones down: a blocked call returns at once, the job fails, and its
+result is dropped. Once no thread of the run is at work, what is still open is closed.
 """
 
 from __future__ import annotations
@@ -30,22 +30,60 @@ _current = threading.local()
 
 
 class RunSockets:
-    """The socket each of one run's threads opened last (a job uses one connection at a time)."""
+    """The sockets one run's threads opened, and how many of those threads are still at work."""
 
     def __init__(self) -> None:
-        self._latest: dict[int, socket.socket] = {}  # thread id → socket; one dict write per connection
+        self._lock = threading.Lock()
+        self._opened: list[socket.socket] = []
+        self._active = 0
         self._cut = False
 
     def add(self, sock: socket.socket) -> None:
-        self._latest[threading.get_ident()] = sock
-        if self._cut:
+        with self._lock:
+            if len(self._opened) >= _PRUNE_AT:
+                self._opened = [s for s in self._opened if s.fileno() != -1]
+            self._opened.append(sock)
+            cut = self._cut
+        if cut:
             _shut(sock)  # opened after the end: cut at once
 
+    def enter(self) -> None:
+        with self._lock:
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+            leftovers = self._take() if self._cut and self._active == 0 else []
+        _close(leftovers)
+
     def cut(self) -> None:
-        self._cut = True
-        for sock in list(self._latest.values()):
-            _shut(sock)  # a socket already closed refuses with an OSError: nothing to do
-        self._latest.clear()
+        """The run is over: a socket no thread can use any more is closed (sslyze leaves some to the garbage
+        collector); while threads are still at work, their sockets are shut down, and the last thread to stop
+        closes what is left."""
+        with self._lock:
+            self._cut = True
+            if self._active == 0:
+                leftovers, busy = self._take(), []
+            else:
+                leftovers, busy = [], [s for s in self._opened if s.fileno() != -1]
+        _close(leftovers)
+        for sock in busy:
+            _shut(sock)
+
+    def _take(self) -> list[socket.socket]:
+        still_open = [s for s in self._opened if s.fileno() != -1]
+        self._opened.clear()
+        return still_open
+
+
+_PRUNE_AT = 256  # closed sockets are dropped from the list now and then, so a long run holds few
+
+
+def _close(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        with contextlib.suppress(OSError):
+            sock.close()
 
 
 def _shut(sock: socket.socket) -> None:
@@ -63,10 +101,12 @@ def owned_by(sockets: RunSockets, function: Callable[..., T]) -> Callable[..., T
     @functools.wraps(function)
     def call(*args: Any) -> T:
         _current.sockets = sockets
+        sockets.enter()
         try:
             return function(*args)
         finally:
             _current.sockets = None
+            sockets.leave()
 
     return call
 
