@@ -44,9 +44,11 @@ async def execute(
         return make_result(check, target.endpoint_id, started_at, clock, CheckStatus.TIMED_OUT, error=reason)
     except asyncio.CancelledError:
         raise
+    except PeerDetailsUnreadable as err:  # stored data of another schema, not a bug: no traceback
+        return make_result(check, target.endpoint_id, started_at, clock, CheckStatus.CRASHED, error=str(err))
     except Exception as err:
         status, reason = _status_of(err)
-        if status is CheckStatus.CRASHED and not isinstance(err, PeerDetailsUnreadable):
+        if status is CheckStatus.CRASHED:
             log.exception("check %s crashed on %s", check.name, target.display)
         return make_result(check, target.endpoint_id, started_at, clock, status, error=reason)
     return judge(check, target.endpoint_id, details, cfg, ctx, started_at, clock)
@@ -66,10 +68,11 @@ def judge(
         details = check.rejudged(details, ctx)
         observations = tuple(check.evaluate(details, cfg, ctx))
         untested = tuple(check.untested(details))
+    except PeerDetailsUnreadable as err:
+        return make_result(check, endpoint_id, started_at, clock, CheckStatus.CRASHED, error=str(err))
     except Exception as err:
-        if not isinstance(err, PeerDetailsUnreadable):
-            log.exception("check %s crashed judging endpoint %s", check.name, endpoint_id)
-        reason = str(err) if isinstance(err, PeerDetailsUnreadable) else f"evaluate: {type(err).__name__}: {err}"
+        log.exception("check %s crashed judging endpoint %s", check.name, endpoint_id)
+        reason = f"evaluate: {type(err).__name__}: {err}"
         return make_result(check, endpoint_id, started_at, clock, CheckStatus.CRASHED, error=reason)
     uncatalogued = [o.key for o in observations if not any(spec.matches(o.key) for spec in check.findings)]
     if uncatalogued:
@@ -87,8 +90,6 @@ def _status_of(err: Exception) -> tuple[CheckStatus, str]:
         return CheckStatus.MISCONFIGURED, str(err) or "check misconfigured"
     if isinstance(err, ConnectionError):
         return CheckStatus.UNREACHABLE, f"{type(err).__name__}: {err}"
-    if isinstance(err, PeerDetailsUnreadable):
-        return CheckStatus.CRASHED, str(err)
     return CheckStatus.CRASHED, f"{type(err).__name__}: {err}"
 
 

@@ -6,7 +6,7 @@ import ipaddress
 from datetime import datetime
 
 from checks.tls import findings as F
-from checks.tls.models import PROTOCOLS, CertificateChain, TlsConfig, TlsDetails
+from checks.tls.models import DH_PROBE, PROTOCOLS, CertificateChain, TlsConfig, TlsDetails
 from checks.tls.profiles import judge
 from checks.tls.suites import SuiteTraits, classify, curve_bits
 from monitor.models import Observation, Severity
@@ -54,7 +54,7 @@ KEYS_BY_PART: dict[str, tuple[str, ...]] = {
     "tls_1_2_cipher_suites": ("tls.protocol.no_tls1_2", *_CIPHER_KEYS),
     "tls_1_3_cipher_suites": ("tls.protocol.no_tls1_3", *_CIPHER_KEYS),
     "elliptic_curves": ("tls.ec.weak_curve",),
-    "dh_groups": ("tls.dh.weak",),
+    DH_PROBE: ("tls.dh.weak",),
     "heartbleed": ("tls.vuln.heartbleed",),
     "robot": ("tls.vuln.robot",),
     "openssl_ccs_injection": ("tls.vuln.ccs_injection",),

@@ -60,6 +60,8 @@ def facts_from_result(
     def completed(field: str) -> Any:
         attempt = getattr(attempts, field)
         if attempt.status == ScanCommandAttemptStatusEnum.COMPLETED:
+            if lost_connections(attempt):  # what was accepted stays reported; what was "rejected" is unknown
+                errors[field] = CONNECTIVITY
             return attempt.result
         if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
             errors[field] = error_reason(attempt)
@@ -106,6 +108,15 @@ def error_reason(attempt: Any) -> str:
         if issubclass(exc_type, ValueError) and "SSL 2.0 or 3.0" in str(trace):
             return NOT_APPLICABLE
     return reason
+
+
+def lost_connections(attempt: Any) -> bool:
+    """The command failed on connectivity, or (cipher suites) counted suites as rejected whose handshakes a reset
+    or a time-out cut short: sslyze files those under "rejected", which would hide accepted suites."""
+    if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
+        return error_reason(attempt) == CONNECTIVITY
+    rejected = getattr(attempt.result, "rejected_cipher_suites", None) or ()
+    return any(lost_connection(r.error_message) for r in rejected)
 
 
 def lost_connection(message: str) -> bool:

@@ -56,18 +56,22 @@ def suite_names() -> dict[int, str]:
 
 
 def suites_for(protocol: str, *, dh_only: bool = False) -> list[int]:
-    """The suites a ClientHello of `protocol` offers: every suite before TLS 1.3, or only the DH ones."""
-    picked = []
-    for value, name in suite_names().items():
+    """The suites a ClientHello of `protocol` offers: every suite before TLS 1.3, or only the ephemeral DH ones."""
+
+    def offered(value: int, name: str) -> bool:
         if value >> 8 == 0x13:  # TLS 1.3 suites are not negotiated by these versions
-            continue
-        if dh_only and "_DHE_" not in name and "_DH_anon_" not in name and "_EDH_" not in name:
-            continue
-        picked.append(value)
-    if protocol == "SSLv3":
-        picked = [v for v in picked if not suite_names()[v].endswith(("_SHA256", "_SHA384")) and "_GCM_" not in
-                  suite_names()[v]]  # fmt: skip
-    return picked
+            return False
+        if dh_only and not _ephemeral_dh(name):
+            return False
+        # SSL 3.0 knows neither SHA-2 MACs nor GCM
+        return protocol != "SSLv3" or not (name.endswith(("_SHA256", "_SHA384")) or "_GCM_" in name)
+
+    return [value for value, name in suite_names().items() if offered(value, name)]
+
+
+def _ephemeral_dh(suite: str) -> bool:
+    """A finite-field DH suite whose group the server sends in ServerKeyExchange."""
+    return "_DHE_" in suite or "_DH_anon_" in suite or "_EDH_" in suite
 
 
 def client_hello(protocol: str, suites: Sequence[int], server_name: str | None) -> bytes:
@@ -180,7 +184,7 @@ def _certificates(body: bytes) -> tuple[bytes, ...]:
 def _key_exchange(body: bytes, suite: str) -> tuple[int | None, str | None]:
     if len(body) < 4:
         return None, None
-    if "_DHE_" in suite or "_DH_anon_" in suite or "_EDH_" in suite:
+    if _ephemeral_dh(suite):
         length = struct.unpack("!H", body[:2])[0]
         prime = int.from_bytes(body[2 : 2 + length], "big")
         return (prime.bit_length() or None), None

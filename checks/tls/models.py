@@ -23,6 +23,7 @@ CIPHER_COMMANDS: dict[str, str] = {
     "tls_1_2_cipher_suites": "TLSv1.2",
     "tls_1_3_cipher_suites": "TLSv1.3",
 }
+DH_PROBE = "dh_groups"  # our own ClientHello offering only DH suites (checks/tls/hello.py): a part of its own
 
 
 class TlsConfig(CheckConfig):

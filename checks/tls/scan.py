@@ -48,18 +48,16 @@ from checks.tls.certs import analyse_chain
 from checks.tls.closing import RunSockets, owned_by
 from checks.tls.closing import install as close_sockets_always
 from checks.tls.facts import (
-    CONNECTIVITY,
     DEADLINE,
     NO_CONNECTIVITY,
-    error_reason,
     facts_from_result,
-    lost_connection,
+    lost_connections,
     prime_trust_stores,
     trust_anchors,
 )
 from checks.tls.http_cap import install as cap_http_reads
 from checks.tls.jobs import Attempt, in_daemon_thread, run_commands
-from checks.tls.models import CIPHER_COMMANDS, AcceptedSuite, Handshake, TlsConfig, TlsDetails
+from checks.tls.models import CIPHER_COMMANDS, DH_PROBE, AcceptedSuite, Handshake, TlsConfig, TlsDetails
 from checks.tls.suites import key_bits
 from monitor.models import Target
 
@@ -69,7 +67,6 @@ cap_http_reads()
 close_sockets_always()
 _POOL_LOCK = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-DH_PROBE = "dh_groups"  # our own ClientHello offering only DH suites: an untested part of its own
 
 
 def scan_executor(ctx_executor: Executor | None) -> Executor:
@@ -180,11 +177,7 @@ async def _scan(
         recovered = {c: a for c, a in again.items() if _recovered(attempts[c], a)}
         attempts.update(recovered)
         limit = 1 if recovered else connections
-    # still cut short after that: a reset or silent server, whatever the rate; what was accepted stays reported
-    untested_too = {c.value: CONNECTIVITY for c, a in attempts.items() if lost_connections(a)
-                    and a.status == ScanCommandAttemptStatusEnum.COMPLETED}  # fmt: skip
     untested = {command.value: DEADLINE for command in request.scan_commands if command not in attempts}
-    untested.update(untested_too)
     result = _server_result(request, probing, attempts)
     details = await loop.run_in_executor(pool, facts_from_result, result, target, cfg, untested)
     details = await with_dh_groups(details, address, target, cfg, stop_at)
@@ -192,15 +185,6 @@ async def _scan(
     return details.model_copy(
         update={"handshake": handshake, "scanned_at": datetime.now(UTC), "connection_limit": limit}
     )
-
-
-def lost_connections(attempt: Attempt) -> bool:
-    """The command failed on connectivity, or (cipher suites) counted suites as rejected whose handshakes a reset
-    or a time-out cut short: sslyze files those under "rejected", which would hide accepted suites."""
-    if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
-        return error_reason(attempt) == CONNECTIVITY
-    rejected = getattr(attempt.result, "rejected_cipher_suites", None) or ()
-    return any(lost_connection(r.error_message) for r in rejected)
 
 
 def _recovered(before: Attempt, after: Attempt) -> bool:
@@ -278,10 +262,8 @@ def _with_suite(
 ) -> dict[str, tuple[AcceptedSuite, ...]]:
     group = "DH" if flight.dh_bits else flight.curve
     accepted = AcceptedSuite(name=flight.suite, bits=key_bits(flight.suite), group=group, group_bits=flight.dh_bits)
-    present = suites.get(flight.protocol, ())
-    if any(s.name == flight.suite for s in present):
-        present = tuple(s for s in present if s.name != flight.suite)
-    return {**suites, flight.protocol: (*present, accepted)}
+    others = tuple(s for s in suites.get(flight.protocol, ()) if s.name != flight.suite)
+    return {**suites, flight.protocol: (*others, accepted)}
 
 
 async def first_flights_only(

@@ -20,14 +20,8 @@ OPENAPI_PATH = f"{PREFIX}/openapi.json"
 def build_app(
     engine: AsyncEngine, config: ApiConfig | None = None, resolver: Resolver | None = None, *, web_ui: bool = True
 ) -> web.Application:
-    config = config or ApiConfig()
-    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware])
-    app[ENGINE] = engine
-    app[SERVICES] = Services.build(engine, config, resolver)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    app = build_scanner_app(engine, config, resolver)
     add_operations(app, OPERATIONS)
-    app.on_cleanup.append(_settle)
     app.router.add_get(OPENAPI_PATH, openapi_handler(openapi_document(OPERATIONS)), name="openapi")
     if web_ui:
         from monitor.api.web import setup_web
@@ -36,12 +30,15 @@ def build_app(
     return app
 
 
-def build_scanner_app(engine: AsyncEngine, config: ApiConfig | None = None) -> web.Application:
-    """The scanner role's HTTP: health, and the token checks that guard the /metrics of what this process ran
-    (the daemon adds that route); no API, no UI."""
-    app = web.Application(client_max_size=1024**2, middlewares=[error_middleware])
+def build_scanner_app(
+    engine: AsyncEngine, config: ApiConfig | None = None, resolver: Resolver | None = None
+) -> web.Application:
+    """Health and the token checks (which guard a /metrics the daemon adds): the scanner role's whole HTTP, and
+    what the API and the UI are built on."""
+    config = config or ApiConfig()
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware])
     app[ENGINE] = engine
-    app[SERVICES] = Services.build(engine, config or ApiConfig(), None)
+    app[SERVICES] = Services.build(engine, config, resolver)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.on_cleanup.append(_settle)
