@@ -30,10 +30,10 @@ from monitor.findings import Policy
 from monitor.models import Severity, Target
 from monitor.runner import execute
 from monitor.store.engine import make_engine
-from monitor.store.finding_store import OUTBOX, AlertRouter
+from monitor.store.finding_store import AlertRouter
 from monitor.store.outbox_store import OutboxStore
-from monitor.store.registry import CHECK_STATE
 from monitor.store.schema import upgrade
+from monitor.store.tables import CHECK_STATE, OUTBOX
 from monitor.store.work import WorkQueue
 from tests.fake_checks import FakeConfig, ToggleCheck
 from tests.mqtt_broker import Subscriber, start_broker

@@ -28,10 +28,10 @@ import aiohttp
 from sqlalchemy import insert
 
 from monitor.store.access_store import AccessStore
-from monitor.store.endpoint_store import FINDING
+from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
-from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, SCOPE, Actor
 from monitor.store.schema import upgrade
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, SCOPE
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTOR = Actor("bench", "bench")

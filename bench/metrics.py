@@ -32,10 +32,8 @@ from monitor.exporter import MetricsEndpoint
 from monitor.models import Target
 from monitor.runner import execute
 from monitor.store.engine import make_engine
-from monitor.store.finding_store import FINDING
-from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT
 from monitor.store.schema import upgrade
-from monitor.store.work import LATEST
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, LATEST
 
 SERVICES = [(22, "ssh"), (443, "https"), (8080, "http-proxy")]
 

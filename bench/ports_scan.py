@@ -35,9 +35,11 @@ from monitor.cadence import Cadence
 from monitor.findings import Policy
 from monitor.models import CheckResult, CheckStatus, Target
 from monitor.scheduler import Limits, Scheduler
+from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
-from monitor.store.registry import CHECK_STATE, Actor, Registry
+from monitor.store.registry import Registry
 from monitor.store.schema import upgrade
+from monitor.store.tables import CHECK_STATE
 from monitor.store.work import WorkQueue
 
 HOSTS = [f"127.0.0.{n}" for n in range(10, 60)]

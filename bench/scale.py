@@ -36,9 +36,9 @@ from monitor.cadence import Cadence
 from monitor.findings import Policy
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.engine import make_engine
-from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, SCOPE
 from monitor.store.schema import upgrade
-from monitor.store.work import LATEST, SCAN_RUN, WorkQueue
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, SCAN_RUN, SCOPE
+from monitor.store.work import WorkQueue
 from tests.fake_checks import FakeConfig, NoopCheck
 
 

@@ -48,11 +48,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.cadence import Cadence
 from monitor.store.access_store import AccessStore
+from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
-from monitor.store.finding_store import OUTBOX
-from monitor.store.registry import CHECK_STATE, Actor, Registry
+from monitor.store.registry import Registry
 from monitor.store.schema import upgrade
-from monitor.store.work import SCAN_RUN
+from monitor.store.tables import CHECK_STATE, OUTBOX, SCAN_RUN
 from tests.conftest import POSTURE, free_port, posture_env
 from tests.mqtt_broker import Broker, Subscriber, start_broker
 from tests.servers import answer_http

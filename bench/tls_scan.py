@@ -46,9 +46,11 @@ from monitor.cadence import Cadence  # noqa: E402
 from monitor.findings import Policy  # noqa: E402
 from monitor.models import CheckResult, CheckStatus, Target  # noqa: E402
 from monitor.scheduler import Limits, Scheduler  # noqa: E402
+from monitor.store.audit import Actor  # noqa: E402
 from monitor.store.engine import make_engine  # noqa: E402
-from monitor.store.registry import CHECK_STATE, Actor, Registry  # noqa: E402
+from monitor.store.registry import Registry  # noqa: E402
 from monitor.store.schema import upgrade  # noqa: E402
+from monitor.store.tables import CHECK_STATE  # noqa: E402
 from monitor.store.work import WorkQueue  # noqa: E402
 
 

@@ -38,9 +38,10 @@ from monitor.settings import (
     patch_check_settings,
     stored_check_settings,
 )
+from monitor.store.audit import Actor
 from monitor.store.availability import describe
 from monitor.store.engine import make_engine
-from monitor.store.registry import ROLES, Actor, Registry
+from monitor.store.registry import ROLES, Registry
 from monitor.store.schema import SchemaOutdated, ensure_current, upgrade
 
 log = logging.getLogger("posture")

@@ -26,9 +26,10 @@ from monitor.display import printable
 from monitor.errors import Conflict
 from monitor.settings import Settings
 from monitor.store.access_store import AccessStore, IssuedToken
+from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
 from monitor.store.history import History
-from monitor.store.registry import Actor, Registry
+from monitor.store.registry import Registry
 from monitor.store.schema import upgrade
 
 DEMO_AGENCY = "demo"

@@ -8,7 +8,6 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from checks.base import Check, CheckConfig, CheckContext
@@ -129,7 +128,7 @@ class Scheduler:
         # Claim in chunks, not one item per finished check: a claim is a transaction.
         if not (asked >= max(1, self.limits.concurrency // 4) or (asked > 0 and not self._running)):
             return self.limits.idle_poll_s
-        claim = await self.queue.claim(datetime.now(UTC), asked)
+        claim = await self.queue.claim(self.queue.clock.now(), asked)
         held = self._held_keys() if claim.items else set()
         for item in claim.items:
             # Ours already (a lease that expired while its check ran or its result waited for the database):
@@ -151,7 +150,7 @@ class Scheduler:
         next_due = await self.queue.next_due()
         if next_due is None:
             return self.limits.idle_poll_s
-        wait = (next_due - datetime.now(UTC)).total_seconds()
+        wait = (next_due - self.queue.clock.now()).total_seconds()
         return min(max(wait, 0.01), self.limits.idle_poll_s)
 
     def _admit(self, item: DueItem, scopes: list[ScopeEntry]) -> None:
@@ -212,19 +211,19 @@ class Scheduler:
     async def _execute(self, item: DueItem, scopes: list[ScopeEntry]) -> CheckResult[Any]:
         check = self.checks.get(item.check)
         if check is None:
-            return _refused(item, f"unknown check {item.check!r}: not in this version's registry")
+            return self._refused(item, f"unknown check {item.check!r}: not in this version's registry")
         if not in_scope(item.host, scopes):
             # The scanner is also a weapon: nothing outside the agency's registered scope is ever touched.
             log.warning("refused %s on %s:%s: %s", item.check, item.host, item.port, OUT_OF_SCOPE)
-            return _refused(item, OUT_OF_SCOPE)
+            return self._refused(item, OUT_OF_SCOPE)
         try:
             # the name is resolved again at every scan: a DNS change must not turn the scanner on someone else
             addresses = await resolve_and_check(item.host, scopes, self.resolver)
         except ScopeViolation as err:
             log.warning("refused %s on %s:%s: %s", item.check, item.host, item.port, err.reason)
-            return _refused(item, f"scope violation: {err.reason}", (err.observation(),))
+            return self._refused(item, f"scope violation: {err.reason}", (err.observation(),))
         except HostUnresolvable as err:
-            return _refused(item, err.reason, status=CheckStatus.UNREACHABLE)
+            return self._refused(item, err.reason, status=CheckStatus.UNREACHABLE)
         checked = tuple(address.compressed for address in addresses)
         # dual stack: scan an address that answers (a family that refuses is the reachability check's finding)
         address = await first_answering(checked, item.port, self.limits.connect_probe_s) or checked[0]
@@ -237,7 +236,7 @@ class Scheduler:
                 self.configs[item.check], item.check_settings, item.expected_ports, agency=item.agency_settings
             )
         except InvalidInput as err:
-            return _refused(item, f"{INVALID_SETTINGS}: {err}")
+            return self._refused(item, f"{INVALID_SETTINGS}: {err}")
         return await execute(check, target, config, context)
 
     async def _peer_details(self, check: Check[Any, Any], item: DueItem) -> dict[str, Any]:
@@ -296,19 +295,19 @@ class Scheduler:
             log.warning("could not give back %d leases: %s; this instance retakes them at its next start",
                         len(waiting), describe(err, self.queue.engine.url))  # fmt: skip
 
-
-def _refused(
-    item: DueItem,
-    reason: str,
-    observations: tuple[Observation, ...] = (),
-    status: CheckStatus = CheckStatus.MISCONFIGURED,
-) -> CheckResult[Any]:
-    return CheckResult(
-        check=item.check,
-        endpoint_id=item.endpoint_id,
-        status=status,
-        started_at=datetime.now(UTC),
-        duration_s=0.0,
-        observations=observations,
-        error=reason,
-    )
+    def _refused(
+        self,
+        item: DueItem,
+        reason: str,
+        observations: tuple[Observation, ...] = (),
+        status: CheckStatus = CheckStatus.MISCONFIGURED,
+    ) -> CheckResult[Any]:
+        return CheckResult(
+            check=item.check,
+            endpoint_id=item.endpoint_id,
+            status=status,
+            started_at=self.queue.clock.now(),
+            duration_s=0.0,
+            observations=observations,
+            error=reason,
+        )

@@ -7,14 +7,21 @@ import logging
 import os
 import re
 import socket
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path, PurePath
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 from pydantic_settings import SettingsError as SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -29,6 +36,8 @@ ENV_PREFIX = "POSTURE_"
 CONFIG_FILE_ENV = "POSTURE_CONFIG_FILE"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/posture.db"
 _INSTANCE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# The config file of the load_settings call in progress: per thread and per asyncio task, unlike a class attribute.
+_file_source: ContextVar[TomlConfigSettingsSource | None] = ContextVar("_file_source", default=None)
 
 
 _WILDCARDS = ("", "0.0.0.0", "::")  # noqa: S104 (compared with, never bound to)
@@ -128,7 +137,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (env_settings, init_settings)  # the environment overrides the file
+        file_source = _file_source.get()
+        return (init_settings, env_settings) if file_source is None else (init_settings, env_settings, file_source)
 
     @field_validator("database_url")
     @classmethod
@@ -296,7 +306,7 @@ def load_settings(
     """Settings from the environment and an optional TOML file, or SettingsError naming every problem."""
     env = os.environ
     path = config_file or (Path(env[CONFIG_FILE_ENV]) if env.get(CONFIG_FILE_ENV) else None)
-    file_values = _read_toml(path) if path else {}
+    file_source = _read_toml(path) if path else None
     known = set(Settings.model_fields)
     problems = [
         f"{name}: unknown setting (known: {', '.join(ENV_PREFIX + k.upper() for k in sorted(known))})"
@@ -305,14 +315,17 @@ def load_settings(
     ]
     if problems:
         raise SettingsError(problems)
+    token = _file_source.set(file_source)
     try:
-        settings = Settings(**file_values)
+        settings = Settings()
     except ValidationError as err:
         raise SettingsError(_describe(err, path)) from None
     except SourceError as err:  # a list or table setting whose environment value is not JSON
         found = re.search(r'field "(\w+)"', str(err))
         name = ENV_PREFIX + found.group(1).upper() if found else "environment"
         raise SettingsError([f"{name}: not valid JSON (a list or table setting takes JSON, e.g. [] or {{}})"]) from None
+    finally:
+        _file_source.reset(token)
     check_configs(settings, registry)
     return settings
 
@@ -422,12 +435,17 @@ def patch_check_settings(
     return merged
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+def _read_toml(path: Path) -> TomlConfigSettingsSource:
+    try:  # the source silently skips a path that is missing or not a regular file
+        regular = stat.S_ISREG(path.stat().st_mode)
     except FileNotFoundError:
         raise SettingsError([f"config file {path}: not found"]) from None
+    except OSError as err:
+        raise SettingsError([f"config file {path}: {err}"]) from None
+    if not regular:
+        raise SettingsError([f"config file {path}: not a regular file"])
+    try:  # absolute(): the source would expand a leading ~, reading another file than the one checked
+        return TomlConfigSettingsSource(Settings, toml_file=path.absolute())
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise SettingsError([f"config file {path}: {err}"]) from None
     except UnicodeDecodeError as err:

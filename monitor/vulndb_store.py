@@ -27,20 +27,20 @@ from monitor.errors import InvalidInput
 from monitor.models import CheckResult, CheckStatus
 from monitor.runner import judge, make_result
 from monitor.store.availability import Outage
-from monitor.store.registry import AGENCY
-from monitor.store.tables import Endpoint, LatestResult, VulnCpeMatch, VulnCve, VulnEolCycle, VulnEolProduct, VulnKev
-from monitor.store.tables import VulnSource as VulnSourceRow
+from monitor.store.tables import (
+    AGENCY,
+    ENDPOINT,
+    LATEST,
+    VULN_CPE_MATCH,
+    VULN_CVE,
+    VULN_EOL_CYCLE,
+    VULN_EOL_PRODUCT,
+    VULN_KEV,
+    VULN_SOURCE,
+)
 
 log = logging.getLogger(__name__)
 
-KEV = VulnKev.__table__  # type: ignore[attr-defined]
-CVE = VulnCve.__table__  # type: ignore[attr-defined]
-CPE_MATCH = VulnCpeMatch.__table__  # type: ignore[attr-defined]
-EOL_PRODUCT = VulnEolProduct.__table__  # type: ignore[attr-defined]
-EOL_CYCLE = VulnEolCycle.__table__  # type: ignore[attr-defined]
-SOURCE = VulnSourceRow.__table__  # type: ignore[attr-defined]
-LATEST = LatestResult.__table__  # type: ignore[attr-defined]
-ENDPOINT = Endpoint.__table__  # type: ignore[attr-defined]
 _BATCH = 500
 
 
@@ -123,32 +123,32 @@ class VulnStore:
         now = now or datetime.now(UTC)
         async with self.engine.begin() as conn:
             if snapshot.kev is not None:
-                await conn.execute(delete(KEV))
-                await _insert(conn, KEV, ({**asdict(e), "cve_id": e.cve} for e in snapshot.kev.entries))
+                await conn.execute(delete(VULN_KEV))
+                await _insert(conn, VULN_KEV, ({**asdict(e), "cve_id": e.cve} for e in snapshot.kev.entries))
             if snapshot.nvd is not None:
                 await self._save_nvd(conn, snapshot.nvd)
             if snapshot.eol is not None:
                 names = [e.product.product for e in snapshot.eol]
                 for chunk in _chunks(names):
-                    await conn.execute(delete(EOL_CYCLE).where(EOL_CYCLE.c.product.in_(chunk)))
-                    await conn.execute(delete(EOL_PRODUCT).where(EOL_PRODUCT.c.product.in_(chunk)))
+                    await conn.execute(delete(VULN_EOL_CYCLE).where(VULN_EOL_CYCLE.c.product.in_(chunk)))
+                    await conn.execute(delete(VULN_EOL_PRODUCT).where(VULN_EOL_PRODUCT.c.product.in_(chunk)))
                 await _insert(
                     conn,
-                    EOL_PRODUCT,
+                    VULN_EOL_PRODUCT,
                     (
                         {"product": e.product.product, "title": e.product.title, "cpes": list(e.product.cpes)}
                         for e in snapshot.eol
                     ),
                 )
-                await _insert(conn, EOL_CYCLE, (asdict(c) for e in snapshot.eol for c in e.cycles))
+                await _insert(conn, VULN_EOL_CYCLE, (asdict(c) for e in snapshot.eol for c in e.cycles))
             for source in snapshot.sources():
                 version = source.version
                 if source.source == "nvd":  # an empty incremental download must not lose the position
-                    stored = await conn.execute(select(SOURCE.c.version).where(SOURCE.c.source == "nvd"))
+                    stored = await conn.execute(select(VULN_SOURCE.c.version).where(VULN_SOURCE.c.source == "nvd"))
                     version = max(version, stored.scalar() or "")
-                await conn.execute(delete(SOURCE).where(SOURCE.c.source == source.source))
+                await conn.execute(delete(VULN_SOURCE).where(VULN_SOURCE.c.source == source.source))
                 await conn.execute(
-                    insert(SOURCE).values(
+                    insert(VULN_SOURCE).values(
                         source=source.source,
                         version=version[:100],
                         origin=source.origin[:500],
@@ -171,38 +171,40 @@ class VulnStore:
                 latest[record.info.cve] = record
         ids = list(latest)
         for chunk in _chunks(ids):
-            await conn.execute(delete(CPE_MATCH).where(CPE_MATCH.c.cve_id.in_(chunk)))
-            await conn.execute(delete(CVE).where(CVE.c.cve_id.in_(chunk)))
-        await _insert(conn, CVE, ({**_without(asdict(r.info), "cve"), "cve_id": r.info.cve} for r in latest.values()))
+            await conn.execute(delete(VULN_CPE_MATCH).where(VULN_CPE_MATCH.c.cve_id.in_(chunk)))
+            await conn.execute(delete(VULN_CVE).where(VULN_CVE.c.cve_id.in_(chunk)))
+        await _insert(
+            conn, VULN_CVE, ({**_without(asdict(r.info), "cve"), "cve_id": r.info.cve} for r in latest.values())
+        )
         await _insert(
             conn,
-            CPE_MATCH,
+            VULN_CPE_MATCH,
             ({**_without(asdict(c), "cve"), "cve_id": c.cve} for r in latest.values() for c in r.criteria),
         )
 
     async def is_empty(self) -> bool:
         async with self.engine.connect() as conn:
-            return (await conn.execute(select(SOURCE.c.source).limit(1))).first() is None
+            return (await conn.execute(select(VULN_SOURCE.c.source).limit(1))).first() is None
 
     async def sources(self) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:
-            rows = await conn.execute(select(SOURCE).order_by(SOURCE.c.source))
+            rows = await conn.execute(select(VULN_SOURCE).order_by(VULN_SOURCE.c.source))
             return [dict(row._mapping) for row in rows]
 
     async def rows(self) -> StoredRows:
         """The vuln_* tables as plain rows (the toolkit's `database_from_rows` indexes them)."""
         async with self.engine.connect() as conn:
-            cves = [dict(r._mapping) for r in await conn.execute(select(CVE))]
-            criteria = [dict(r._mapping) for r in await conn.execute(select(CPE_MATCH))]
-            kev = [dict(r._mapping) for r in await conn.execute(select(KEV))]
-            products = [dict(r._mapping) for r in await conn.execute(select(EOL_PRODUCT))]
-            cycles = [dict(r._mapping) for r in await conn.execute(select(EOL_CYCLE))]
-            sources = [dict(r._mapping) for r in await conn.execute(select(SOURCE))]
+            cves = [dict(r._mapping) for r in await conn.execute(select(VULN_CVE))]
+            criteria = [dict(r._mapping) for r in await conn.execute(select(VULN_CPE_MATCH))]
+            kev = [dict(r._mapping) for r in await conn.execute(select(VULN_KEV))]
+            products = [dict(r._mapping) for r in await conn.execute(select(VULN_EOL_PRODUCT))]
+            cycles = [dict(r._mapping) for r in await conn.execute(select(VULN_EOL_CYCLE))]
+            sources = [dict(r._mapping) for r in await conn.execute(select(VULN_SOURCE))]
         return StoredRows(cves, criteria, kev, products, cycles, sources)
 
 
 async def _count(conn: AsyncConnection, source: str) -> int:
-    table = {"kev": KEV, "nvd": CVE, "eol": EOL_CYCLE}[source]
+    table = {"kev": VULN_KEV, "nvd": VULN_CVE, "eol": VULN_EOL_CYCLE}[source]
     return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
 
 

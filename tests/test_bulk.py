@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.store.bulk import insert_rows, update_rows
 from monitor.store.columns import one_of
 from monitor.store.engine import make_engine
-from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT
 from monitor.store.schema import upgrade
-from monitor.store.work import LATEST, SCAN_RUN
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, SCAN_RUN
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.cadence import Cadence
+from monitor.store.audit import Actor
 from monitor.store.endpoint_store import EndpointStore
-from monitor.store.registry import CHECK_STATE, Actor, Registry
+from monitor.store.registry import Registry
+from monitor.store.tables import CHECK_STATE
 
 ACTOR = Actor("test")
 SIX_HOURS = 6 * 3600.0

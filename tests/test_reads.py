@@ -13,10 +13,12 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.store.access_store import AccessStore
+from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
 from monitor.store.reads import reader
-from monitor.store.registry import AGENCY, API_TOKEN, Actor, Registry
+from monitor.store.registry import Registry
 from monitor.store.schema import upgrade
+from monitor.store.tables import AGENCY, API_TOKEN
 
 ACTOR = Actor("test")
 

@@ -18,9 +18,10 @@ from monitor.findings import Policy
 from monitor.models import Target
 from monitor.runner import execute
 from monitor.scheduler import OUT_OF_SCOPE, Limits, Scheduler
-from monitor.store.finding_store import FINDING, OUTBOX
-from monitor.store.registry import CHECK_STATE, ENDPOINT, SCOPE, Actor, Registry
-from monitor.store.work import SCAN_RUN, WorkQueue
+from monitor.store.audit import Actor
+from monitor.store.registry import Registry
+from monitor.store.tables import CHECK_STATE, ENDPOINT, FINDING, OUTBOX, SCAN_RUN, SCOPE
+from monitor.store.work import WorkQueue
 from tests.fake_checks import FAKE_REGISTRY, FakeConfig, SlowCheck, ToggleCheck
 
 ACTOR = Actor("test")

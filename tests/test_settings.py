@@ -72,6 +72,12 @@ def test_missing_config_file_is_one_clear_line(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml")
 
 
+def test_a_config_path_that_is_not_a_file_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(tmp_path)
+    assert caught.value.problems == [f"config file {tmp_path}: not a regular file"]
+
+
 def test_every_setting_is_documented() -> None:
     documented = (Path(__file__).parent.parent / "docs" / "config.md").read_text()
     from monitor.settings import Settings

@@ -17,11 +17,12 @@ from monitor.cadence import Cadence
 from monitor.findings import Policy
 from monitor.models import Target
 from monitor.runner import execute
+from monitor.store.audit import Actor
 from monitor.store.engine import SQLITE_POOL_SIZE, make_engine
 from monitor.store.history import History
-from monitor.store.registry import CHECK_STATE, Actor, Registry
+from monitor.store.registry import Registry
 from monitor.store.schema import SchemaOutdated, current_revision, ensure_current, head_revision, upgrade
-from monitor.store.tables import METADATA
+from monitor.store.tables import CHECK_STATE, METADATA
 from monitor.store.work import WorkQueue
 from tests.fake_checks import FakeConfig, FindingCheck
 

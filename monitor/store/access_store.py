@@ -6,34 +6,30 @@ import asyncio
 import hmac
 import logging
 import secrets
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import InvalidInput, NotFound
+from monitor.store.audit import Actor, agency_id_of, write_audit
 from monitor.store.availability import describe
 from monitor.store.bulk import update_rows
 from monitor.store.reads import reader
-from monitor.store.registry import AGENCY, API_TOKEN, ROLES, Actor, Registry, hash_token
-from monitor.store.tables import WebSession
-
-WEB_SESSION = WebSession.__table__  # type: ignore[attr-defined]
+from monitor.store.registry import ROLES, Registry, hash_token
+from monitor.store.tables import AGENCY, API_TOKEN, WEB_SESSION
 
 log = logging.getLogger(__name__)
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # one write a minute per token, not one per request
 CACHE_SECONDS = 2.0  # how long another replica may still accept a token revoked elsewhere
+USE_GATHER_S = 0.05
 CACHE_SIZE = 10_000
 SESSION_LIFETIME = timedelta(hours=8)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +100,11 @@ def _record(row: Any) -> TokenRecord:
 
 
 class AccessStore:
-    def __init__(self, engine: AsyncEngine, cache_s: float = CACHE_SECONDS) -> None:
+    def __init__(self, engine: AsyncEngine, cache_s: float = CACHE_SECONDS, clock: Clock = SYSTEM_CLOCK) -> None:
         self.engine = engine
+        self.clock = clock
         self.reads = reader(engine)
-        self.registry = Registry(engine)
+        self.registry = Registry(engine, clock)
         self.cache_s = cache_s
         self._cache: dict[str, tuple[float, Principal]] = {}  # by token hash: (valid until, principal)
         self._unwritten_uses: dict[int, datetime] = {}  # by token id: a last use not yet written
@@ -127,20 +124,20 @@ class AccessStore:
             return None
         digest = hash_token(token)
         cached = self._cache.get(digest)
-        if cached is not None and cached[0] > time.monotonic():
+        if cached is not None and cached[0] > self.clock.monotonic():
             return cached[1]
         row = await self.reads.first(_BY_HASH, {"digest": digest})
         # The index finds the row; the comparison of what was found is constant-time all the same.
         if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
             return None
-        now = _now()
+        now = self.clock.now()
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
             self._note_use(row.id, now)
         principal = Principal(row.id, row.role, row.agency_id, row.slug)
         if self.cache_s > 0:
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
-            self._cache[digest] = (time.monotonic() + self.cache_s, principal)
+            self._cache[digest] = (self.clock.monotonic() + self.cache_s, principal)
         return principal
 
     def _note_use(self, token_id: int, when: datetime) -> None:
@@ -153,6 +150,8 @@ class AccessStore:
 
     async def _write_uses(self) -> None:
         while self._unwritten_uses:
+            # a burst's look-ups finish over some milliseconds (each is a read on a pool thread): gather them
+            await asyncio.sleep(USE_GATHER_S)
             batch, self._unwritten_uses = self._unwritten_uses, {}
             try:
                 async with self.engine.begin() as conn:
@@ -172,7 +171,7 @@ class AccessStore:
         self, conn: AsyncConnection, role: str, agency_id: int | None, label: str | None
     ) -> tuple[int, str, datetime]:
         token = secrets.token_urlsafe(32)  # 32 random bytes
-        now = _now()
+        now = self.clock.now()
         token_id = (
             await conn.execute(
                 insert(API_TOKEN)
@@ -188,10 +187,15 @@ class AccessStore:
         if (role == "agency") != (agency is not None):
             raise InvalidInput("agency", "an agency token needs an agency; admin, analyst and metrics tokens take none")
         async with self.engine.begin() as conn:
-            agency_id = await self.registry._agency_id(conn, agency) if agency else None
+            agency_id = await agency_id_of(conn, agency) if agency else None
             token_id, token, now = await self._insert_token(conn, role, agency_id, label)
-            await self.registry._audit(
-                conn, actor, "token.create", f"token/{token_id}", {"role": role, "agency": agency, "label": label}
+            await write_audit(
+                conn,
+                self.clock.now(),
+                actor,
+                "token.create",
+                f"token/{token_id}",
+                {"role": role, "agency": agency, "label": label},
             )
         return IssuedToken(TokenRecord(token_id, role, agency, label, now, None, None), token)
 
@@ -203,8 +207,13 @@ class AccessStore:
                 raise NotFound("token", "this token was revoked meanwhile")
             token_id, token, now = await self._insert_token(conn, row.role, row.agency_id, row.label)
             await conn.execute(update(API_TOKEN).where(API_TOKEN.c.id == row.id).values(revoked_at=now))
-            await self.registry._audit(
-                conn, actor, "token.rotate", f"token/{row.id}", {"new_token": token_id, "agency": row.slug}
+            await write_audit(
+                conn,
+                self.clock.now(),
+                actor,
+                "token.rotate",
+                f"token/{row.id}",
+                {"new_token": token_id, "agency": row.slug},
             )
         self.forget()
         return IssuedToken(TokenRecord(token_id, row.role, row.slug, row.label, now, None, None), token)
@@ -224,11 +233,13 @@ class AccessStore:
             row = (await conn.execute(_token_query().where(condition))).first()
             if row is None:
                 raise NotFound("token", f"no token with id {token_id}")
-            revoked = row.revoked_at or _now()
+            revoked = row.revoked_at or self.clock.now()
             if row.revoked_at is None:
                 await conn.execute(update(API_TOKEN).where(API_TOKEN.c.id == token_id).values(revoked_at=revoked))
                 await conn.execute(delete(WEB_SESSION).where(WEB_SESSION.c.token_id == token_id))
-                await self.registry._audit(conn, actor, "token.revoke", f"token/{token_id}", {"agency": row.slug})
+                await write_audit(
+                    conn, self.clock.now(), actor, "token.revoke", f"token/{token_id}", {"agency": row.slug}
+                )
         self.forget()
         return TokenRecord(row.id, row.role, row.slug, row.label, row.created_at, row.last_used_at, revoked)
 
@@ -237,7 +248,7 @@ class AccessStore:
     async def create_session(self, principal: Principal) -> tuple[str, str]:
         """(cookie value, CSRF token) of a new session for a signed-in token."""
         cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        now = _now()
+        now = self.clock.now()
         async with self.engine.begin() as conn:
             await conn.execute(delete(WEB_SESSION).where(WEB_SESSION.c.expires_at < now))
             await conn.execute(
@@ -265,7 +276,7 @@ class AccessStore:
             .where(WEB_SESSION.c.session_hash == hash_token(cookie))
         )
         row = await self.reads.first(query)
-        if row is None or row.revoked_at is not None or row.expires_at <= _now():
+        if row is None or row.revoked_at is not None or row.expires_at <= self.clock.now():
             return None
         return SessionInfo(Principal(row.id, row.role, row.agency_id, row.slug), row.csrf_token)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -12,16 +12,12 @@ from sqlalchemy import Select, bindparam, case, delete, func, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.cadence import Cadence
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import NotFound, RateLimited
+from monitor.store.audit import Actor, write_audit
 from monitor.store.reads import reader
-from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, Actor, Registry, schedule_checks
-from monitor.store.tables import Finding
-
-FINDING = Finding.__table__  # type: ignore[attr-defined]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from monitor.store.registry import Registry, schedule_checks
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +102,11 @@ def _visible(agency_id: int | None) -> Any:
 
 
 class EndpointStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK) -> None:
         self.engine = engine
+        self.clock = clock
         self.reads = reader(engine)
-        self.registry = Registry(engine)
+        self.registry = Registry(engine, clock)
 
     def _views(self, rows: Sequence[Any]) -> list[EndpointView]:
         # Rows unpacked as tuples, in the order of _COLUMNS: a page is 50-500 rows, and a named attribute look-up
@@ -175,7 +172,7 @@ class EndpointStore:
         expected_ports: Sequence[int] | None = None,
     ) -> EndpointView:
         """Change what is checked and how; `host` and `port` are the endpoint's identity and stay."""
-        now = _now()
+        now = self.clock.now()
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -211,7 +208,7 @@ class EndpointStore:
             detail = {name: value for name, value in values.items() if name != "intervals"}
             if intervals is not None:
                 detail["intervals"] = dict(intervals)
-            await self.registry._audit(conn, actor, "endpoint.update", f"{row.slug}/{endpoint_id}", detail)
+            await write_audit(conn, self.clock.now(), actor, "endpoint.update", f"{row.slug}/{endpoint_id}", detail)
         return await self.get(endpoint_id, agency_id)
 
     async def remove(self, endpoint_id: int, agency_id: int | None, actor: Actor) -> None:
@@ -226,8 +223,13 @@ class EndpointStore:
             if row is None:
                 raise NotFound("id", f"no endpoint with id {endpoint_id}")
             await conn.execute(delete(ENDPOINT).where(ENDPOINT.c.id == endpoint_id))
-            await self.registry._audit(
-                conn, actor, "endpoint.remove", f"{row.slug}/{endpoint_id}", {"host": row.host, "port": row.port}
+            await write_audit(
+                conn,
+                self.clock.now(),
+                actor,
+                "endpoint.remove",
+                f"{row.slug}/{endpoint_id}",
+                {"host": row.host, "port": row.port},
             )
 
     async def request_rescan(
@@ -238,7 +240,7 @@ class EndpointStore:
         Returns (requested at, checks made due). Checks running right now (leased) are left alone: their
         result is about to arrive anyway.
         """
-        now = _now()
+        now = self.clock.now()
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -275,5 +277,7 @@ class EndpointStore:
                 .returning(CHECK_STATE.c.check)
             )
             checks = sorted(made_due.scalars())
-            await self.registry._audit(conn, actor, "endpoint.rescan", f"{row.slug}/{endpoint_id}", {"checks": checks})
+            await write_audit(
+                conn, self.clock.now(), actor, "endpoint.rescan", f"{row.slug}/{endpoint_id}", {"checks": checks}
+            )
         return now, checks

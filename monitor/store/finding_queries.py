@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import InvalidInput, NotFound
-from monitor.store.endpoint_store import FINDING
+from monitor.store.audit import Actor, write_audit
 from monitor.store.reads import reader
-from monitor.store.registry import AGENCY, ENDPOINT, Actor, Registry
-from monitor.store.tables import ScanRun
+from monitor.store.registry import Registry
+from monitor.store.tables import AGENCY, ENDPOINT, FINDING, SCAN_RUN
 
-SCAN_RUN = ScanRun.__table__  # type: ignore[attr-defined]
 FINDING_STATES = ("open", "resolved", "accepted")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def accepted_at(now: datetime) -> ColumnElement[bool]:
@@ -62,10 +58,7 @@ class FindingView:
     accepted_reason: str | None
     accepted_by: str | None
     flapping: bool
-
-    @property
-    def accepted(self) -> bool:
-        return self.accepted_until is not None and self.accepted_until > _now()
+    accepted: bool  # a risk accepted until a time still ahead when the row was read
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +81,7 @@ class FindingFilter:
     state: str | None = None  # open | resolved | accepted
 
 
-def _query(flt: FindingFilter) -> Select[Any]:
+def _query(flt: FindingFilter, now: datetime) -> Select[Any]:
     query = (
         select(FINDING, ENDPOINT.c.host, ENDPOINT.c.port, AGENCY.c.slug)
         .join(ENDPOINT, ENDPOINT.c.id == FINDING.c.endpoint_id)
@@ -106,7 +99,6 @@ def _query(flt: FindingFilter) -> Select[Any]:
         query = query.where(FINDING.c.check == flt.check)
     if flt.key is not None:
         query = query.where(FINDING.c.key == flt.key)
-    now = _now()
     if flt.state == "accepted":
         query = query.where(accepted_at(now))
     elif flt.state == "open":
@@ -116,7 +108,7 @@ def _query(flt: FindingFilter) -> Select[Any]:
     return query
 
 
-def _view(row: Any) -> FindingView:
+def _view(row: Any, now: datetime) -> FindingView:
     return FindingView(
         id=row.id,
         agency=row.slug,
@@ -140,25 +132,27 @@ def _view(row: Any) -> FindingView:
         accepted_reason=row.accepted_reason,
         accepted_by=row.accepted_by,
         flapping=row.flapping,
+        accepted=row.accepted_until is not None and row.accepted_until > now,
     )
 
 
 class FindingQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK) -> None:
         self.engine = engine
+        self.clock = clock
         self.reads = reader(engine)
-        self.registry = Registry(engine)
+        self.registry = Registry(engine, clock)
 
     async def page(self, flt: FindingFilter, *, after: int = 0, limit: int = 100) -> list[FindingView]:
-        query = _query(flt).where(FINDING.c.id > after).order_by(FINDING.c.id).limit(limit)
-        return [_view(row) for row in await self.reads.all(query)]
+        query = _query(flt, self.clock.now()).where(FINDING.c.id > after).order_by(FINDING.c.id).limit(limit)
+        return [_view(row, self.clock.now()) for row in await self.reads.all(query)]
 
     async def get(self, finding_id: int, agency_id: int | None) -> FindingView:
-        query = _query(FindingFilter(agency_id=agency_id)).where(FINDING.c.id == finding_id)
+        query = _query(FindingFilter(agency_id=agency_id), self.clock.now()).where(FINDING.c.id == finding_id)
         row = await self.reads.first(query)
         if row is None:
             raise NotFound("id", f"no finding with id {finding_id}")
-        return _view(row)
+        return _view(row, self.clock.now())
 
     async def history(self, finding: FindingView, limit: int = 50) -> list[RunView]:
         """The runs of the check that reports this finding, newest first."""
@@ -180,7 +174,7 @@ class FindingQueries:
         reason = reason.strip()
         if not reason:
             raise InvalidInput("reason", "say why the risk is accepted")
-        if until <= _now():
+        if until <= self.clock.now():
             raise InvalidInput("until", "must lie in the future")
         finding = await self.get(finding_id, agency_id)
         if finding.state != "open":
@@ -191,8 +185,9 @@ class FindingQueries:
                 .where(FINDING.c.id == finding_id)
                 .values(accepted_until=until, accepted_reason=reason, accepted_by=actor.name)
             )
-            await self.registry._audit(
+            await write_audit(
                 conn,
+                self.clock.now(),
                 actor,
                 "finding.accept",
                 f"{finding.agency}/{finding.endpoint_id}/{finding.key}",
@@ -208,8 +203,13 @@ class FindingQueries:
                 .where(FINDING.c.id == finding_id)
                 .values(accepted_until=None, accepted_reason=None, accepted_by=None)
             )
-            await self.registry._audit(
-                conn, actor, "finding.unaccept", f"{finding.agency}/{finding.endpoint_id}/{finding.key}", {}
+            await write_audit(
+                conn,
+                self.clock.now(),
+                actor,
+                "finding.unaccept",
+                f"{finding.agency}/{finding.endpoint_id}/{finding.key}",
+                {},
             )
         return await self.get(finding_id, agency_id)
 

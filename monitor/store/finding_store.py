@@ -15,11 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from monitor.findings import FindingState, Policy
 from monitor.models import FindingEvent, Severity
 from monitor.store.columns import one_of
-from monitor.store.registry import AGENCY, ENDPOINT
-from monitor.store.tables import Finding, Outbox
-
-FINDING = Finding.__table__  # type: ignore[attr-defined]
-OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+from monitor.store.tables import AGENCY, ENDPOINT, FINDING, OUTBOX
 
 StoredFindings = dict[str, tuple[int, FindingState]]  # by key: (row id, state)
 

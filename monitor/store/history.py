@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.store.finding_store import OUTBOX
-from monitor.store.registry import ENDPOINT
-from monitor.store.work import SCAN_RUN
+from monitor.clock import SYSTEM_CLOCK, Clock
+from monitor.store.tables import ENDPOINT, OUTBOX, SCAN_RUN
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +34,9 @@ class EventRecord:
 
 
 class History:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK) -> None:
         self.engine = engine
+        self.clock = clock
 
     async def cursors(self) -> tuple[int, int]:
         """The newest scan run and event ids now: a feed that starts here shows only what comes next."""

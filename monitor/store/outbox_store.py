@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.alert_format import OutboxEvent
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.models import Severity
-from monitor.store.finding_store import FINDING, OUTBOX
-from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT
-from monitor.store.tables import LatestResult
-
-LATEST = LatestResult.__table__  # type: ignore[attr-defined]
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, LATEST, OUTBOX
 
 
 class OutboxStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK) -> None:
         self.engine = engine
+        self.clock = clock
 
     async def pending(self, limit: int) -> list[OutboxEvent]:
         """Unsent rows, oldest first: per endpoint in the order they were written."""
@@ -43,7 +41,7 @@ class OutboxStore:
     async def mark_sent(self, row_ids: Sequence[int], failed_ids: Sequence[int] = ()) -> None:
         async with self.engine.begin() as conn:
             if row_ids:
-                await conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(row_ids)).values(sent_at=datetime.now(UTC)))
+                await conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(row_ids)).values(sent_at=self.clock.now()))
             if failed_ids:
                 await conn.execute(
                     update(OUTBOX).where(OUTBOX.c.id.in_(failed_ids)).values(attempts=OUTBOX.c.attempts + 1)

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -14,27 +14,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.cadence import Cadence
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import Conflict, InvalidInput, NotFound
 from monitor.scope import ScopeEntry, in_scope, validate_agency_slug
+from monitor.store.audit import Actor, agency_id_of, write_audit
 from monitor.store.columns import one_of
-from monitor.store.tables import Agency, ApiToken, AuditLog, CheckState, Endpoint, Scope
-
-AGENCY = Agency.__table__  # type: ignore[attr-defined]
-SCOPE = Scope.__table__  # type: ignore[attr-defined]
-ENDPOINT = Endpoint.__table__  # type: ignore[attr-defined]
-CHECK_STATE = CheckState.__table__  # type: ignore[attr-defined]
-API_TOKEN = ApiToken.__table__  # type: ignore[attr-defined]
-AUDIT_LOG = AuditLog.__table__  # type: ignore[attr-defined]
+from monitor.store.tables import (
+    AGENCY,
+    API_TOKEN,
+    CHECK_STATE,
+    ENDPOINT,
+    SCOPE,
+)
 
 ROLES = ("admin", "analyst", "agency", "metrics")  # metrics: only /metrics (Prometheus)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who writes, for the audit log: a CLI user, a token, the daemon itself."""
-
-    name: str
-    source: str = "cli"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,28 +86,10 @@ async def schedule_checks(
     )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Registry:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK) -> None:
         self.engine = engine
-
-    async def _audit(
-        self, conn: AsyncConnection, actor: Actor, action: str, target: str, detail: Mapping[str, Any]
-    ) -> None:
-        await conn.execute(
-            insert(AUDIT_LOG).values(
-                at=_now(), actor=actor.name, action=action, target=target, detail=dict(detail), source=actor.source
-            )
-        )
-
-    async def _agency_id(self, conn: AsyncConnection, slug: str) -> int:
-        agency_id = (await conn.execute(select(AGENCY.c.id).where(AGENCY.c.slug == slug))).scalar()
-        if agency_id is None:
-            raise NotFound("agency", f"no agency {slug!r} (see `posture agency list`)")
-        return int(agency_id)
+        self.clock = clock
 
     async def add_agency(self, slug: str, name: str, actor: Actor) -> AgencyRecord:
         validate_agency_slug(slug)
@@ -125,11 +100,11 @@ class Registry:
             async with self.engine.begin() as conn:
                 row = await conn.execute(
                     insert(AGENCY)
-                    .values(slug=slug, name=name, created_at=_now(), check_settings={})
+                    .values(slug=slug, name=name, created_at=self.clock.now(), check_settings={})
                     .returning(AGENCY.c.id)
                 )
                 agency_id = row.scalar_one()
-                await self._audit(conn, actor, "agency.add", slug, {"name": name})
+                await write_audit(conn, self.clock.now(), actor, "agency.add", slug, {"name": name})
         except IntegrityError:
             raise Conflict("slug", f"agency {slug!r} exists already") from None
         return AgencyRecord(agency_id, slug, name)
@@ -166,18 +141,22 @@ class Registry:
             after = change(current.check_settings)
             await conn.execute(update(AGENCY).where(AGENCY.c.id == current.id).values(check_settings=after))
             detail = {"before": dict(current.check_settings), "after": after}
-            await self._audit(conn, actor, "agency.settings", slug, detail)
+            await write_audit(conn, self.clock.now(), actor, "agency.settings", slug, detail)
         return AgencyRecord(current.id, slug, current.name, current.endpoints, after)
 
     async def add_scope(self, slug: str, raw: str, actor: Actor) -> ScopeEntry:
         entry = ScopeEntry.parse(raw)
         try:
             async with self.engine.begin() as conn:
-                agency_id = await self._agency_id(conn, slug)
+                agency_id = await agency_id_of(conn, slug)
                 await conn.execute(
-                    insert(SCOPE).values(agency_id=agency_id, kind=entry.kind, value=entry.value, created_at=_now())
+                    insert(SCOPE).values(
+                        agency_id=agency_id, kind=entry.kind, value=entry.value, created_at=self.clock.now()
+                    )
                 )
-                await self._audit(conn, actor, "scope.add", slug, {"kind": entry.kind, "value": entry.value})
+                await write_audit(
+                    conn, self.clock.now(), actor, "scope.add", slug, {"kind": entry.kind, "value": entry.value}
+                )
         except IntegrityError:
             raise Conflict("scope", f"{entry.value} is already in the scope of {slug!r}") from None
         return entry
@@ -188,7 +167,7 @@ class Registry:
             query = query.where(AGENCY.c.slug == slug)
         async with self.engine.connect() as conn:
             if slug is not None:
-                await self._agency_id(conn, slug)
+                await agency_id_of(conn, slug)
             rows = await conn.execute(query.order_by(AGENCY.c.slug, SCOPE.c.value))
             return [(row.slug, ScopeEntry(row.kind, row.value)) for row in rows]
 
@@ -219,13 +198,13 @@ class Registry:
         """Register an endpoint; `host` must be normalised and the check names known (the caller's job)."""
         if not checks:
             raise InvalidInput("checks", "at least one check is needed")
-        now = _now()
+        now = self.clock.now()
         interval_map = dict(intervals or {})
         label_map = dict(labels or {})
         settings_map = {name: dict(values) for name, values in (check_settings or {}).items()}
         try:
             async with self.engine.begin() as conn:
-                agency_id = await self._agency_id(conn, slug)
+                agency_id = await agency_id_of(conn, slug)
                 scopes = (await self.scopes_by_agency(conn, [agency_id]))[agency_id]
                 if not in_scope(host, scopes):
                     allowed = ", ".join(entry.value for entry in scopes) or "nothing yet: add a scope first"
@@ -245,7 +224,9 @@ class Registry:
                     await conn.execute(insert(ENDPOINT).values(values).returning(ENDPOINT.c.id))
                 ).scalar_one()
                 await schedule_checks(conn, endpoint_id, checks, cadence, now)
-                await self._audit(conn, actor, "endpoint.add", f"{slug}/{endpoint_id}", {"host": host, "port": port})
+                await write_audit(
+                    conn, self.clock.now(), actor, "endpoint.add", f"{slug}/{endpoint_id}", {"host": host, "port": port}
+                )
         except IntegrityError:
             raise Conflict("endpoint", f"{host}:{port} is already registered for {slug!r}") from None
         return EndpointRecord(
@@ -266,7 +247,7 @@ class Registry:
             query = query.where(AGENCY.c.slug == slug)
         async with self.engine.connect() as conn:
             if slug is not None:
-                await self._agency_id(conn, slug)
+                await agency_id_of(conn, slug)
             rows = await conn.execute(query.order_by(AGENCY.c.slug, ENDPOINT.c.id))
             return [
                 EndpointRecord(
@@ -291,7 +272,7 @@ class Registry:
             host = removed.scalar()
             if host is None:
                 raise NotFound("endpoint", f"no endpoint with id {endpoint_id}")
-            await self._audit(conn, actor, "endpoint.remove", str(endpoint_id), {"host": host})
+            await write_audit(conn, self.clock.now(), actor, "endpoint.remove", str(endpoint_id), {"host": host})
 
     async def create_token(self, role: str, agency: str | None, actor: Actor) -> str:
         """A new bearer token, returned once; only its hash is stored."""
@@ -301,11 +282,11 @@ class Registry:
             raise InvalidInput("agency", "an agency token needs --agency; admin, analyst and metrics tokens take none")
         token = secrets.token_urlsafe(32)
         async with self.engine.begin() as conn:
-            agency_id = await self._agency_id(conn, agency) if agency else None
+            agency_id = await agency_id_of(conn, agency) if agency else None
             await conn.execute(
                 insert(API_TOKEN).values(
-                    token_hash=hash_token(token), role=role, agency_id=agency_id, created_at=_now()
+                    token_hash=hash_token(token), role=role, agency_id=agency_id, created_at=self.clock.now()
                 )
             )
-            await self._audit(conn, actor, "token.create", agency or role, {"role": role})
+            await write_audit(conn, self.clock.now(), actor, "token.create", agency or role, {"role": role})
         return token

@@ -5,26 +5,23 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import Conflict, InvalidInput, NotFound
 from monitor.scope import ScopeEntry
-from monitor.store.registry import AGENCY, SCOPE, Actor, Registry
-from monitor.store.tables import ScopeRequest
+from monitor.store.audit import Actor, agency_id_of, write_audit
+from monitor.store.registry import Registry
+from monitor.store.tables import AGENCY, SCOPE, SCOPE_REQUEST
 
-SCOPE_REQUEST = ScopeRequest.__table__  # type: ignore[attr-defined]
 TXT_PREFIX = "posture-verification="
 
 TxtLookup = Callable[[str], Awaitable[list[str]]]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +56,10 @@ def _view(row: Any) -> ScopeRequestView:
 
 
 class ScopeStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK) -> None:
         self.engine = engine
-        self.registry = Registry(engine)
+        self.clock = clock
+        self.registry = Registry(engine, clock)
 
     async def scopes(self, agency: str) -> list[ScopeView]:
         query = (
@@ -71,7 +69,7 @@ class ScopeStore:
             .order_by(SCOPE.c.id)
         )
         async with self.engine.connect() as conn:
-            await self.registry._agency_id(conn, agency)
+            await agency_id_of(conn, agency)
             return [ScopeView(*row) for row in await conn.execute(query)]
 
     async def add(self, agency: str, raw: str, actor: Actor) -> ScopeView:
@@ -80,14 +78,14 @@ class ScopeStore:
 
     async def remove(self, agency: str, scope_id: int, actor: Actor) -> None:
         async with self.engine.begin() as conn:
-            agency_id = await self.registry._agency_id(conn, agency)
+            agency_id = await agency_id_of(conn, agency)
             removed = await conn.execute(
                 delete(SCOPE).where(SCOPE.c.id == scope_id, SCOPE.c.agency_id == agency_id).returning(SCOPE.c.value)
             )
             value = removed.scalar()
             if value is None:
                 raise NotFound("id", f"no scope entry with id {scope_id} for {agency!r}")
-            await self.registry._audit(conn, actor, "scope.remove", agency, {"value": value})
+            await write_audit(conn, self.clock.now(), actor, "scope.remove", agency, {"value": value})
 
     def _requests(self) -> Any:
         return select(SCOPE_REQUEST, AGENCY.c.slug).join(AGENCY, AGENCY.c.id == SCOPE_REQUEST.c.agency_id)
@@ -98,7 +96,7 @@ class ScopeStore:
             raise InvalidInput("value", "only a domain can be proposed; address ranges are set by the CERT")
         try:
             async with self.engine.begin() as conn:
-                agency_id = await self.registry._agency_id(conn, agency)
+                agency_id = await agency_id_of(conn, agency)
                 request_id = (
                     await conn.execute(
                         insert(SCOPE_REQUEST)
@@ -107,12 +105,12 @@ class ScopeStore:
                             value=entry.value,
                             verification_token=secrets.token_hex(16),
                             state="pending",
-                            created_at=_now(),
+                            created_at=self.clock.now(),
                         )
                         .returning(SCOPE_REQUEST.c.id)
                     )
                 ).scalar_one()
-                await self.registry._audit(conn, actor, "scope.request", agency, {"value": entry.value})
+                await write_audit(conn, self.clock.now(), actor, "scope.request", agency, {"value": entry.value})
         except IntegrityError:
             raise Conflict("value", f"{entry.value} was already proposed for {agency!r}") from None
         return await self.get(request_id, None)
@@ -156,7 +154,7 @@ class ScopeStore:
         return await self._decide(request, "active" if approve else "rejected", actor.name, actor)
 
     async def _decide(self, request: ScopeRequestView, state: str, decided_by: str, actor: Actor) -> ScopeRequestView:
-        now = _now()
+        now = self.clock.now()
         async with self.engine.begin() as conn:
             changed = await conn.execute(
                 update(SCOPE_REQUEST)
@@ -167,13 +165,18 @@ class ScopeStore:
                 raise Conflict("state", "this request was decided meanwhile")
             if state == "active":
                 await self._activate(conn, request, now)
-            await self.registry._audit(
-                conn, actor, f"scope.request.{state}", request.agency, {"value": request.value, "by": decided_by}
+            await write_audit(
+                conn,
+                self.clock.now(),
+                actor,
+                f"scope.request.{state}",
+                request.agency,
+                {"value": request.value, "by": decided_by},
             )
         return await self.get(request.id, None)
 
     async def _activate(self, conn: AsyncConnection, request: ScopeRequestView, now: datetime) -> None:
-        agency_id = await self.registry._agency_id(conn, request.agency)
+        agency_id = await agency_id_of(conn, request.agency)
         exists = (
             await conn.execute(select(SCOPE.c.id).where(SCOPE.c.agency_id == agency_id, SCOPE.c.value == request.value))
         ).first()

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.models import OpenFinding, Severity
 from monitor.store.finding_queries import accepted_at, open_at
-from monitor.store.finding_store import FINDING, OUTBOX
-from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT
-from monitor.store.tables import VulnSource
-from monitor.store.work import LATEST
-
-VULN_SOURCE = VulnSource.__table__  # type: ignore[attr-defined]
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, LATEST, OUTBOX, VULN_SOURCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +64,8 @@ class Snapshot:
     vulndb_updated: dict[str, datetime] = field(default_factory=dict)  # by feed: kev, nvd, eol
 
 
-async def load_snapshot(engine: AsyncEngine, findings_of: Sequence[str] = ()) -> Snapshot:
-    now = datetime.now(UTC)
+async def load_snapshot(engine: AsyncEngine, findings_of: Sequence[str] = (), clock: Clock = SYSTEM_CLOCK) -> Snapshot:
+    now = clock.now()
     async with engine.connect() as conn:
         endpoints = {
             row.id: EndpointRow(row.id, row.slug, row.host, row.port)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from monitor.store.columns import UtcDateTime
@@ -278,3 +278,25 @@ class VulnEolCycle(SQLModel, table=True):
     eol: str = Field(max_length=10)  # "true" | "false" | YYYY-MM-DD
     latest: str | None = Field(default=None, max_length=60)
     lts: bool = False
+
+
+# The table handles the queries use, typed, declared once (sqlmodel does not type `Model.__table__`).
+_TABLES = SQLModel.metadata.tables
+AGENCY: Table = _TABLES["agency"]
+SCOPE: Table = _TABLES["scope"]
+ENDPOINT: Table = _TABLES["endpoint"]
+CHECK_STATE: Table = _TABLES["check_state"]
+LATEST: Table = _TABLES["latest_result"]
+FINDING: Table = _TABLES["finding"]
+SCAN_RUN: Table = _TABLES["scan_run"]
+OUTBOX: Table = _TABLES["outbox"]
+AUDIT_LOG: Table = _TABLES["audit_log"]
+API_TOKEN: Table = _TABLES["api_token"]
+SCOPE_REQUEST: Table = _TABLES["scope_request"]
+WEB_SESSION: Table = _TABLES["web_session"]
+VULN_SOURCE: Table = _TABLES["vuln_source"]
+VULN_KEV: Table = _TABLES["vuln_kev"]
+VULN_CVE: Table = _TABLES["vuln_cve"]
+VULN_CPE_MATCH: Table = _TABLES["vuln_cpe_match"]
+VULN_EOL_PRODUCT: Table = _TABLES["vuln_eol_product"]
+VULN_EOL_CYCLE: Table = _TABLES["vuln_eol_cycle"]

@@ -6,14 +6,15 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.cadence import Cadence
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.findings import FindingState, Policy, reconcile, sweep
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
 from monitor.scope import ScopeEntry
@@ -21,11 +22,8 @@ from monitor.store import finding_store
 from monitor.store.bulk import insert_rows, update_rows
 from monitor.store.columns import one_of
 from monitor.store.finding_store import AlertRouter, AlertTarget, jsonable, severity_or_none
-from monitor.store.registry import AGENCY, CHECK_STATE, ENDPOINT, Registry
-from monitor.store.tables import LatestResult, ScanRun
-
-LATEST = LatestResult.__table__  # type: ignore[attr-defined]
-SCAN_RUN = ScanRun.__table__  # type: ignore[attr-defined]
+from monitor.store.registry import Registry
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, SCAN_RUN
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +85,17 @@ class WorkQueue:
         policy: Policy,
         lease_s: float,
         router: AlertRouter | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.engine = engine
+        self.clock = clock
         self.owner = owner
         self.cadence = cadence
         self.policy = policy
         self.lease = timedelta(seconds=lease_s)
         self.router = router or AlertRouter("http://127.0.0.1:8080", Severity.LOW)
         self.on_outbox: Callable[[], None] | None = None  # told when rows were queued (wakes the publisher)
-        self.registry = Registry(engine)
+        self.registry = Registry(engine, clock)
 
     async def claim(self, now: datetime, limit: int) -> Claim:
         """Lease up to `limit` due checks, oldest first; other replicas skip the rows we lock."""
@@ -201,7 +201,7 @@ class WorkQueue:
             value = (
                 await conn.execute(select(func.min(CHECK_STATE.c.next_due)).where(CHECK_STATE.c.lease_owner.is_(None)))
             ).scalar()
-        return value
+        return cast(datetime | None, value)
 
     async def latest_details(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], dict[str, Any]]:
         if not keys:
@@ -222,7 +222,7 @@ class WorkQueue:
         """
         if not done:
             return 0
-        now = datetime.now(UTC)
+        now = self.clock.now()
         endpoint_ids = sorted({item.endpoint_id for item, _ in done})
         async with self.engine.begin() as conn:
             failures = await self._owned(conn, endpoint_ids)
@@ -292,7 +292,7 @@ class WorkQueue:
         results = [result for result in results if result.endpoint_id is not None]
         if not results:
             return 0
-        now = datetime.now(UTC)
+        now = self.clock.now()
         endpoint_ids = sorted({result.endpoint_id for result in results if result.endpoint_id is not None})
         async with self.engine.begin() as conn:
             endpoints = {
@@ -324,7 +324,7 @@ class WorkQueue:
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Time-driven lifecycle (reminders, deadlines, expired acceptances); returns events queued."""
-        now = now or datetime.now(UTC)
+        now = now or self.clock.now()
         async with self.engine.begin() as conn:
             candidates = await finding_store.sweep_candidates(conn, now, self.policy)
             by_endpoint_key = {

@@ -19,8 +19,9 @@ from monitor.api.context import ApiConfig
 from monitor.scope import IpAddress
 from monitor.scope_resolution import HostUnresolvable
 from monitor.store.access_store import AccessStore
-from monitor.store.endpoint_store import FINDING
-from monitor.store.registry import Actor, Registry
+from monitor.store.audit import Actor
+from monitor.store.registry import Registry
+from monitor.store.tables import FINDING
 
 SEED = Actor("test-seed", "test")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import trustme
 from sqlalchemy import select
 
-from monitor.store.registry import AUDIT_LOG
+from monitor.store.tables import AUDIT_LOG
 from tests.api.conftest import Api
 
 PATH = "/api/v1/agencies/lk-a"

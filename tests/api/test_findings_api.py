@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from monitor.store.registry import CHECK_STATE
+from monitor.store.tables import CHECK_STATE
 from tests.api.conftest import Api, add_finding
 
 

@@ -23,7 +23,7 @@ from schemathesis.checks import (
 from monitor.api.app import OPENAPI_PATH, OPERATIONS
 from monitor.api.context import ApiConfig
 from monitor.store.access_store import AccessStore
-from monitor.store.registry import Actor
+from monitor.store.audit import Actor
 from tests.api.conftest import Api, FakeResolver
 from tests.api.threaded_server import RunningApi, ThreadedApi
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from monitor.store.registry import AUDIT_LOG
+from monitor.store.tables import AUDIT_LOG
 from tests.api.conftest import Api
 
 BODY = {"host": "www.lk-a.example", "port": 443}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from monitor.api.context import SERVICES
-from monitor.store.registry import API_TOKEN, hash_token
+from monitor.store.registry import hash_token
+from monitor.store.tables import API_TOKEN
 from tests.api.conftest import Api
 from tests.api.test_web_ui import CSRF
 

@@ -27,15 +27,15 @@ from monitor.cadence import Cadence
 from monitor.findings import Policy
 from monitor.scheduler import Limits, Scheduler
 from monitor.settings import patch_check_settings, stored_check_settings
-from monitor.store.registry import CHECK_STATE, Actor, Registry
-from monitor.store.tables import Finding
+from monitor.store.audit import Actor
+from monitor.store.registry import Registry
+from monitor.store.tables import CHECK_STATE, FINDING
 from monitor.store.work import WorkQueue
 from tests.api.conftest import FakeResolver
 from tests.servers import answer_http
 
 HOST = "127.0.0.41"
 ACTOR = Actor("test")
-FINDING = Finding.__table__  # type: ignore[attr-defined]
 CONFIGS = {name: check.config_model() for name, check in REGISTRY.items()}
 
 

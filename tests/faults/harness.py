@@ -18,10 +18,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from monitor.cadence import Cadence
+from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
-from monitor.store.registry import CHECK_STATE, Actor, Registry
+from monitor.store.registry import Registry
 from monitor.store.schema import upgrade
-from monitor.store.work import SCAN_RUN
+from monitor.store.tables import CHECK_STATE, SCAN_RUN
 
 # Each reachability run waits this long for a TLS answer that never comes: checks are in flight all the time.
 SLOW_CHECKS = '{"reachability": {"connect_timeout_s": 1.5, "timeout_s": 5, "probe_tls": true}}'

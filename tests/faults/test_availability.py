@@ -16,7 +16,8 @@ from monitor.findings import Policy
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.availability import describe, unavailable
 from monitor.store.engine import make_engine
-from monitor.store.work import SCAN_RUN, WorkQueue
+from monitor.store.tables import SCAN_RUN
+from monitor.store.work import WorkQueue
 from tests.fake_checks import FAKE_REGISTRY, FakeConfig
 from tests.test_scheduler import CADENCE, count, seed
 

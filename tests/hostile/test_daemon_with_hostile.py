@@ -14,8 +14,9 @@ from datetime import datetime
 from pathlib import Path
 
 from monitor.cadence import Cadence
+from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
-from monitor.store.registry import Actor, Registry
+from monitor.store.registry import Registry
 from monitor.store.schema import upgrade
 from tests.conftest import POSTURE, free_port, posture_env
 from tests.hostile import hostile_servers as hs

@@ -19,9 +19,9 @@ from monitor.alerter import BrokerConfig, Publisher
 from monitor.findings import Policy
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
-from monitor.store.finding_store import OUTBOX, AlertRouter
+from monitor.store.finding_store import AlertRouter
 from monitor.store.outbox_store import OutboxStore
-from monitor.store.registry import CHECK_STATE
+from monitor.store.tables import CHECK_STATE, OUTBOX
 from monitor.store.work import WorkQueue
 from tests.fake_checks import FAKE_REGISTRY, FakeConfig, ToggleCheck
 from tests.mqtt_broker import Broker, start_broker, subscribed

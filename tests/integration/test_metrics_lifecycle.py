@@ -23,10 +23,12 @@ from monitor.exporter import MetricsEndpoint
 from monitor.findings import Policy
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
 from monitor.settings import Settings
+from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
 from monitor.store.finding_queries import FindingFilter, FindingQueries
-from monitor.store.registry import CHECK_STATE, Actor, Registry
+from monitor.store.registry import Registry
 from monitor.store.schema import upgrade
+from monitor.store.tables import CHECK_STATE
 from monitor.store.work import WorkQueue
 from monitor.vulndb_store import VulnStore, seed_dates, toolkit_of
 from tests.faults.harness import seed, until

@@ -9,11 +9,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.store.tables import Agency, Endpoint, LatestResult
-
-AGENCY = Agency.__table__  # type: ignore[attr-defined]
-ENDPOINT = Endpoint.__table__  # type: ignore[attr-defined]
-LATEST = LatestResult.__table__  # type: ignore[attr-defined]
+from monitor.store.tables import AGENCY, ENDPOINT, LATEST
 
 
 def ports_details(*ports: Mapping[str, Any], address: str = "192.0.2.1") -> dict[str, Any]:

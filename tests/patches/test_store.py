@@ -21,10 +21,10 @@ from monitor.cadence import Cadence
 from monitor.findings import Policy, reconcile
 from monitor.models import CheckStatus, EventType, Severity
 from monitor.settings import Settings
-from monitor.store.finding_store import OUTBOX
-from monitor.store.work import SCAN_RUN, WorkQueue
+from monitor.store.tables import AGENCY, OUTBOX, SCAN_RUN
+from monitor.store.work import WorkQueue
 from monitor.vulndb_store import KEV, LiveVulnDb, VulnStore, load_database, rejudge_stored, toolkit_of
-from tests.patches.stored import AGENCY, ports_details, store_endpoints
+from tests.patches.stored import ports_details, store_endpoints
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 APACHE = {"port": 80, "service": "http", "product": "Apache httpd", "version": "2.4.49", "extrainfo": "(Unix)",

@@ -14,8 +14,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.alerter import BrokerConfig, Publisher
-from monitor.store.finding_store import OUTBOX
 from monitor.store.outbox_store import OutboxStore
+from monitor.store.tables import OUTBOX
 from tests.integration.test_alerts import running_publisher
 from tests.mqtt_broker import Broker, start_broker, subscribed
 

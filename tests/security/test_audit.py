@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from monitor.store.tables import AuditLog
+from monitor.store.tables import AUDIT_LOG
 from tests.api.conftest import Api
-
-AUDIT = AuditLog.__table__  # type: ignore[attr-defined]
 
 
 async def test_token_and_endpoint_changes_are_audited_with_actor_and_address(api: Api) -> None:
@@ -19,7 +17,7 @@ async def test_token_and_endpoint_changes_are_audited_with_actor_and_address(api
     assert status == 201
     assert (await api.call("DELETE", f"/api/v1/tokens/{rotated['id']}", api.tokens.admin))[0] == 200
     async with api.engine.connect() as conn:
-        rows = [row._mapping for row in await conn.execute(select(AUDIT).order_by(AUDIT.c.id))]
+        rows = [row._mapping for row in await conn.execute(select(AUDIT_LOG).order_by(AUDIT_LOG.c.id))]
     actions = [(row["action"], row["target"]) for row in rows if row["actor"].startswith("token:")]
     assert actions == [
         ("token.create", f"token/{issued['id']}"),

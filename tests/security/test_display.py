@@ -16,12 +16,11 @@ from checks.ports.models import OpenPort, PortsDetails
 from monitor.display import printable, result_report, table
 from monitor.exporter import MetricsEndpoint
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
-from monitor.store.tables import LatestResult
+from monitor.store.tables import LATEST
 from tests.conftest import InProcessPosture, posture_env
 from tests.test_scheduler import seed
 
 ROOT = Path(__file__).resolve().parents[2]
-LATEST = LatestResult.__table__  # type: ignore[attr-defined]
 # an ANSI screen clear, a window-title change, OSC 8 hyperlink, C1 CSI, a bidi override, a line separator
 HOSTILE = "SSH-2.0-x\x1b[2J\x1b]0;pwned\x07\x1b]8;;http://evil\x1b\\\x9b31m\u202egnp.exe\u2028fake line\r\nforged"
 

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.errors import InvalidInput
-from monitor.store.registry import AGENCY, Registry
+from monitor.store.registry import Registry
+from monitor.store.tables import AGENCY
 from tests.api.conftest import SEED, Api, add_finding
 
 ROOT = Path(__file__).resolve().parents[2]

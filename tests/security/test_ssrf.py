@@ -29,8 +29,10 @@ from monitor.findings import Policy
 from monitor.models import CheckStatus, Target
 from monitor.runner import execute
 from monitor.scheduler import Limits, Scheduler
-from monitor.store.registry import CHECK_STATE, Actor, Registry
-from monitor.store.work import SCAN_RUN, WorkQueue
+from monitor.store.audit import Actor
+from monitor.store.registry import Registry
+from monitor.store.tables import CHECK_STATE, SCAN_RUN
+from monitor.store.work import WorkQueue
 from tests.test_scheduler import _FixedResolver, run_until
 
 ACTOR = Actor("test")
