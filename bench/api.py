@@ -31,6 +31,7 @@ from monitor.store.access_store import AccessStore
 from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
+from monitor.store.store import Store
 from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, SCOPE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +105,7 @@ async def serve(url: str, port: int, reuse_port: bool) -> None:
     from monitor.heap import freeze_startup_heap
 
     engine = make_engine(url)
-    runner = web.AppRunner(build_app(engine, web_ui=False), access_log=None)
+    runner = web.AppRunner(build_app(Store(engine), web_ui=False), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, reuse_port=reuse_port or None).start()
     freeze_startup_heap()  # as the daemon does once it serves

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,7 +31,10 @@ from checks.patches.fingerprints import Fingerprint, from_nmap_port
 from checks.patches.snapshot import SEED_DIR, Snapshot, load_dir, to_memory
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
-from monitor.vulndb_store import VulnStore, load_database, rejudge_stored, toolkit_of
+from monitor.store.store import Store
+from monitor.store.vulndb import VulnStore
+from monitor.usecases.recording import Rejudging
+from monitor.vulndb import load_database, toolkit_of
 from tests.patches.stored import ports_details, store_endpoints
 
 COUNT = 10_000
@@ -95,8 +98,10 @@ async def bench_reeval(rng: random.Random, workdir: Path) -> tuple[float, float]
         started = time.perf_counter()
         await store.save(Snapshot(kev=seed.kev, origin="bench KEV update"))  # a KEV-only update
         stored = time.perf_counter()
-        db = await load_database(engine, toolkit)
-        results = await rejudge_stored(engine, PatchCheck(), PatchConfig(), db, datetime.now(UTC))
+        db = await load_database(store, toolkit)
+        check = PatchCheck()
+        rejudging = Rejudging(Store(engine), None, {check.name: check}, {check.name: PatchConfig()}, {"vulndb": db})
+        results = await rejudging.results(check.name)
         done = time.perf_counter()
         kev = sum(1 for r in results for o in r.observations if o.detail.get("kev"))
         print(f"KEV update stored in {stored - started:.3f} s; re-judged {len(results)} endpoints ({kev} KEV findings)")

@@ -10,8 +10,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -146,6 +147,21 @@ def read_peer(ctx: CheckContext, name: str, model: type[P]) -> P | None:
         raise PeerDetailsUnreadable(f"stored {name} details do not parse ({where}: {first['msg']})") from None
 
 
+class VulnToolkit(Protocol):
+    """What the daemon needs to keep a vulnerability database for the check that declares it (`Check.vulndb`):
+    read feeds, build the in-memory database from feeds or from the store's rows, look a banner up."""
+
+    seed_dir: Path  # the bundled feeds, matched against until the first `posture vulndb update`
+
+    def feeds_from_dir(self, folder: Path) -> Any: ...
+
+    def database_from_snapshot(self, snapshot: Any) -> Any: ...
+
+    def database_from_rows(self, rows: Any) -> Any: ...
+
+    def lookup(self, db: Any, text: str, today: date) -> list[dict[str, Any]]: ...
+
+
 class Check(ABC, Generic[C, D]):
     name: ClassVar[str]
     description: ClassVar[str]
@@ -159,6 +175,10 @@ class Check(ABC, Generic[C, D]):
 
     # the metric families this check exports from its latest details (see `metrics`)
     metric_families: ClassVar[tuple[MetricFamily, ...]] = ()
+
+    # the vulnerability database this check reads as CheckContext.resources["vulndb"]; when the database changes,
+    # the daemon re-judges every stored result of the check
+    vulndb: ClassVar[VulnToolkit | None] = None
 
     # True: the exporter also hands this check its endpoints' open findings (see `finding_metrics`)
     uses_findings: ClassVar[bool] = False
@@ -184,9 +204,10 @@ class Check(ABC, Generic[C, D]):
     def evaluate(self, details: D, cfg: C, ctx: CheckContext) -> list[Observation]:
         """Judge facts. Pure: no I/O, no clock beyond what `details` carries."""
 
-    def rejudged(self, details: D, ctx: CheckContext) -> D:
-        """The details a judgement stands on, given the context (re-judging stored facts: fresher peer facts,
-        today's database). Pure; the details unchanged by default."""
+    def rejudged(self, details: D, cfg: C, ctx: CheckContext) -> D:
+        """The details a judgement stands on, given the config and the context, with the verdicts recorded next to
+        the facts (grades, compliance) derived again: for a run's facts and for stored ones alike (fresher peer
+        facts, today's database, an agency's new profile). Pure; the details unchanged by default."""
         return details
 
     def untested(self, details: D) -> tuple[str, ...]:

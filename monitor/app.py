@@ -6,17 +6,15 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, cast
+from datetime import timedelta
+from typing import Any, Literal
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY, Registry
-from checks.base import Check, CheckConfig
+from checks.base import Check
 from monitor.aio import first_of
 from monitor.alerter import BrokerConfig, Publisher
 from monitor.api.app import build_app, build_scanner_app
@@ -33,13 +31,11 @@ from monitor.scheduler import Limits, Scheduler
 from monitor.scope_resolution import DnsResolver
 from monitor.settings import Settings, check_configs
 from monitor.store.availability import Outage
-from monitor.store.engine import make_engine
 from monitor.store.finding_store import AlertRouter
-from monitor.store.history import History
-from monitor.store.outbox_store import OutboxStore
-from monitor.store.schema import ensure_current
+from monitor.store.store import Store
 from monitor.store.work import WorkQueue
-from monitor.vulndb_store import LiveVulnDb, rejudge_stored, seed_dates, toolkit_of
+from monitor.usecases.recording import Rejudging
+from monitor.vulndb import LiveVulnDb, seed_dates, toolkit_of, vulndb_checks
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +61,14 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
-def work_queue(engine: AsyncEngine, settings: Settings) -> WorkQueue:
+def work_queue(store: Store, settings: Settings) -> WorkQueue:
     router = AlertRouter(settings.ui_base, Severity.parse(settings.alert_min_severity))
-    return WorkQueue(
-        engine, settings.instance_id, cadence_from(settings), policy_from(settings), settings.lease_s, router
+    return store.work_queue(
+        settings.instance_id, cadence_from(settings), policy_from(settings), settings.lease_s, router
     )
 
 
-def publisher_from(engine: AsyncEngine, settings: Settings) -> Publisher | None:
+def publisher_from(store: Store, settings: Settings) -> Publisher | None:
     if settings.mqtt_url is None:
         return None
     broker = BrokerConfig.from_url(
@@ -84,7 +80,7 @@ def publisher_from(engine: AsyncEngine, settings: Settings) -> Publisher | None:
         key_file=settings.mqtt_key_file,
     )
     return Publisher(
-        OutboxStore(engine),
+        store.outbox,
         broker,
         settings.instance_id,
         topic_prefix=settings.mqtt_topic_prefix,
@@ -114,13 +110,14 @@ class Daemon:
     async def run(self, *, handle_signals: bool = True) -> None:
         settings = self.settings
         configs = check_configs(settings, self.registry)
-        engine = make_engine(settings.database_url)
+        store = Store.open(settings.database_url)
+        engine = store.engine  # leadership (advisory locks) is taken on the store's engine
         executor = ThreadPoolExecutor(max_workers=min(32, settings.concurrency), thread_name_prefix="check")
         runner: web.AppRunner | None = None
         try:
-            await ensure_current(engine)
-            queue = work_queue(engine, settings)
-            self.publisher = publisher_from(engine, settings)
+            await store.ensure_current()
+            queue = work_queue(store, settings)
+            self.publisher = publisher_from(store, settings)
             if self.publisher is not None:
                 queue.on_outbox = self.publisher.notify
             checks: dict[str, Check[Any, Any]] = {name: cls() for name, cls in self.registry.items()}
@@ -131,11 +128,13 @@ class Daemon:
             )
             toolkit = toolkit_of(self.registry)
             seed = await asyncio.to_thread(seed_dates, toolkit) if toolkit is not None else {}
-            self.metrics = MetricsEndpoint(engine, checks, settings.metrics_refresh_s, seed)
+            self.metrics = MetricsEndpoint(store, checks, settings.metrics_refresh_s, seed)
             if self.publisher is not None:
                 self.publisher.on_connection = self.metrics.mqtt.set
             resolver = DnsResolver(settings.dns_servers)
-            vulndb = self._live_vulndb(engine, checks, configs, queue) if self.role != "api" else None
+            resources: dict[str, Any] = {}  # shared by every check context: the vulnerability database
+            rejudging = Rejudging(store, queue, checks, configs, resources)
+            vulndb = self._live_vulndb(store, rejudging, resources) if self.role != "api" else None
             if vulndb is not None:
                 await vulndb.refresh()
             self.scheduler = Scheduler(
@@ -146,13 +145,13 @@ class Daemon:
                 executor,
                 self.metrics.runtime.observe,
                 resolver=resolver,
-                resources=vulndb.resources if vulndb is not None else {},
+                resources=resources,
             )
             if self.role == "scanner":  # health, and the runs of this process: the api role serves the snapshot
-                app = build_scanner_app(engine, api_config(settings))
+                app = build_scanner_app(store, api_config(settings))
                 app.router.add_get("/metrics", metrics_guard(self.metrics.handle_runtime))
             else:
-                app = build_app(engine, api_config(settings))
+                app = build_app(store, api_config(settings), on_settings_changed=rejudging.agency_settings_changed)
                 app.router.add_get("/metrics", metrics_guard(self.metrics.handle))
             runner = await self._start_http(app)
             freeze_startup_heap()
@@ -176,7 +175,9 @@ class Daemon:
                 if scans and self.publisher is not None:
                     group.create_task(lead(engine, "publisher", self.publisher.run, publisher_stop), name="publisher")
                 if scans:
-                    group.create_task(lead(engine, "lifecycle", self._sweep_loop(queue), self.stop), name="lifecycle")
+                    group.create_task(
+                        lead(engine, "lifecycle", self._sweep_loop(store, queue), self.stop), name="lifecycle"
+                    )
                 if self.role in ("all", "api"):
                     group.create_task(self.metrics.run(self.stop), name="metrics")
                 if scans and vulndb is not None:
@@ -191,40 +192,30 @@ class Daemon:
             if runner is not None:
                 await runner.cleanup()
             executor.shutdown(wait=False, cancel_futures=True)
-            await engine.dispose()
+            await store.close()
             log.info("stopped")
 
-    def _live_vulndb(
-        self,
-        engine: AsyncEngine,
-        checks: Mapping[str, Check[Any, Any]],
-        configs: Mapping[str, CheckConfig],
-        queue: WorkQueue,
-    ) -> LiveVulnDb | None:
-        """The vulnerability database for checks that need one; a new one re-judges every stored fingerprint."""
+    def _live_vulndb(self, store: Store, rejudging: Rejudging, resources: dict[str, Any]) -> LiveVulnDb | None:
+        """The vulnerability database for checks that read one; a new one re-judges their stored facts."""
         toolkit = toolkit_of(self.registry)
         if toolkit is None:
             return None
-        check_name = next((name for name, cls in self.registry.items() if cls is cast(Any, toolkit)), None)
+        names = vulndb_checks(self.registry)
 
-        async def rejudge(database: Any) -> None:
-            if check_name is None:
-                return
-
+        async def rejudge(_database: Any) -> None:
             async def job() -> None:
                 started = time.perf_counter()
-                results = await rejudge_stored(engine, checks[check_name], configs[check_name], database)
-                queued = await queue.record_rejudged(results)
+                queued = sum([await rejudging.record(name) for name in names])
                 log.info(
-                    "vulnerability database changed: %d endpoints re-judged in %.1f s, %d alerts queued",
-                    len(results), time.perf_counter() - started, queued,
+                    "vulnerability database changed: %s re-judged in %.1f s, %d alerts queued",
+                    ", ".join(names), time.perf_counter() - started, queued,
                 )  # fmt: skip
 
-            await once_as_leader(engine, "rejudge", job)
+            await once_as_leader(store.engine, "rejudge", job)
 
-        return LiveVulnDb(engine, toolkit, on_change=rejudge)
+        return LiveVulnDb(store.vulndb, toolkit, resources, on_change=rejudge)
 
-    def _sweep_loop(self, queue: WorkQueue) -> Job:
+    def _sweep_loop(self, store: Store, queue: WorkQueue) -> Job:
         async def sweep(stop: asyncio.Event) -> None:
             outage = Outage(log, "sweeping the findings lifecycle", queue.engine.url)
             while not stop.is_set():
@@ -233,7 +224,7 @@ class Daemon:
                     if queued:
                         log.info("lifecycle: %d reminder/deadline/expiry events queued", queued)
                     keep = timedelta(days=self.settings.scan_history_days)
-                    pruned = await History(queue.engine).prune(datetime.now(UTC) - keep)
+                    pruned = await store.history.prune(store.clock.now() - keep)
                     if pruned:
                         log.info("history: %d scan runs older than %d days deleted", pruned, keep.days)
                 except (SQLAlchemyError, OSError) as err:

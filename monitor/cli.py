@@ -13,14 +13,11 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY
 from monitor import __version__, cli_vulndb
 from monitor.app import DAEMON_ROLES, Daemon
-from monitor.cadence import cadence_from
 from monitor.display import printable, result_report, table
-from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.errors import InvalidInput, UserError
 from monitor.happy_eyeballs import CONNECT_PROBE_S, first_answering
 from monitor.memory import limit_malloc_arenas
@@ -28,21 +25,14 @@ from monitor.models import Target
 from monitor.oneoff import EXIT_ERROR, EXIT_FINDINGS, document, exit_code, parse_check_names, scan
 from monitor.scope import parse_host_port, parse_ip, parse_port
 from monitor.scope_resolution import DnsResolver, HostUnresolvable
-from monitor.settings import (
-    Settings,
-    SettingsError,
-    check_configs,
-    configure_logging,
-    endpoint_config,
-    load_settings,
-    patch_check_settings,
-    stored_check_settings,
-)
+from monitor.settings import Settings, SettingsError, check_configs, configure_logging, load_settings
 from monitor.store.audit import Actor
 from monitor.store.availability import describe
-from monitor.store.engine import make_engine
-from monitor.store.registry import ROLES, Registry
-from monitor.store.schema import SchemaOutdated, ensure_current, upgrade
+from monitor.store.registry import ROLES
+from monitor.store.schema import SchemaOutdated
+from monitor.store.store import Store
+from monitor.usecases.check_settings import endpoint_config, stored_check_settings
+from monitor.usecases.registration import EndpointRequest, registration_from
 
 log = logging.getLogger("posture")
 CLI_ACTOR = Actor(name="cli", source="cli")
@@ -184,13 +174,13 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return await run_demo(settings, args.duration)
     handler = _ADMIN[(args.command, args.action)]
-    engine = make_engine(settings.database_url)
+    store = Store.open(settings.database_url)
     try:
         if handler is not _db_upgrade:
-            await ensure_current(engine)
-        return await handler(args, settings, engine)
+            await store.ensure_current()
+        return await handler(args, settings, store)
     finally:
-        await engine.dispose()
+        await store.close()
 
 
 async def _scan(args: argparse.Namespace, settings: Settings) -> int:
@@ -228,23 +218,22 @@ async def _scan(args: argparse.Namespace, settings: Settings) -> int:
     return exit_code(results)
 
 
-Handler = Callable[[argparse.Namespace, Settings, AsyncEngine], Awaitable[int]]
+Handler = Callable[[argparse.Namespace, Settings, Store], Awaitable[int]]
 
 
-async def _agency_add(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
-    agency = await Registry(engine).add_agency(args.slug, args.name, CLI_ACTOR)
+async def _agency_add(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    agency = await registration_from(settings, store).add_agency(args.slug, args.name, CLI_ACTOR)
     print(f"agency {agency.slug} added (id {agency.id})")
     return 0
 
 
-async def _agency_list(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
-    agencies = await Registry(engine).list_agencies()
+async def _agency_list(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    agencies = await store.registry.list_agencies()
     print(table(["slug", "name", "endpoints"], [(a.slug, a.name, a.endpoints) for a in agencies]))
     return 0
 
 
-async def _agency_settings(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
-    registry = Registry(engine)
+async def _agency_settings(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     patch: dict[str, Any] = {}
     for text in args.unset:
         check, _, key = text.partition(".")
@@ -258,12 +247,9 @@ async def _agency_settings(args: argparse.Namespace, settings: Settings, engine:
     for check, values in _check_settings(args).items():
         patch.setdefault(check, {}).update(values)
     if patch:
-        configs = check_configs(settings, REGISTRY)
-        record = await registry.change_agency_check_settings(
-            args.slug, lambda current: stored_check_settings(configs, patch_check_settings(current, patch)), CLI_ACTOR
-        )
+        record = await registration_from(settings, store).change_agency_settings(args.slug, patch, CLI_ACTOR)
     else:
-        record = await registry.agency(args.slug)
+        record = await store.registry.agency(args.slug)
     lines = [
         f"{check}.{key} = {json.dumps(value)}"
         for check, values in sorted(record.check_settings.items())
@@ -286,39 +272,31 @@ def _setting(text: str) -> tuple[str, str, Any]:
     return check, key.strip(), value
 
 
-async def _scope_add(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
-    entry = await Registry(engine).add_scope(args.slug, args.value, CLI_ACTOR)
+async def _scope_add(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    entry = await registration_from(settings, store).add_scope(args.slug, args.value, CLI_ACTOR)
     print(f"scope of {args.slug}: added {entry.kind} {entry.value}")
     return 0
 
 
-async def _scope_list(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
-    scopes = await Registry(engine).list_scopes(args.slug)
+async def _scope_list(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    scopes = await store.registry.list_scopes(args.slug)
     print(table(["agency", "kind", "value"], [(slug, e.kind, e.value) for slug, e in scopes]))
     return 0
 
 
-async def _endpoint_add(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+async def _endpoint_add(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     host, port = parse_host_port(args.target, field="target")
-    checks = parse_check_names(args.checks, REGISTRY)
-    intervals = {}
-    if args.interval is not None:
-        try:
-            seconds = parse_duration(args.interval, minimum_s=MIN_INTERVAL_S)
-        except ValueError as err:
-            raise InvalidInput("interval", str(err)) from None
-        intervals = {check: seconds for check in checks}
-    labels = dict(_label(text) for text in args.label)
     expected = [parse_port(p, "expect-ports") for p in args.expect_ports.split(",")] if args.expect_ports else []
-    configs = check_configs(settings, REGISTRY)
-    overrides = _check_settings(args)
-    agency = await Registry(engine).agency(args.slug)
-    for name in checks:  # refuse now what could not run later
-        endpoint_config(configs[name], overrides.get(name), expected, agency=agency.check_settings.get(name))
-    overrides = stored_check_settings(configs, overrides)
-    record = await Registry(engine).add_endpoint(
-        args.slug, host, port, checks, cadence_from(settings), CLI_ACTOR, intervals, labels, expected, overrides
+    request = EndpointRequest(
+        host,
+        port,
+        checks=[name.strip() for name in args.checks.split(",") if name.strip()] if args.checks is not None else None,
+        interval=args.interval,
+        labels=dict(_label(text) for text in args.label),
+        expected_ports=expected,
+        check_settings=_check_settings(args),
     )
+    record = await registration_from(settings, store).register_endpoint(args.slug, request, CLI_ACTOR)
     print(f"endpoint {record.id} registered: {record.host}:{record.port} ({', '.join(record.checks)})")
     return 0
 
@@ -345,29 +323,29 @@ def _label(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-async def _endpoint_list(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
-    endpoints = await Registry(engine).list_endpoints(args.slug)
+async def _endpoint_list(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    endpoints = await store.registry.list_endpoints(args.slug)
     rows = [(e.id, e.agency, f"{e.host}:{e.port}", ",".join(e.checks)) for e in endpoints]
     print(table(["id", "agency", "endpoint", "checks"], rows))
     return 0
 
 
-async def _endpoint_remove(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
-    await Registry(engine).remove_endpoint(args.id, CLI_ACTOR)
+async def _endpoint_remove(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    await registration_from(settings, store).remove_endpoint(args.id, None, CLI_ACTOR)
     print(f"endpoint {args.id} removed")
     return 0
 
 
-async def _token_create(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
-    token = await Registry(engine).create_token(args.role, args.agency, CLI_ACTOR)
+async def _token_create(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    token = (await store.access.create_token(args.role, args.agency, None, CLI_ACTOR)).token
     scope = f" for agency {args.agency}" if args.agency else ""
     print(f"new {args.role} token{scope}; it is shown only now:")
     print(token)
     return 0
 
 
-async def _db_upgrade(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
-    before, after = await upgrade(engine)
+async def _db_upgrade(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    before, after = await store.upgrade()
     where = make_url(settings.database_url).render_as_string(hide_password=True)
     if before == after:
         print(f"database {where} is current (revision {after})")

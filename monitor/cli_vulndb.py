@@ -10,19 +10,19 @@ import asyncio
 import json
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY
+from checks.base import VulnToolkit
 from monitor.display import printable, table
 from monitor.settings import Settings
 from monitor.store.availability import describe
+from monitor.store.store import Store
+from monitor.vulndb import load_database, toolkit_of
 from monitor.vulndb_fetch import DownloadError, FeedUrls, download, newest_nvd_change
-from monitor.vulndb_store import VulnStore, VulnToolkit, load_database, toolkit_of
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -51,15 +51,16 @@ def _toolkit() -> VulnToolkit:
     return found
 
 
-async def update(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+async def update(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     toolkit = _toolkit()
-    store = VulnStore(engine)
+    vulndb = store.vulndb
     try:
         if args.seed or args.from_dir is not None:
             folder = toolkit.seed_dir if args.seed else args.from_dir
             snapshot = await asyncio.to_thread(toolkit.feeds_from_dir, folder)
         else:
-            since = newest_nvd_change(next((s["version"] for s in await store.sources() if s["source"] == "nvd"), None))
+            stored = next((s["version"] for s in await vulndb.sources() if s["source"] == "nvd"), None)
+            since = newest_nvd_change(stored)
             with tempfile.TemporaryDirectory(prefix="posture-vulndb-") as workdir:
                 await download(Path(workdir), FeedUrls(), nvd_since=since)
                 snapshot = await asyncio.to_thread(toolkit.feeds_from_dir, Path(workdir))
@@ -67,7 +68,7 @@ async def update(args: argparse.Namespace, settings: Settings, engine: AsyncEngi
         print(f"posture: error: vulndb: {printable(_one_line(err))}; the stored data is unchanged", file=sys.stderr)
         return EXIT_ERROR
     try:
-        summary = await store.save(snapshot)  # one transaction: a failure leaves the previous data as it was
+        summary = await vulndb.save(snapshot)  # one transaction: a failure leaves the previous data as it was
     except (SQLAlchemyError, OSError) as err:
         problem = printable(describe(err, settings.database_url))
         print(f"posture: error: vulndb: database: {problem}; the stored data is unchanged", file=sys.stderr)
@@ -76,15 +77,15 @@ async def update(args: argparse.Namespace, settings: Settings, engine: AsyncEngi
     return EXIT_OK
 
 
-async def match(args: argparse.Namespace, settings: Settings, engine: AsyncEngine) -> int:
+async def match(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     text = args.banner if args.banner is not None else args.cpe
     if not text or (args.banner is not None and args.cpe):
         print("posture: usage error: give either a CPE name or --banner TEXT", file=sys.stderr)
         return EXIT_ERROR
     toolkit = _toolkit()
-    db = await load_database(engine, toolkit)
+    db = await load_database(store.vulndb, toolkit)
     try:
-        documents = toolkit.lookup(db, text, datetime.now(UTC).date())
+        documents = toolkit.lookup(db, text, store.clock.now().date())
     except ValueError as err:
         print(f"posture: error: vulndb: {printable(_one_line(err))}", file=sys.stderr)
         return EXIT_ERROR

@@ -20,17 +20,15 @@ from cryptography.x509.oid import NameOID
 
 from checks import REGISTRY
 from monitor.app import Daemon
-from monitor.cadence import cadence_from
 from monitor.demo_alerts import START_S, DemoBroker, mosquitto_binary, print_delivered
 from monitor.display import printable
 from monitor.errors import Conflict
 from monitor.settings import Settings
 from monitor.store.access_store import AccessStore, IssuedToken
 from monitor.store.audit import Actor
-from monitor.store.engine import make_engine
 from monitor.store.history import History
-from monitor.store.registry import Registry
-from monitor.store.schema import upgrade
+from monitor.store.store import Store
+from monitor.usecases.registration import EndpointRequest, Registration, registration_from
 
 DEMO_AGENCY = "demo"
 DEMO_INTERVAL_S = 5.0
@@ -144,29 +142,26 @@ def _port(server: asyncio.Server) -> int:
     return int(server.sockets[0].getsockname()[1])
 
 
-async def _seed(registry: Registry, settings: Settings, servers: list[DemoServer]) -> None:
+async def _seed(registration: Registration, servers: list[DemoServer]) -> None:
     with contextlib.suppress(Conflict):
-        await registry.add_agency(DEMO_AGENCY, "Demo-Kommune (loopback)", DEMO_ACTOR)
+        await registration.add_agency(DEMO_AGENCY, "Demo-Kommune (loopback)", DEMO_ACTOR)
     for value in ("127.0.0.0/8", "::1/128"):
         with contextlib.suppress(Conflict):
-            await registry.add_scope(DEMO_AGENCY, value, DEMO_ACTOR)
-    for old in await registry.list_endpoints(DEMO_AGENCY):
-        await registry.remove_endpoint(old.id, DEMO_ACTOR)  # ports change from run to run
+            await registration.add_scope(DEMO_AGENCY, value, DEMO_ACTOR)
+    for old in await registration.store.registry.list_endpoints(DEMO_AGENCY):
+        await registration.remove_endpoint(old.id, None, DEMO_ACTOR)  # ports change from run to run
     for server in servers:
-        checks = [name for name in server.checks if name in REGISTRY]
-        record = await registry.add_endpoint(
-            DEMO_AGENCY,
+        request = EndpointRequest(
             server.host,
             server.port,
-            checks,
-            cadence_from(settings),
-            DEMO_ACTOR,
-            intervals=dict.fromkeys(checks, DEMO_INTERVAL_S),
+            checks=[name for name in server.checks if name in REGISTRY],
+            interval=f"{DEMO_INTERVAL_S:g}s",
             labels={"demo": server.label},
             # the ports check looks at the demo's own port; the agency declared only 443 as expected
             expected_ports=[443],
             check_settings={"ports": {"ports": str(server.port)}},
         )
+        record = await registration.register_endpoint(DEMO_AGENCY, request, DEMO_ACTOR)
         say(f"  endpoint {record.id}: {server.host}:{server.port}  {server.label}")
 
 
@@ -227,18 +222,18 @@ async def _sign_in_token(access: AccessStore) -> IssuedToken:
 
 
 async def run_demo(settings: Settings, duration_s: float | None) -> int:
-    engine = make_engine(settings.database_url)
+    store = Store.open(settings.database_url)
     servers = DemoServers()
     broker: DemoBroker | None = None
     consumer: asyncio.Task[None] | None = None
     token: IssuedToken | None = None
-    access = AccessStore(engine)
+    access = store.access
     try:
-        await upgrade(engine)
+        await store.upgrade()
         say(f"posture demo: database {settings.database_url}")
         started = await servers.start()
         say(f"agency {DEMO_AGENCY!r}, scope 127.0.0.0/8 and ::1, every check every {DEMO_INTERVAL_S:g} s:")
-        await _seed(Registry(engine), settings, started)
+        await _seed(registration_from(settings, store), started)
         broker = await _own_broker(settings)
         if broker is not None:
             settings = settings.model_copy(update={"mqtt_url": broker.url})
@@ -251,7 +246,7 @@ async def run_demo(settings: Settings, duration_s: float | None) -> int:
         say(f"web UI: {settings.own_base}/ui/login  sign in with this token of {DEMO_AGENCY!r} (revoked at the end):")
         say(f"  {token.token}")
         daemon = Daemon(settings)
-        feed = asyncio.create_task(_feed(History(engine), daemon.stop, queued_alerts=consumer is None))
+        feed = asyncio.create_task(_feed(store.history, daemon.stop, queued_alerts=consumer is None))
         if duration_s is not None:
             asyncio.get_running_loop().call_later(duration_s, daemon.request_stop)
         print("daemon starting; Ctrl-C stops it.", file=sys.stderr)
@@ -268,5 +263,5 @@ async def run_demo(settings: Settings, duration_s: float | None) -> int:
         if token is not None:
             await access.revoke(token.record.id, DEMO_ACTOR)
         await servers.stop()
-        await engine.dispose()
+        await store.close()
     return 0

@@ -14,6 +14,10 @@ class InvalidInput(UserError, ValueError):
     """The value is malformed or outside what is allowed."""
 
 
+class OutOfScope(InvalidInput):
+    """The host, or an address it resolves to now, lies outside the agency's scope."""
+
+
 class NotFound(UserError):
     """The named thing does not exist (or is not the caller's to see)."""
 

@@ -20,13 +20,13 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks.base import Check
 from monitor.aio import first_of
 from monitor.models import CheckResult, CheckStatus, Severity
 from monitor.store.availability import Outage
-from monitor.store.snapshot import Snapshot, load_snapshot
+from monitor.store.snapshot import Snapshot
+from monitor.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -202,12 +202,12 @@ class MetricsEndpoint:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Store,
         checks: Mapping[str, Check[Any, Any]],
         refresh_s: float = 15.0,
         seed_dates: Mapping[str, datetime] | None = None,
     ) -> None:
-        self.engine = engine
+        self.store = store
         self.refresh_s = refresh_s
         self.registry = CollectorRegistry()  # the shared state, rendered in the background
         self.collector = SnapshotCollector(checks, seed_dates or {})
@@ -221,13 +221,13 @@ class MetricsEndpoint:
 
     async def refresh(self) -> None:
         started = time.perf_counter()
-        self.collector.snapshot = await load_snapshot(self.engine, self.collector.findings_of)
+        self.collector.snapshot = await self.store.snapshot(self.collector.findings_of)
         # rendering walks every series: in a worker thread, so scans and alerts keep their event loop
         self.rendered = await asyncio.to_thread(generate_latest, self.registry)
         self.render_seconds = time.perf_counter() - started
 
     async def run(self, stop: asyncio.Event) -> None:
-        outage = Outage(log, "refreshing metrics", self.engine.url)
+        outage = Outage(log, "refreshing metrics", self.store.engine.url)
         while not stop.is_set():
             try:
                 await self.refresh()

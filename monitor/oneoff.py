@@ -11,10 +11,12 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from checks import Registry
-from checks.base import CheckConfig, CheckContext
+from checks.base import CheckConfig
+from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import InvalidInput
 from monitor.models import CheckResult, CheckStatus, Severity, Target
 from monitor.runner import execute
+from monitor.usecases.recording import AssetSettings, prepare
 
 # exit codes of `posture scan`
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -55,6 +57,7 @@ async def scan(
     configs: Mapping[str, CheckConfig],
     progress: Callable[[str, int, int], None] | None = None,
     resources: Mapping[str, Any] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> list[CheckResult[Any]]:
     ordered = in_dependency_order(names, registry)
     results: list[CheckResult[Any]] = []
@@ -64,12 +67,9 @@ async def scan(
             if progress:
                 progress(name, index + 1, len(ordered))
             check = registry[name]()
-            context = CheckContext(
-                executor=executor,
-                peer_details={peer: peer_details[peer] for peer in check.depends_on if peer in peer_details},
-                resources=resources or {},
-            )
-            result = await execute(check, target, configs[name], context)
+            # no stored settings and no previous details: a one-off scan sees only what this scan found
+            prepared = prepare(check, configs[name], AssetSettings(), peer_details, clock.now(), executor, resources)
+            result = await execute(check, target, prepared.config, prepared.context)
             if result.details is not None:
                 peer_details[name] = result.details
             results.append(result)

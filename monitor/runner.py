@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from checks.base import (
@@ -33,7 +33,7 @@ async def execute(
 ) -> CheckResult[Any]:
     """Run `check` on `target` within `timeout_s` (default: the config's), then judge the facts."""
     deadline = cfg.timeout_s if timeout_s is None else timeout_s
-    started_at = datetime.now(UTC)
+    started_at = ctx.now
     clock = time.perf_counter()
     ctx = dataclasses.replace(ctx, deadline=asyncio.get_running_loop().time() + deadline)
     try:
@@ -65,7 +65,7 @@ def judge(
 ) -> CheckResult[Any]:
     """Judge facts, from a run or stored (re-judging): the one place where an evaluation becomes a result."""
     try:
-        details = check.rejudged(details, ctx)
+        details = check.rejudged(details, cfg, ctx)
         observations = tuple(check.evaluate(details, cfg, ctx))
         untested = tuple(check.untested(details))
     except PeerDetailsUnreadable as err:

@@ -10,9 +10,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from checks.base import Check, CheckConfig, CheckContext
+from checks.base import Check, CheckConfig
 from monitor.aio import first_of
-from monitor.errors import InvalidInput
 from monitor.happy_eyeballs import CONNECT_PROBE_S, first_answering
 from monitor.models import CheckResult, CheckStatus, Observation, Target
 from monitor.runner import execute
@@ -24,9 +23,9 @@ from monitor.scope_resolution import (
     ScopeViolation,
     resolve_and_check,
 )
-from monitor.settings import INVALID_SETTINGS, endpoint_config
 from monitor.store.availability import Outage, describe, unavailable
 from monitor.store.work import DueItem, WorkQueue
+from monitor.usecases.recording import AssetSettings, SettingsRefused, prepare
 
 log = logging.getLogger(__name__)
 
@@ -228,16 +227,14 @@ class Scheduler:
         # dual stack: scan an address that answers (a family that refuses is the reachability check's finding)
         address = await first_answering(checked, item.port, self.limits.connect_probe_s) or checked[0]
         target = Target(item.host, item.port, item.endpoint_id, item.agency, address=address, addresses=checked)
-        context = CheckContext(
-            executor=self.executor, peer_details=await self._peer_details(check, item), resources=self.resources
-        )
+        asset = AssetSettings(item.check_settings, item.agency_settings, item.expected_ports)
+        stored = await self._peer_details(check, item)
+        now = self.queue.clock.now()
         try:
-            config = endpoint_config(
-                self.configs[item.check], item.check_settings, item.expected_ports, agency=item.agency_settings
-            )
-        except InvalidInput as err:
-            return self._refused(item, f"{INVALID_SETTINGS}: {err}")
-        return await execute(check, target, config, context)
+            prepared = prepare(check, self.configs[item.check], asset, stored, now, self.executor, self.resources)
+        except SettingsRefused as err:
+            return self._refused(item, str(err))
+        return await execute(check, target, prepared.config, prepared.context)
 
     async def _peer_details(self, check: Check[Any, Any], item: DueItem) -> dict[str, Any]:
         """The stored details the check reads, as stored: each check reads them as its peer's model

@@ -16,7 +16,7 @@ import trustme
 from checks import REGISTRY
 from checks.tls import TlsConfig
 from monitor.errors import InvalidInput
-from monitor.settings import endpoint_config, patch_check_settings, stored_check_settings
+from monitor.usecases.check_settings import endpoint_config, patch_check_settings, stored_check_settings
 from tests.conftest import Posture
 
 CONFIGS = {name: check.config_model() for name, check in REGISTRY.items()}

@@ -26,6 +26,7 @@ from checks.base import (
     FindingSpec,
     MetricFamily,
     MetricSample,
+    VulnToolkit,
     read_peer,
 )
 from checks.patches.banners import read_banners
@@ -92,6 +93,29 @@ class PatchDetails(CheckDetails):
     database: str = Field(default="", description="versions of the feeds the judgement used")
 
 
+class PatchToolkit:
+    """The vulnerability database the daemon keeps for the patch check (checks.base.VulnToolkit)."""
+
+    seed_dir: Path = SEED_DIR
+
+    def feeds_from_dir(self, folder: Path) -> Snapshot:
+        """Parse a feed directory; raises FeedError (a ValueError) with one line on corrupt or truncated input."""
+        return load_dir(folder)
+
+    def database_from_snapshot(self, snapshot: Snapshot) -> VulnDatabase:
+        return to_memory(snapshot)
+
+    def database_from_rows(self, rows: Any) -> VulnDatabase:
+        from checks.patches.toolkit import database_from_rows
+
+        return database_from_rows(rows)
+
+    def lookup(self, db: VulnDatabase, text: str, today: date) -> list[dict[str, Any]]:
+        from checks.patches.toolkit import lookup
+
+        return lookup(db, text, today)
+
+
 class PatchCheck(Check[PatchConfig, PatchDetails]):
     name: ClassVar[str] = CHECK_NAME
     description: ClassVar[str] = (
@@ -102,6 +126,7 @@ class PatchCheck(Check[PatchConfig, PatchDetails]):
     findings = (CVE, EOL, VERSION_DISCLOSED)
     depends_on: ClassVar[tuple[str, ...]] = (PORTS,)
     uses_findings: ClassVar[bool] = True
+    vulndb: ClassVar[VulnToolkit | None] = PatchToolkit()
     metric_families = (
         MetricFamily("posture_vulnerabilities", "Open CVE findings by severity", ("severity",)),
         MetricFamily("posture_kev_vulnerabilities", "Open CVE findings that are in CISA's KEV catalog"),
@@ -131,33 +156,9 @@ class PatchCheck(Check[PatchConfig, PatchDetails]):
     def evaluate(self, details: PatchDetails, cfg: PatchConfig, ctx: CheckContext) -> list[Observation]:
         return judge(fingerprints_for(details, ctx), database(ctx), cfg, ctx.now.date())
 
-    # --- the vulndb toolkit the daemon reaches through the registry (monitor/vulndb_store.py: VulnToolkit) -----
-    seed_dir: ClassVar[Path] = SEED_DIR
-
-    def rejudged(self, details: PatchDetails, ctx: CheckContext) -> PatchDetails:
+    def rejudged(self, details: PatchDetails, cfg: PatchConfig, ctx: CheckContext) -> PatchDetails:
         """What a judgement stands on: the ports check's latest fingerprints merged in, today's database named."""
         return PatchDetails(fingerprints=tuple(fingerprints_for(details, ctx)), database=describe(database(ctx)))
-
-    @staticmethod
-    def feeds_from_dir(folder: Path) -> Snapshot:
-        """Parse a feed directory; raises FeedError (a ValueError) with one line on corrupt or truncated input."""
-        return load_dir(folder)
-
-    @staticmethod
-    def database_from_snapshot(snapshot: Snapshot) -> VulnDatabase:
-        return to_memory(snapshot)
-
-    @staticmethod
-    def database_from_rows(rows: Any) -> VulnDatabase:
-        from checks.patches.toolkit import database_from_rows
-
-        return database_from_rows(rows)
-
-    @staticmethod
-    def lookup(db: VulnDatabase, text: str, today: date) -> list[dict[str, Any]]:
-        from checks.patches.toolkit import lookup
-
-        return lookup(db, text, today)
 
 
 def database(ctx: CheckContext) -> VulnDatabase:

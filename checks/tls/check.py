@@ -52,8 +52,11 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
         connections = cfg.connections_per_server
         if previous is not None and previous.connection_limit is not None:
             connections = min(connections, previous.connection_limit)  # learnt from this server
-        details = await scan(target, cfg, ctx.executor, probed, stop_at=stop_at, connections=connections)
-        # record the verdicts of this moment next to the facts (metrics, UI); evaluate() re-derives them
+        return await scan(target, cfg, ctx.executor, probed, stop_at=stop_at, connections=connections)
+
+    def rejudged(self, details: TlsDetails, cfg: TlsConfig, ctx: CheckContext) -> TlsDetails:
+        """The verdicts recorded next to the facts (metrics, UI), derived from the facts and this config: after a
+        scan, and when stored facts are judged again (an agency's new profile or HSTS minimum, no scan)."""
         compliance = {p: tuple(f.requirement for f in judge(p, details)) for p in get_args(ProfileName)}
         judged = details.model_copy(update={"compliance": compliance, "weakest_suite": weakest_suite(details)})
         observations = evaluate(judged, cfg, ctx.now)

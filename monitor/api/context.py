@@ -8,7 +8,6 @@ from datetime import timedelta
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY
 from checks.base import CheckConfig
@@ -19,8 +18,9 @@ from monitor.settings import Settings, check_configs
 from monitor.store.access_store import AccessStore
 from monitor.store.endpoint_store import EndpointStore
 from monitor.store.finding_queries import FindingQueries
-from monitor.store.registry import Registry
 from monitor.store.scope_requests import ScopeStore
+from monitor.store.store import Store
+from monitor.usecases.registration import Registration, RegistrationRules, SettingsChanged
 
 IPNetwork = IPv4Network | IPv6Network
 
@@ -47,29 +47,50 @@ class ApiConfig:
 
 @dataclass(slots=True)
 class Services:
-    engine: AsyncEngine
+    store: Store
     config: ApiConfig
     resolver: Resolver
-    access: AccessStore
-    registry: Registry
-    endpoints: EndpointStore
-    findings: FindingQueries
-    scopes: ScopeStore
     auth_limiter: FailedAuthLimiter
+    on_settings_changed: SettingsChanged | None = None
 
     @classmethod
-    def build(cls, engine: AsyncEngine, config: ApiConfig, resolver: Resolver | None = None) -> Services:
+    def build(
+        cls,
+        store: Store,
+        config: ApiConfig,
+        resolver: Resolver | None = None,
+        on_settings_changed: SettingsChanged | None = None,
+    ) -> Services:
         return cls(
-            engine=engine,
+            store=store,
             config=config,
             resolver=resolver or DnsResolver(config.dns_servers, config.dns_timeout_s),
-            access=AccessStore(engine),
-            registry=Registry(engine),
-            endpoints=EndpointStore(engine),
-            findings=FindingQueries(engine),
-            scopes=ScopeStore(engine),
             auth_limiter=FailedAuthLimiter(config.auth_max_failures, config.auth_failure_window_s),
+            on_settings_changed=on_settings_changed,
         )
+
+    @property
+    def registration(self) -> Registration:
+        rules = RegistrationRules(
+            self.config.cadence, self.config.check_configs, self.config.check_names, self.config.rescan_min_interval
+        )
+        return Registration(self.store, self.resolver, rules, self.on_settings_changed)
+
+    @property
+    def access(self) -> AccessStore:
+        return self.store.access
+
+    @property
+    def endpoints(self) -> EndpointStore:
+        return self.store.endpoints
+
+    @property
+    def findings(self) -> FindingQueries:
+        return self.store.findings
+
+    @property
+    def scopes(self) -> ScopeStore:
+        return self.store.scopes
 
 
 SERVICES = web.AppKey("services", Services)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
-from monitor.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, UserError
+from monitor.errors import Conflict, Forbidden, InvalidInput, NotFound, OutOfScope, RateLimited, UserError
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,7 @@ _STATUS: list[tuple[type[UserError], int, str]] = [
     (Conflict, 409, "conflict"),
     (Forbidden, 403, "forbidden"),
     (RateLimited, 429, "rate_limited"),
+    (OutOfScope, 400, "out_of_scope"),
     (InvalidInput, 400, "invalid_input"),
 ]
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.store.schema import SchemaOutdated, ensure_current
-
-ENGINE = web.AppKey("engine", AsyncEngine)
+from monitor.api.context import services
+from monitor.store.schema import SchemaOutdated
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -17,17 +15,9 @@ async def healthz(_request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     try:
-        await ensure_current(request.app[ENGINE])
+        await services(request).store.ensure_current()
     except SchemaOutdated as err:
         return web.json_response({"status": "not ready", "reason": str(err)}, status=503)
     except (SQLAlchemyError, OSError) as err:
         return web.json_response({"status": "not ready", "reason": f"database: {type(err).__name__}"}, status=503)
     return web.json_response({"status": "ready"})
-
-
-def build_app(engine: AsyncEngine) -> web.Application:
-    app = web.Application(client_max_size=1024**2)
-    app[ENGINE] = engine
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    return app

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from monitor.api import schemas as s
 from monitor.api.auth import ROLE_ADMIN, ROLE_ANY, ROLE_READ_ALL, agency_filter
 from monitor.api.context import client_address, services
 from monitor.api.errors import ApiError
 from monitor.api.routing import Call, Operation
 from monitor.errors import InvalidInput
-from monitor.settings import patch_check_settings, stored_check_settings
 from monitor.store.access_store import TokenRecord
 from monitor.store.registry import AgencyRecord
 from monitor.store.scope_requests import ScopeRequestView, ScopeView
@@ -48,14 +44,14 @@ def _token(record: TokenRecord) -> s.Token:
 
 async def create_agency(call: Call) -> s.Agency:
     body: s.AgencyCreate = call.body
-    record = await services(call.request).registry.add_agency(
+    record = await services(call.request).registration.add_agency(
         body.slug, body.name, call.principal.actor(client_address(call.request))
     )
     return s.Agency(slug=record.slug, name=record.name, endpoints=0)
 
 
 async def list_agencies(call: Call) -> s.AgencyList:
-    records = await services(call.request).registry.list_agencies()
+    records = await services(call.request).store.registry.list_agencies()
     return s.AgencyList(items=[s.Agency(slug=r.slug, name=r.name, endpoints=r.endpoints) for r in records])
 
 
@@ -65,22 +61,18 @@ def _agency_detail(record: AgencyRecord) -> s.AgencyDetail:
 
 
 async def get_agency(call: Call) -> s.AgencyDetail:
-    return _agency_detail(await services(call.request).registry.agency(call.path["slug"]))
+    return _agency_detail(await services(call.request).store.registry.agency(call.path["slug"]))
 
 
 async def update_agency(call: Call) -> s.AgencyDetail:
     body: s.AgencyUpdate = call.body
-    svc = services(call.request)
-    configs = svc.config.check_configs
-
-    def change(current: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-        try:
-            return stored_check_settings(configs, patch_check_settings(current, body.check_settings))
-        except InvalidInput as err:
-            raise InvalidInput(f"check_settings.{err.field}", err.reason) from None
-
     actor = call.principal.actor(client_address(call.request))
-    return _agency_detail(await svc.registry.change_agency_check_settings(call.path["slug"], change, actor))
+    registration = services(call.request).registration
+    try:
+        record = await registration.change_agency_settings(call.path["slug"], body.check_settings, actor)
+    except InvalidInput as err:
+        raise InvalidInput(f"check_settings.{err.field}", err.reason) from None
+    return _agency_detail(record)
 
 
 def _own_agency(call: Call) -> str:

@@ -22,7 +22,7 @@ from monitor.api.auth import agency_filter, principal_of
 from monitor.api.context import client_address, services
 from monitor.api.errors import ApiError, Handler, from_user_error, from_validation_error
 from monitor.api.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
-from monitor.api.routes_endpoints import register, target_agency
+from monitor.api.routes_endpoints import endpoint_request, target_agency
 from monitor.api.routes_findings import finding_reply
 from monitor.errors import UserError
 from monitor.models import Severity
@@ -222,7 +222,8 @@ async def register_endpoint(request: web.Request) -> web.StreamResponse:
         port: int | str = int(port_text) if port_text.strip().isdigit() else port_text
         body = s.EndpointCreate.model_validate({"host": host, "port": port, "checks": checks or None}, strict=False)
         agency = target_agency(principal, agency_text or None)
-        view = await register(svc, principal, client_address(request), agency, body)
+        actor = principal.actor(client_address(request))
+        view = await svc.registration.register_endpoint(agency, endpoint_request(body), actor)
     except ValidationError as err:
         api = from_validation_error(err)
         return await endpoints_page(request, form, {api.field or "host": _message(request, api)}, 400)
@@ -258,14 +259,12 @@ async def endpoint_page(request: web.Request) -> web.Response:
 
 
 async def rescan(request: web.Request) -> web.StreamResponse:
-    svc = services(request)
     principal = request[SESSION].principal
     if principal.role not in ("admin", "agency"):
         raise ApiError(403, "forbidden", principal.role, None)
     endpoint_id = _id(request)
-    await svc.endpoints.request_rescan(
-        endpoint_id, agency_filter(principal), svc.config.rescan_min_interval, principal.actor(client_address(request))
-    )
+    actor = principal.actor(client_address(request))
+    await services(request).registration.request_rescan(endpoint_id, agency_filter(principal), actor)
     raise web.HTTPSeeOther(f"{UI}/endpoints/{endpoint_id}?notice=rescan_requested")
 
 

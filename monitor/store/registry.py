@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import Conflict, InvalidInput, NotFound
-from monitor.scope import ScopeEntry, in_scope, validate_agency_slug
+from monitor.scope import ScopeEntry, validate_agency_slug
 from monitor.store.audit import Actor, agency_id_of, write_audit
 from monitor.store.columns import one_of
 from monitor.store.tables import (
     AGENCY,
-    API_TOKEN,
     CHECK_STATE,
     ENDPOINT,
     SCOPE,
@@ -195,7 +193,7 @@ class Registry:
         expected_ports: Sequence[int] = (),
         check_settings: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> EndpointRecord:
-        """Register an endpoint; `host` must be normalised and the check names known (the caller's job)."""
+        """Register an endpoint; host, checks and scope were checked by registration (monitor/usecases)."""
         if not checks:
             raise InvalidInput("checks", "at least one check is needed")
         now = self.clock.now()
@@ -205,10 +203,6 @@ class Registry:
         try:
             async with self.engine.begin() as conn:
                 agency_id = await agency_id_of(conn, slug)
-                scopes = (await self.scopes_by_agency(conn, [agency_id]))[agency_id]
-                if not in_scope(host, scopes):
-                    allowed = ", ".join(entry.value for entry in scopes) or "nothing yet: add a scope first"
-                    raise InvalidInput("host", f"{host} is outside the scope of {slug!r} (scope: {allowed})")
                 values = {
                     "agency_id": agency_id,
                     "host": host,
@@ -263,30 +257,3 @@ class Registry:
                 )
                 for row in rows
             ]
-
-    async def remove_endpoint(self, endpoint_id: int, actor: Actor) -> None:
-        async with self.engine.begin() as conn:
-            removed = await conn.execute(
-                delete(ENDPOINT).where(ENDPOINT.c.id == endpoint_id).returning(ENDPOINT.c.host)
-            )
-            host = removed.scalar()
-            if host is None:
-                raise NotFound("endpoint", f"no endpoint with id {endpoint_id}")
-            await write_audit(conn, self.clock.now(), actor, "endpoint.remove", str(endpoint_id), {"host": host})
-
-    async def create_token(self, role: str, agency: str | None, actor: Actor) -> str:
-        """A new bearer token, returned once; only its hash is stored."""
-        if role not in ROLES:
-            raise InvalidInput("role", f"{role!r} is not one of {', '.join(ROLES)}")
-        if (role == "agency") != (agency is not None):
-            raise InvalidInput("agency", "an agency token needs --agency; admin, analyst and metrics tokens take none")
-        token = secrets.token_urlsafe(32)
-        async with self.engine.begin() as conn:
-            agency_id = await agency_id_of(conn, agency) if agency else None
-            await conn.execute(
-                insert(API_TOKEN).values(
-                    token_hash=hash_token(token), role=role, agency_id=agency_id, created_at=self.clock.now()
-                )
-            )
-            await write_audit(conn, self.clock.now(), actor, "token.create", agency or role, {"role": role})
-        return token

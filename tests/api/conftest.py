@@ -21,6 +21,7 @@ from monitor.scope_resolution import HostUnresolvable
 from monitor.store.access_store import AccessStore
 from monitor.store.audit import Actor
 from monitor.store.registry import Registry
+from monitor.store.store import Store
 from monitor.store.tables import FINDING
 
 SEED = Actor("test-seed", "test")
@@ -129,6 +130,6 @@ def resolver() -> FakeResolver:
 async def api(engine: AsyncEngine, resolver: FakeResolver) -> AsyncIterator[Api]:
     tokens = await seed(engine)
     config = ApiConfig(check_names=("reachability",), rescan_min_interval=timedelta(minutes=5))
-    server = TestServer(build_app(engine, config, resolver), host="127.0.0.1")
+    server = TestServer(build_app(Store(engine), config, resolver), host="127.0.0.1")
     async with TestClient(server) as client:
         yield Api(client, tokens, engine)

@@ -12,6 +12,7 @@ from monitor.api.app import build_app
 from monitor.api.context import ApiConfig
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
+from monitor.store.store import Store
 from tests.api.conftest import Api, FakeResolver, add_finding, seed
 
 
@@ -21,7 +22,9 @@ async def pg_api(postgres_url: str, resolver: FakeResolver) -> AsyncIterator[Api
     try:
         await upgrade(engine)
         tokens = await seed(engine)
-        server = TestServer(build_app(engine, ApiConfig(check_names=("reachability",)), resolver), host="127.0.0.1")
+        server = TestServer(
+            build_app(Store(engine), ApiConfig(check_names=("reachability",)), resolver), host="127.0.0.1"
+        )
         async with TestClient(server) as client:
             yield Api(client, tokens, engine)
     finally:

@@ -16,6 +16,7 @@ from monitor.api.context import ApiConfig
 from monitor.scope_resolution import Resolver
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
+from monitor.store.store import Store
 from tests.api.conftest import Tokens, seed
 
 T = TypeVar("T")
@@ -51,7 +52,7 @@ class ThreadedApi:
         self.engine = make_engine(self.database_url)
         await upgrade(self.engine)
         tokens = await seed(self.engine)
-        self.runner = web.AppRunner(build_app(self.engine, self.config, self.resolver), access_log=None)
+        self.runner = web.AppRunner(build_app(Store(self.engine), self.config, self.resolver), access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()

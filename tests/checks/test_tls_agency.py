@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import trustme
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks import REGISTRY
@@ -26,11 +26,14 @@ from checks.tls import TlsCheck, TlsConfig
 from monitor.cadence import Cadence
 from monitor.findings import Policy
 from monitor.scheduler import Limits, Scheduler
-from monitor.settings import patch_check_settings, stored_check_settings
 from monitor.store.audit import Actor
 from monitor.store.registry import Registry
-from monitor.store.tables import CHECK_STATE, FINDING
+from monitor.store.store import Store
+from monitor.store.tables import CHECK_STATE, FINDING, SCAN_RUN
 from monitor.store.work import WorkQueue
+from monitor.usecases.check_settings import patch_check_settings, stored_check_settings
+from monitor.usecases.recording import Rejudging
+from monitor.usecases.registration import EndpointRequest, Registration, RegistrationRules
 from tests.api.conftest import FakeResolver
 from tests.servers import answer_http
 
@@ -124,3 +127,29 @@ async def test_an_endpoint_setting_wins_over_its_agency(engine: AsyncEngine, age
     keys = await open_keys(engine, endpoint.id)
     assert "tls.cert.incomplete_chain" not in keys  # the agency's CA bundle still applies
     assert "tls.compliance.bsi_tr_02102_2" in keys and "tls.compliance.mozilla_intermediate" not in keys
+
+
+async def test_an_agency_profile_change_rejudges_the_stored_facts_without_a_scan(
+    engine: AsyncEngine, agency_server: tuple[int, Path]
+) -> None:
+    port, _ = agency_server
+    store = Store(engine)
+    cadence = Cadence(86_400)
+    rejudging = Rejudging(store, store.work_queue("test", cadence, Policy(), 600), {"tls": TlsCheck()}, CONFIGS)
+    rules = RegistrationRules(cadence, CONFIGS, ("tls",))
+    registration = Registration(store, FakeResolver(), rules, rejudging.agency_settings_changed)
+    await registration.add_agency("land-a", "Land A", ACTOR)
+    await registration.add_scope("land-a", "127.0.0.0/8", ACTOR)
+    endpoint = await registration.register_endpoint("land-a", EndpointRequest(HOST, port, ["tls"]), ACTOR)
+    await scan_all_due(engine, 1)
+    keys = await open_keys(engine, endpoint.id)
+    assert "tls.compliance.bsi_tr_02102_2" in keys and "tls.compliance.mozilla_intermediate" not in keys
+    async with engine.connect() as conn:
+        runs = (await conn.execute(select(func.count()).select_from(SCAN_RUN))).scalar_one()
+
+    await registration.change_agency_settings("land-a", {"tls": {"profiles": ["mozilla_intermediate"]}}, ACTOR)
+
+    keys = await open_keys(engine, endpoint.id)  # at once: no check is due for a day
+    assert "tls.compliance.mozilla_intermediate" in keys and "tls.compliance.bsi_tr_02102_2" not in keys
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(SCAN_RUN))).scalar_one() == runs  # no scan

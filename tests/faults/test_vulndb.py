@@ -15,7 +15,8 @@ from pathlib import Path
 from checks.patches import PatchCheck
 from checks.patches.snapshot import SEED_DIR
 from monitor.store.engine import make_engine
-from monitor.vulndb_store import LiveVulnDb, toolkit_of
+from monitor.store.vulndb import VulnStore
+from monitor.vulndb import LiveVulnDb, toolkit_of
 from tests.conftest import POSTURE, InProcessPosture, posture_env
 from tests.faults.harness import fill, integrity
 from tests.patches.test_store import without_kev
@@ -59,7 +60,7 @@ def writing(database: Path) -> bool:
 def live_database(url: str) -> LiveVulnDb:
     toolkit = toolkit_of({PatchCheck.name: PatchCheck})
     assert toolkit is not None
-    return LiveVulnDb(make_engine(url), toolkit)
+    return LiveVulnDb(VulnStore(make_engine(url)), toolkit)
 
 
 def test_an_update_killed_mid_transaction_leaves_the_old_data_in_use(tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_an_update_killed_mid_transaction_leaves_the_old_data_in_use(tmp_path: P
     # And the update, run again to the end, does change it (so the kill is what kept it)
     assert posture("vulndb", "update", "--from", str(feeds)).code == 0
     assert not kev_of_apache(posture)
-    asyncio.run(live.engine.dispose())
+    asyncio.run(live.store.engine.dispose())
 
 
 def test_an_update_on_a_full_disk_fails_with_one_line_and_changes_nothing(tmp_path: Path, small_fs: Path) -> None:

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from checks import REGISTRY
 from monitor.durations import parse_duration
 from monitor.errors import InvalidInput
-from monitor.settings import ENV_PREFIX, Settings, SettingsError, check_configs, endpoint_config, load_settings
+from monitor.settings import ENV_PREFIX, Settings, SettingsError, check_configs, load_settings
+from monitor.usecases.check_settings import endpoint_config
 from tests.fuzz.budget import budget
 
 KNOWN = sorted(Settings.model_fields)

@@ -23,8 +23,9 @@ from checks.patches.feeds import FeedError
 from checks.patches.snapshot import Snapshot, load_dir
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
+from monitor.store.tables import VULN_CVE, VULN_KEV
+from monitor.store.vulndb import VulnStore
 from monitor.vulndb_fetch import DownloadError, FeedUrls, RateLimit, _page_counts, download
-from monitor.vulndb_store import CVE, KEV, VulnStore
 from tests.fuzz.budget import budget
 from tests.fuzz.test_feeds_fuzz import EOL, NVD, json_values, mutated
 from tests.fuzz.test_feeds_fuzz import KEV as KEV_DOCUMENT
@@ -184,6 +185,6 @@ def test_a_damaged_feed_changes_nothing_in_the_store(
 
 async def counts(engine: Any) -> tuple[int, int]:
     async with engine.connect() as conn:
-        kev = (await conn.execute(select(func.count()).select_from(KEV))).scalar_one()
-        cve = (await conn.execute(select(func.count()).select_from(CVE))).scalar_one()
+        kev = (await conn.execute(select(func.count()).select_from(VULN_KEV))).scalar_one()
+        cve = (await conn.execute(select(func.count()).select_from(VULN_CVE))).scalar_one()
     return int(kev), int(cve)

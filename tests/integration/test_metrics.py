@@ -224,11 +224,12 @@ def test_every_dashboard_panel_and_every_rule_returns_data(stack: dict[str, Any]
 
 async def test_rendering_never_stalls_the_event_loop(engine: Any) -> None:
     from monitor.exporter import MetricsEndpoint
+    from monitor.store.store import Store
     from tests.fake_checks import FAKE_REGISTRY
     from tests.test_scheduler import seed
 
     await seed(engine, [(f"127.0.{i // 250}.{i % 250 + 2}", 443) for i in range(2000)], ["noop"], 3600)
-    endpoint = MetricsEndpoint(engine, {name: cls() for name, cls in FAKE_REGISTRY.items()})
+    endpoint = MetricsEndpoint(Store(engine), {name: cls() for name, cls in FAKE_REGISTRY.items()})
     worst = 0.0
     stop = asyncio.Event()
 

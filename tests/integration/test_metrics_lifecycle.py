@@ -28,9 +28,11 @@ from monitor.store.engine import make_engine
 from monitor.store.finding_queries import FindingFilter, FindingQueries
 from monitor.store.registry import Registry
 from monitor.store.schema import upgrade
+from monitor.store.store import Store
 from monitor.store.tables import CHECK_STATE
+from monitor.store.vulndb import VulnStore
 from monitor.store.work import WorkQueue
-from monitor.vulndb_store import VulnStore, seed_dates, toolkit_of
+from monitor.vulndb import seed_dates, toolkit_of
 from tests.faults.harness import seed, until
 from tests.mqtt_broker import start_broker
 
@@ -152,7 +154,7 @@ async def accepted_risks_are_counted_apart(engine: AsyncEngine, tmp_path: Path) 
     )
     await accept_all(engine, ids["127.0.0.2"])
     checks = {name: cls() for name, cls in REGISTRY.items()}
-    body = await MetricsEndpoint(engine, checks).body()
+    body = await MetricsEndpoint(Store(engine), checks).body()
     scrape = samples(body)
     agency = {"agency": AGENCY}
     # only the finding on 127.0.0.3 is open (and overdue); the two on 127.0.0.2 are accepted, by severity
@@ -188,7 +190,7 @@ async def accepted_risks_are_counted_apart(engine: AsyncEngine, tmp_path: Path) 
     )
     # once the last one is accepted too, nothing about findings fires
     await accept_all(engine, ids["127.0.0.3"])
-    body = await MetricsEndpoint(engine, checks).body()
+    body = await MetricsEndpoint(Store(engine), checks).body()
     assert value(samples(body), "posture_findings_accepted", **agency, severity="critical") == 2
     alerts_on(
         tmp_path, body, {"PostureCriticalFindingOpen": [], "PostureFindingsOverdue": [], "PostureKevExposure": []}
@@ -203,12 +205,12 @@ async def test_a_fresh_install_reports_the_bundled_seeds_age_until_the_first_upd
     assert set(seed) == {"kev", "nvd", "eol"}
     assert seed["kev"] <= datetime.fromisoformat(kev_released)
     checks = {name: cls() for name, cls in REGISTRY.items()}
-    scrape = samples(await MetricsEndpoint(engine, checks, seed_dates=seed).body())
+    scrape = samples(await MetricsEndpoint(Store(engine), checks, seed_dates=seed).body())
     for source in ("kev", "nvd", "eol"):  # no table rows yet: the daemon matches against the seed, and says how old
         assert value(scrape, "posture_vulndb_last_update_timestamp_seconds", source=source) == seed[source].timestamp()
     loaded = datetime.now(UTC).replace(microsecond=0)
     await VulnStore(engine).save(toolkit.feeds_from_dir(toolkit.seed_dir), loaded)
-    scrape = samples(await MetricsEndpoint(engine, checks, seed_dates=seed).body())
+    scrape = samples(await MetricsEndpoint(Store(engine), checks, seed_dates=seed).body())
     assert value(scrape, "posture_vulndb_last_update_timestamp_seconds", source="kev") == loaded.timestamp()
 
 

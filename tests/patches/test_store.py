@@ -8,6 +8,7 @@ import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -16,14 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import monitor.cli_vulndb as cli_vulndb
 from checks.patches import MemoryVulnDb, PatchCheck, PatchConfig
 from checks.patches.fingerprints import from_banner, from_nmap_port, merge
-from checks.patches.snapshot import Snapshot, load_dir
+from checks.patches.snapshot import SEED_DIR, Snapshot, load_dir
 from monitor.cadence import Cadence
+from monitor.clock import FakeClock
 from monitor.findings import Policy, reconcile
-from monitor.models import CheckStatus, EventType, Severity
+from monitor.models import CheckResult, CheckStatus, EventType, Severity
 from monitor.settings import Settings
-from monitor.store.tables import AGENCY, OUTBOX, SCAN_RUN
+from monitor.store.store import Store
+from monitor.store.tables import AGENCY, OUTBOX, SCAN_RUN, VULN_KEV
+from monitor.store.vulndb import VulnStore
 from monitor.store.work import WorkQueue
-from monitor.vulndb_store import KEV, LiveVulnDb, VulnStore, load_database, rejudge_stored, toolkit_of
+from monitor.usecases.recording import Rejudging
+from monitor.vulndb import LiveVulnDb, load_database, toolkit_of
 from tests.patches.stored import ports_details, store_endpoints
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -56,17 +61,27 @@ def _registered(monkeypatch: pytest.MonkeyPatch, registry: dict[str, type[PatchC
     monkeypatch.setattr(cli_vulndb, "REGISTRY", registry)
 
 
+async def rejudged(
+    engine: AsyncEngine, check: PatchCheck, config: PatchConfig, vulndb: object, now: datetime = NOW
+) -> list[CheckResult[Any]]:
+    """Every stored fingerprint judged again with `vulndb`, through recording's re-judging (no queue needed)."""
+    store = Store(engine, FakeClock(now))
+    queue = store.work_queue("test", Cadence(3600), Policy(), 60)
+    rejudging = Rejudging(store, queue, {check.name: check}, {check.name: config}, {"vulndb": vulndb})
+    return await rejudging.results(check.name)
+
+
 async def kev_count(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
-        return int((await conn.execute(select(func.count()).select_from(KEV))).scalar_one())
+        return int((await conn.execute(select(func.count()).select_from(VULN_KEV))).scalar_one())
 
 
 async def test_saved_and_loaded_database_matches_like_the_seed(engine: AsyncEngine, seed_db: MemoryVulnDb) -> None:
     toolkit = toolkit_of({"patch": PatchCheck})
     assert toolkit is not None
-    assert isinstance(await load_database(engine, toolkit), MemoryVulnDb)  # empty tables: the bundled seed
-    await VulnStore(engine).save(load_dir(PatchCheck.seed_dir))
-    loaded = await load_database(engine, toolkit)
+    assert isinstance(await load_database(VulnStore(engine), toolkit), MemoryVulnDb)  # empty tables: the bundled seed
+    await VulnStore(engine).save(load_dir(SEED_DIR))
+    loaded = await load_database(VulnStore(engine), toolkit)
     assert loaded.stats() == seed_db.stats()
     for probe in [("apache", "http_server", "2.4.49"), ("openbsd", "openssh", "7.4"), ("exim", "exim", "4.87")]:
         assert [m.cve for m in loaded.match(*probe)] == [m.cve for m in seed_db.match(*probe)]
@@ -86,21 +101,21 @@ async def test_update_from_dir_then_a_truncated_feed_aborts_and_keeps_the_old_da
     engine: AsyncEngine, feed_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = Settings()
-    assert await cli_vulndb.update(update_args(feed_dir), settings, engine) == 0
+    assert await cli_vulndb.update(update_args(feed_dir), settings, Store(engine)) == 0
     assert "vulndb updated: kev 1404, nvd 38, eol 385" in capsys.readouterr().out
     # Given a KEV catalog cut in the middle and an NVD record cut short
     kev_path = feed_dir / "kev" / "known_exploited_vulnerabilities.json"
     kev_path.write_bytes(kev_path.read_bytes()[:200_000])
     # When the update runs, Then it stops with one line and exit 2, and the stored data is unchanged
-    assert await cli_vulndb.update(update_args(feed_dir), settings, engine) == 2
+    assert await cli_vulndb.update(update_args(feed_dir), settings, Store(engine)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not valid JSON" in err and "unchanged" in err
     assert await kev_count(engine) == 1404
-    kev_path.write_bytes((PatchCheck.seed_dir / "kev" / "known_exploited_vulnerabilities.json").read_bytes())
+    kev_path.write_bytes((SEED_DIR / "kev" / "known_exploited_vulnerabilities.json").read_bytes())
     nvd_path = feed_dir / "nvd" / "CVE-2021-41773.json"
     nvd_path.write_bytes(nvd_path.read_bytes()[:-40])
     without_kev(feed_dir, "CVE-2021-41773")  # a change that must NOT land, because the NVD part is broken
-    assert await cli_vulndb.update(update_args(feed_dir), settings, engine) == 2
+    assert await cli_vulndb.update(update_args(feed_dir), settings, Store(engine)) == 2
     assert "CVE-2021-41773.json" in capsys.readouterr().err
     assert await kev_count(engine) == 1404
 
@@ -114,7 +129,7 @@ async def test_a_new_kev_entry_escalates_stored_findings_without_a_scan(engine: 
     await store.save(load_dir(feed_dir))
     apache_id, openssh_id = await store_endpoints(engine, [ports_details(APACHE), ports_details(OPENSSH)])
     check, config = PatchCheck(), PatchConfig()
-    before = await rejudge_stored(engine, check, config, await load_database(engine, toolkit), NOW)
+    before = await rejudged(engine, check, config, await load_database(VulnStore(engine), toolkit), NOW)
     assert [r.endpoint_id for r in before] == [apache_id, openssh_id]
     first = {o.key: o for o in before[0].observations}
     assert (
@@ -124,8 +139,8 @@ async def test_a_new_kev_entry_escalates_stored_findings_without_a_scan(engine: 
     assert {o.key for o in before[1].observations} == {"patch.version_disclosed"}
     opened = reconcile({}, before[0], 0, Policy(), NOW)
     # When the full KEV catalog arrives
-    await store.save(load_dir(PatchCheck.seed_dir))
-    after = await rejudge_stored(engine, check, config, await load_database(engine, toolkit), NOW)
+    await store.save(load_dir(SEED_DIR))
+    after = await rejudged(engine, check, config, await load_database(VulnStore(engine), toolkit), NOW)
     # Then the stored fingerprint is judged again: KEV, critical, CISA's due date; the lifecycle escalates it
     traversal = {o.key: o for o in after[0].observations}["patch.cve.CVE-2021-41773"]
     assert traversal.severity is Severity.CRITICAL
@@ -140,7 +155,7 @@ async def test_a_new_kev_entry_escalates_stored_findings_without_a_scan(engine: 
 
 async def test_rejudge_skips_endpoints_without_the_patch_check(engine: AsyncEngine, seed_db: MemoryVulnDb) -> None:
     await store_endpoints(engine, [ports_details(APACHE)], checks=("ports",))
-    assert await rejudge_stored(engine, PatchCheck(), PatchConfig(), seed_db, NOW) == []
+    assert await rejudged(engine, PatchCheck(), PatchConfig(), seed_db, NOW) == []
 
 
 async def test_rejudging_unreadable_ports_facts_is_a_crash_that_resolves_nothing(
@@ -151,7 +166,7 @@ async def test_rejudging_unreadable_ports_facts_is_a_crash_that_resolves_nothing
     del damaged["address"]
     _, damaged_id = await store_endpoints(engine, [ports_details(APACHE), damaged])
     check = PatchCheck()
-    sound, unreadable = await rejudge_stored(engine, check, PatchConfig(), seed_db, NOW)
+    sound, unreadable = await rejudged(engine, check, PatchConfig(), seed_db, NOW)
     assert sound.status is CheckStatus.OK and "patch.cve.CVE-2021-41773" in {o.key for o in sound.observations}
     assert unreadable.endpoint_id == damaged_id and unreadable.status is CheckStatus.CRASHED
     assert unreadable.error == "stored ports details do not parse (address: Field required)"
@@ -166,7 +181,7 @@ async def test_rejudging_refuses_invalid_agency_settings_as_the_scheduler_does(
     (endpoint_id,) = await store_endpoints(engine, [ports_details(APACHE)])
     async with engine.begin() as conn:
         await conn.execute(update(AGENCY).values(check_settings={"patch": {"banner_timeout_s": -1}}))
-    (result,) = await rejudge_stored(engine, PatchCheck(), PatchConfig(), seed_db, NOW)
+    (result,) = await rejudged(engine, PatchCheck(), PatchConfig(), seed_db, NOW)
     assert result.endpoint_id == endpoint_id and result.status is CheckStatus.MISCONFIGURED
     assert result.error is not None and result.error.startswith("agency or endpoint settings no longer valid: ")
     assert "banner_timeout_s" in result.error
@@ -176,7 +191,7 @@ async def test_match_prints_json_in_the_documented_shape(
     engine: AsyncEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = argparse.Namespace(cpe="cpe:/a:apache:http_server:2.4.50", banner=None, json=True)
-    assert await cli_vulndb.match(args, Settings(), engine) == 0
+    assert await cli_vulndb.match(args, Settings(), Store(engine)) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["product"] == "apache:http_server" and document["version"] == "2.4.50"
     assert document["matches"][0] | {"score": None, "matched_range": None} == {
@@ -190,11 +205,11 @@ async def test_match_prints_json_in_the_documented_shape(
     }
     assert document["eol"]["cycle"] == "2.4"
     banner = argparse.Namespace(cpe=None, banner="220 (vsFTPd 2.3.4)", json=False)
-    assert await cli_vulndb.match(banner, Settings(), engine) == 0
+    assert await cli_vulndb.match(banner, Settings(), Store(engine)) == 0
     text = capsys.readouterr().out
     assert "vsftpd_project:vsftpd 2.3.4" in text and "CVE-2011-2523" in text
     nothing = argparse.Namespace(cpe=None, banner="hello", json=False)
-    assert await cli_vulndb.match(nothing, Settings(), engine) == 2
+    assert await cli_vulndb.match(nothing, Settings(), Store(engine)) == 2
     assert "no product version found" in capsys.readouterr().err
 
 
@@ -208,7 +223,7 @@ async def test_the_live_database_reloads_after_an_update_and_triggers_rejudgemen
     async def changed(database: object) -> None:
         changes.append(database)
 
-    live = LiveVulnDb(engine, toolkit, changed)
+    live = LiveVulnDb(VulnStore(engine), toolkit, on_change=changed)
     assert await live.refresh() is True  # first load (the seed: tables empty); no re-judgement
     assert await live.refresh() is False and changes == []
     without_kev(feed_dir, "CVE-2021-41773")
@@ -243,10 +258,10 @@ async def test_the_daemon_records_a_kev_escalation_as_an_alert_without_a_scan(
     [apache_id] = await store_endpoints(engine, [ports_details(APACHE)])
     queue = WorkQueue(engine, "test", Cadence(3600), Policy(), 60)
     check, config = PatchCheck(), PatchConfig()
-    before = await rejudge_stored(engine, check, config, await load_database(engine, toolkit))
+    before = await rejudged(engine, check, config, await load_database(VulnStore(engine), toolkit))
     assert await queue.record_rejudged(before) > 0  # the first judgement opens the findings
-    await store.save(load_dir(PatchCheck.seed_dir))  # the full KEV catalog arrives
-    after = await rejudge_stored(engine, check, config, await load_database(engine, toolkit))
+    await store.save(load_dir(SEED_DIR))  # the full KEV catalog arrives
+    after = await rejudged(engine, check, config, await load_database(VulnStore(engine), toolkit))
     assert await queue.record_rejudged(after) == 1
     async with engine.connect() as conn:
         newest = (await conn.execute(select(OUTBOX.c.type, OUTBOX.c.data).order_by(OUTBOX.c.id.desc()))).first()

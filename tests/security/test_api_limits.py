@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor import app as app_module
-from monitor.api.health import build_app as build_health_app
+from monitor.api.app import build_scanner_app
 from monitor.app import Daemon
 from monitor.settings import Settings
+from monitor.store.store import Store
 from tests.api.conftest import Api
 from tests.api.test_web_ui import CSRF
 
@@ -75,7 +76,7 @@ async def test_the_daemons_http_server_closes_a_slow_header_client(
     assert app_module.HTTP_IDLE_S <= 60
     monkeypatch.setattr(app_module, "HTTP_IDLE_S", 1.0)
     daemon = Daemon(Settings(http_addr="127.0.0.1:0"))
-    runner = await daemon._start_http(build_health_app(engine))
+    runner = await daemon._start_http(build_scanner_app(Store(engine)))
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", daemon.http_port)
         started = time.monotonic()

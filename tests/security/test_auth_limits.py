@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.api.app import build_app
 from monitor.api.context import ApiConfig
 from monitor.api.throttle import FailedAuthLimiter
+from monitor.store.store import Store
 from tests.api.conftest import Api, FakeResolver, seed
 from tests.api.test_web_ui import CSRF
 
@@ -66,7 +67,7 @@ async def test_calls_without_a_token_and_good_tokens_are_not_counted(api: Api) -
 async def test_the_address_may_try_again_after_the_window(engine: AsyncEngine) -> None:
     tokens = await seed(engine)
     config = ApiConfig(check_names=("reachability",), auth_max_failures=3, auth_failure_window_s=0.5)
-    async with TestClient(TestServer(build_app(engine, config, FakeResolver()), host="127.0.0.1")) as client:
+    async with TestClient(TestServer(build_app(Store(engine), config, FakeResolver()), host="127.0.0.1")) as client:
         api = Api(client, tokens, engine)
         for attempt in range(3):
             assert (await api.call("GET", "/api/v1/endpoints", f"wrong-{attempt}"))[0] == 401
@@ -79,7 +80,7 @@ async def _behind_proxy(engine: AsyncEngine, proxies: tuple[str, ...]) -> TestCl
     config = ApiConfig(
         check_names=("reachability",), auth_max_failures=3, trusted_proxies=tuple(ip_network(p) for p in proxies)
     )
-    return TestClient(TestServer(build_app(engine, config, FakeResolver()), host="127.0.0.1"))
+    return TestClient(TestServer(build_app(Store(engine), config, FakeResolver()), host="127.0.0.1"))
 
 
 async def _status(client: TestClient[Any, Any], token: str, forwarded_for: str | None) -> int:

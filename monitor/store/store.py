@@ -1,0 +1,94 @@
+"""The Store: built once at start-up, it owns the engine and the clock, and hands out one of each reader and writer.
+The interfaces and the use cases hold a Store, never an engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.cadence import Cadence
+from monitor.clock import SYSTEM_CLOCK, Clock
+from monitor.findings import Policy
+from monitor.store.access_store import CACHE_SECONDS, AccessStore
+from monitor.store.endpoint_store import EndpointStore
+from monitor.store.engine import make_engine
+from monitor.store.facts import StoredFacts, stored_facts
+from monitor.store.finding_queries import FindingQueries
+from monitor.store.finding_store import AlertRouter
+from monitor.store.history import History
+from monitor.store.outbox_store import OutboxStore
+from monitor.store.registry import Registry
+from monitor.store.schema import ensure_current, upgrade
+from monitor.store.scope_requests import ScopeStore
+from monitor.store.snapshot import Snapshot, load_snapshot
+from monitor.store.vulndb import VulnStore
+from monitor.store.work import WorkQueue
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK, token_cache_s: float = CACHE_SECONDS) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._token_cache_s = token_cache_s
+
+    @classmethod
+    def open(cls, database_url: str, clock: Clock = SYSTEM_CLOCK) -> Store:
+        return cls(make_engine(database_url), clock)
+
+    async def ensure_current(self) -> None:
+        """Refuse to work on a schema older than this version's (SchemaOutdated says to upgrade)."""
+        await ensure_current(self.engine)
+
+    async def upgrade(self) -> tuple[str | None, str]:
+        """Migrate the schema to this version's; returns (revision before, revision after)."""
+        return await upgrade(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @cached_property
+    def registry(self) -> Registry:
+        return Registry(self.engine, self.clock)
+
+    @cached_property
+    def endpoints(self) -> EndpointStore:
+        return EndpointStore(self.engine, self.clock)
+
+    @cached_property
+    def findings(self) -> FindingQueries:
+        return FindingQueries(self.engine, self.clock)
+
+    @cached_property
+    def access(self) -> AccessStore:
+        return AccessStore(self.engine, self._token_cache_s, self.clock)
+
+    @cached_property
+    def scopes(self) -> ScopeStore:
+        return ScopeStore(self.engine, self.clock)
+
+    @cached_property
+    def history(self) -> History:
+        return History(self.engine, self.clock)
+
+    @cached_property
+    def outbox(self) -> OutboxStore:
+        return OutboxStore(self.engine, self.clock)
+
+    @cached_property
+    def vulndb(self) -> VulnStore:
+        return VulnStore(self.engine)
+
+    def work_queue(
+        self, owner: str, cadence: Cadence, policy: Policy, lease_s: float, router: AlertRouter | None = None
+    ) -> WorkQueue:
+        return WorkQueue(self.engine, owner, cadence, policy, lease_s, router, self.clock)
+
+    async def facts(
+        self, check: str, names: Sequence[str], endpoint_ids: Iterable[int] | None = None, agency: str | None = None
+    ) -> list[StoredFacts]:
+        return await stored_facts(self.engine, check, names, endpoint_ids, agency)
+
+    async def snapshot(self, findings_of: Sequence[str] = ()) -> Snapshot:
+        return await load_snapshot(self.engine, findings_of, self.clock)
