@@ -59,3 +59,46 @@ def test_every_check_names_itself_in_the_registry() -> None:
         assert check.name == name
         for spec in check.findings:
             assert spec.key.startswith(f"{name}."), spec.key
+
+
+INTERFACES = ("cli.py", "cli_vulndb.py", "app.py", "scheduler.py", "oneoff.py", "demo.py", "exporter.py", "alerter.py")
+INTERFACE_MODULES = (*(f"monitor.{name.removesuffix('.py')}" for name in INTERFACES), "monitor.api")
+SQL_MODULES = ("sqlalchemy", "sqlalchemy.ext.asyncio", "sqlmodel", "monitor.store.tables", "monitor.store.engine")
+
+
+def _interface_files() -> list[Path]:
+    return [ROOT / "monitor" / name for name in INTERFACES] + sorted((ROOT / "monitor" / "api").rglob("*.py"))
+
+
+def _is_under(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == package or module.startswith(package + ".") for package in packages)
+
+
+def test_interfaces_hold_no_engine_and_write_no_sql() -> None:
+    """Interfaces → use cases → store: an interface reads through the Store and changes through a use case; it
+    never holds an engine, builds a query or names a table."""
+    for path in _interface_files():
+        for module in imports_of(path):
+            assert module not in SQL_MODULES, f"{path.relative_to(ROOT)} imports {module}"
+
+
+def test_use_cases_never_import_an_interface() -> None:
+    for path in (ROOT / "monitor" / "usecases").rglob("*.py"):
+        for module in imports_of(path):
+            assert not _is_under(module, INTERFACE_MODULES), f"{path.relative_to(ROOT)} imports {module}"
+
+
+def test_the_store_imports_neither_interfaces_nor_use_cases() -> None:
+    for path in (ROOT / "monitor" / "store").rglob("*.py"):
+        for module in imports_of(path):
+            forbidden = _is_under(module, (*INTERFACE_MODULES, "monitor.usecases"))
+            assert not forbidden, f"{path.relative_to(ROOT)} imports {module}"
+
+
+def test_time_is_read_from_the_clock() -> None:
+    """Rules that read the wall-clock time take it from an injected Clock (monitor/clock.py), so tests can set
+    it. (A monotonic reading only for a log line's duration, as in availability.py, is not a rule.)"""
+    for path in [*(ROOT / "monitor" / "store").rglob("*.py"), *(ROOT / "monitor" / "usecases").rglob("*.py")]:
+        text = path.read_text()
+        for reading in ("datetime.now(", "time.time(", "datetime.utcnow("):
+            assert reading not in text, f"{path.relative_to(ROOT)} reads the time itself ({reading})"

@@ -1,7 +1,7 @@
 """What the daemon needs from this package beyond the check contract, reached through the registry.
 
-`monitor.*` may not import `checks.patches` (import rule); `PatchCheck` carries these functions as static
-methods, and `monitor/vulndb_store.py` describes them with a Protocol (`VulnToolkit`).
+`monitor.*` may not import `checks.patches` (import rule); `PatchCheck.vulndb` (a `PatchToolkit`) carries these
+functions, and `checks.base.VulnToolkit` describes them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from checks.patches.vulndb import (
 
 
 def database_from_rows(rows: Any) -> MemoryVulnDb:
-    """The in-memory index from the store's rows (`monitor.vulndb_store.StoredRows`: lists of column dicts)."""
+    """The in-memory index from the store's rows (`monitor.store.vulndb.StoredRows`: lists of column dicts)."""
     return MemoryVulnDb.build(
         cves=(_cve(r) for r in rows.cves),
         criteria=(_criterion(r) for r in rows.criteria),

@@ -65,7 +65,7 @@ class Services:
             store=store,
             config=config,
             resolver=resolver or DnsResolver(config.dns_servers, config.dns_timeout_s),
-            auth_limiter=FailedAuthLimiter(config.auth_max_failures, config.auth_failure_window_s),
+            auth_limiter=FailedAuthLimiter(config.auth_max_failures, config.auth_failure_window_s, clock=store.clock),
             on_settings_changed=on_settings_changed,
         )
 

@@ -94,7 +94,7 @@ async def accept_risk(call: Call) -> s.Finding:
     body: s.AcceptRisk = call.body
     svc = services(call.request)
     until = body.until.astimezone(UTC)
-    if until > datetime.now(UTC) + timedelta(days=svc.config.max_accept_days):
+    if until > svc.store.clock.now() + timedelta(days=svc.config.max_accept_days):
         raise ApiError(400, "invalid_input", f"at most {svc.config.max_accept_days} days ahead", "until")
     actor = call.principal.actor(client_address(call.request))
     view = await svc.findings.accept_risk(call.path["id"], agency_filter(call.principal), until, body.reason, actor)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
-import time
+
+from monitor.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,10 @@ class FailedAuthLimiter:
     `max_clients` keys are tracked, expired ones are dropped first.
     """
 
-    def __init__(self, max_failures: int = 10, window_s: float = 60.0, max_clients: int = 10_000) -> None:
+    def __init__(
+        self, max_failures: int = 10, window_s: float = 60.0, max_clients: int = 10_000, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
+        self.clock = clock
         self.max_failures = max_failures
         self.window_s = window_s
         self.max_clients = max_clients
@@ -49,11 +53,11 @@ class FailedAuthLimiter:
 
     def retry_after(self, address: str, token: str) -> float:
         """Seconds until a failed sign-in from this address, or with this token, is answered 401 again."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         return max(self._wait(self.client_key(address), now), self._wait(self.token_key(token), now))
 
     def failed(self, address: str, token: str) -> None:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         for key, shown in (
             (self.client_key(address), f"from {self.client_key(address)}"),
             (self.token_key(token), "with one token"),

@@ -281,7 +281,7 @@ async def finding_page(request: web.Request, errors: dict[str, str] | None = Non
         errors=errors or {},
         notice=_notice(request),
         may_write=principal.role in ("admin", "agency"),
-        default_until=(datetime.now(UTC) + timedelta(days=90)).date().isoformat(),
+        default_until=(services(request).store.clock.now() + timedelta(days=90)).date().isoformat(),
     )
 
 
@@ -302,7 +302,7 @@ async def accept_risk(request: web.Request) -> web.StreamResponse:
         except ValueError:
             raise ApiError(400, "invalid_input", "YYYY-MM-DD", "until") from None
         until = datetime.combine(day, time(23, 59, 59), UTC)
-        if until > datetime.now(UTC) + timedelta(days=svc.config.max_accept_days):
+        if until > svc.store.clock.now() + timedelta(days=svc.config.max_accept_days):
             raise ApiError(400, "invalid_input", f"≤ {svc.config.max_accept_days} days", "until")
         reason = str(posted.get("reason", ""))[:1000]
         actor = principal.actor(client_address(request))

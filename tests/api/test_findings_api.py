@@ -6,10 +6,16 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.api.app import build_app
+from monitor.api.context import ApiConfig
+from monitor.clock import FakeClock
+from monitor.store.store import Store
 from monitor.store.tables import CHECK_STATE
-from tests.api.conftest import Api, add_finding
+from tests.api.conftest import Api, FakeResolver, add_finding, seed
 
 
 async def _endpoint(api: Api, host: str = "www.lk-a.example", port: int = 443) -> int:
@@ -90,6 +96,23 @@ async def test_a_rescan_makes_the_checks_due_now_and_is_rate_limited(api: Api) -
     ) as response:
         assert response.status == 429 and int(response.headers["Retry-After"]) > 200
         assert (await response.json())["error"]["code"] == "rate_limited"
+
+
+async def test_a_rescan_is_granted_again_once_the_interval_has_passed(
+    engine: AsyncEngine, resolver: FakeResolver
+) -> None:
+    tokens = await seed(engine)
+    clock = FakeClock(datetime.now(UTC))
+    config = ApiConfig(check_names=("reachability",), rescan_min_interval=timedelta(minutes=5))
+    async with TestClient(TestServer(build_app(Store(engine, clock), config, resolver), host="127.0.0.1")) as client:
+        api = Api(client, tokens, engine)
+        path = f"/api/v1/endpoints/{await _endpoint(api)}/scans"
+        assert (await api.call("POST", path, api.tokens.agency_a))[0] == 202
+        clock.advance(299)
+        assert (await api.call("POST", path, api.tokens.agency_a))[0] == 429
+        clock.advance(2)
+        status, scan = await api.call("POST", path, api.tokens.agency_a)
+        assert status == 202 and datetime.fromisoformat(scan["requested_at"]) == clock.now()
 
 
 async def test_endpoints_come_in_pages(api: Api) -> None:

@@ -4,7 +4,6 @@ taken from X-Forwarded-For only when the peer is a trusted proxy."""
 
 from __future__ import annotations
 
-import asyncio
 from ipaddress import ip_network
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.api.app import build_app
 from monitor.api.context import ApiConfig
 from monitor.api.throttle import FailedAuthLimiter
+from monitor.clock import FakeClock
 from monitor.store.store import Store
 from tests.api.conftest import Api, FakeResolver, seed
 from tests.api.test_web_ui import CSRF
@@ -67,12 +67,16 @@ async def test_calls_without_a_token_and_good_tokens_are_not_counted(api: Api) -
 async def test_the_address_may_try_again_after_the_window(engine: AsyncEngine) -> None:
     tokens = await seed(engine)
     config = ApiConfig(check_names=("reachability",), auth_max_failures=3, auth_failure_window_s=0.5)
-    async with TestClient(TestServer(build_app(Store(engine), config, FakeResolver()), host="127.0.0.1")) as client:
+    clock = FakeClock()
+    store = Store(engine, clock)
+    async with TestClient(TestServer(build_app(store, config, FakeResolver()), host="127.0.0.1")) as client:
         api = Api(client, tokens, engine)
         for attempt in range(3):
             assert (await api.call("GET", "/api/v1/endpoints", f"wrong-{attempt}"))[0] == 401
         assert (await api.call("GET", "/api/v1/endpoints", "wrong-3"))[0] == 429
-        await asyncio.sleep(0.6)
+        clock.advance(0.4)
+        assert (await api.call("GET", "/api/v1/endpoints", "wrong-4"))[0] == 429  # still within the window
+        clock.advance(0.2)
         assert (await api.call("GET", "/api/v1/endpoints", "wrong-4"))[0] == 401
 
 
