@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.store.schema import head_revision
+from tests.api.dns_server import Zone, dns_server
 from tests.conftest import InProcessPosture, Posture, posture_env
 
 
@@ -158,3 +159,18 @@ def test_bad_port_specs_are_usage_errors(registered: Posture) -> None:
 def test_endpoint_port_settings_are_stored(registered: Posture) -> None:
     added = registered("endpoint", "add", "stadt-a", "127.0.0.2:443", "--ports", "22,443", "--expect-ports", "443")
     assert added.code == 0, added.stderr
+
+
+def test_the_cli_checks_the_addresses_a_name_resolves_to_as_the_api_does(registered: Posture) -> None:
+    """One registration rule for every interface: the name and each address it resolves to now (10.1.2.3 is DNS
+    data only, nothing connects to it)."""
+    zone = Zone({"www.stadt-a.example": {"A": ["127.0.0.7"]}, "intern.stadt-a.example": {"A": ["10.1.2.3"]}})
+    with dns_server(zone) as address:
+        registered.env["POSTURE_DNS_SERVERS"] = json.dumps([address])
+        refused = registered("endpoint", "add", "stadt-a", "intern.stadt-a.example:443")
+        missing = registered("endpoint", "add", "stadt-a", "nix.stadt-a.example:443")
+        added = registered("endpoint", "add", "stadt-a", "www.stadt-a.example:443", "--checks", "tls")
+    assert refused.code == 2 and refused.stderr.count("\n") == 1
+    assert "host: intern.stadt-a.example: resolves to non-public address 10.1.2.3" in refused.stderr
+    assert missing.code == 2 and "host: nix.stadt-a.example does not resolve" in missing.stderr
+    assert added.code == 0 and added.stdout.strip() == "endpoint 1 registered: www.stadt-a.example:443 (tls)"
