@@ -30,11 +30,12 @@ from monitor.findings import Policy
 from monitor.models import Severity, Target
 from monitor.runner import execute
 from monitor.store.engine import make_engine
-from monitor.store.finding_store import AlertRouter
 from monitor.store.outbox_store import OutboxStore
 from monitor.store.schema import upgrade
 from monitor.store.tables import CHECK_STATE, OUTBOX
 from monitor.store.work import WorkQueue
+from monitor.usecases.alerting import AlertRouter
+from monitor.usecases.recording import Recorder
 from tests.fake_checks import FakeConfig, ToggleCheck
 from tests.mqtt_broker import Subscriber, start_broker
 from tests.test_scheduler import CADENCE, seed
@@ -87,10 +88,11 @@ async def latency(workdir: Path, broker: Any, findings: int, rate: float) -> lis
     await seed(engine, [(f"127.0.{i // 200}.{i % 200 + 2}", 443) for i in range(findings)], ["toggle"], 3600)
     async with engine.begin() as conn:
         await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
-    queue = WorkQueue(engine, "bench", CADENCE, Policy(), 600, AlertRouter("http://127.0.0.1:8080", Severity.LOW))
+    queue = WorkQueue(engine, "bench", CADENCE, 600)
+    recorder = Recorder(queue, Policy(), AlertRouter("http://127.0.0.1:8080", Severity.LOW))
     items = (await queue.claim(datetime.now(UTC), findings)).items
     publisher = Publisher(OutboxStore(engine), BrokerConfig.from_url(broker.url), "bench-latency")
-    queue.on_outbox = publisher.notify
+    recorder.on_outbox = publisher.notify
     committed: dict[int, float] = {}
     arrived: dict[int, float] = {}
     subscriber = Subscriber(broker, ["posture/v1/alerts/#"], identifier="bench-subscriber")
@@ -102,7 +104,7 @@ async def latency(workdir: Path, broker: Any, findings: int, rate: float) -> lis
             result = await execute(
                 ToggleCheck(), Target(item.host, item.port, item.endpoint_id), FakeConfig(), CheckContext()
             )
-            await queue.record([(item, result)])
+            await recorder.record([(item, result)])
             committed[item.endpoint_id] = time.perf_counter()
             await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - tick)))
         deadline = time.perf_counter() + 30

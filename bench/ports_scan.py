@@ -32,7 +32,6 @@ from checks.base import Check, CheckContext
 from checks.ports import PortsCheck, PortsConfig, PortsDetails, scan_batch
 from checks.ports.scanner import parse_nmap_xml, run_nmap
 from monitor.cadence import Cadence
-from monitor.findings import Policy
 from monitor.models import CheckResult, CheckStatus, Target
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.audit import Actor
@@ -130,7 +129,7 @@ async def run_monitor(targets: list[Target], concurrency: int = 50) -> list[Chec
             ids[record.id] = target
         async with engine.begin() as conn:
             await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
-        queue = WorkQueue(engine, "bench", cadence, Policy(), lease_s=600)
+        queue = WorkQueue(engine, "bench", cadence, lease_s=600)
         checks: dict[str, Check[Any, Any]] = {"ports": PortsCheck()}
         scheduler = Scheduler(queue, checks, {"ports": PortsConfig()}, Limits(concurrency=concurrency))
         stop = asyncio.Event()

@@ -33,7 +33,6 @@ from sqlalchemy import delete, insert, update
 
 from checks.base import Check
 from monitor.cadence import Cadence
-from monitor.findings import Policy
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
@@ -109,7 +108,7 @@ class Progress:
 def replica(url: str, name: str, stop: EventType) -> None:
     async def run() -> None:
         engine = make_engine(url)
-        queue = WorkQueue(engine, name, Cadence(86_400), Policy(), lease_s=600)
+        queue = WorkQueue(engine, name, Cadence(86_400), lease_s=600)
         checks: dict[str, Check[Any, Any]] = {"noop": NoopCheck()}
         limits = Limits(concurrency=500, claim_batch=1000, flush_size=1000)
         scheduler = Scheduler(queue, checks, {"noop": FakeConfig()}, limits)

@@ -24,7 +24,6 @@ from sqlalchemy import insert
 
 from checks.base import Check
 from monitor.cadence import Cadence
-from monitor.findings import Policy
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
@@ -78,7 +77,7 @@ async def main(endpoints: int, concurrency: int) -> None:
         started = time.perf_counter()
         await seed(engine, endpoints)
         print(f"seeded {endpoints} endpoints in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        queue = WorkQueue(engine, "bench", Cadence(86_400, rng=random.Random(1)), Policy(), lease_s=600)
+        queue = WorkQueue(engine, "bench", Cadence(86_400, rng=random.Random(1)), lease_s=600)
         checks: dict[str, Check[Any, Any]] = {"noop": NoopCheck()}
         limits = Limits(concurrency=concurrency, per_host=1, claim_batch=1000, flush_size=1000)
         scheduler = Scheduler(queue, checks, {"noop": FakeConfig()}, limits)

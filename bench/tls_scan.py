@@ -43,7 +43,6 @@ from checks.base import Check  # noqa: E402
 from checks.tls import TlsCheck, TlsConfig, TlsDetails  # noqa: E402
 from checks.tls.scan import scan_commands  # noqa: E402
 from monitor.cadence import Cadence  # noqa: E402
-from monitor.findings import Policy  # noqa: E402
 from monitor.models import CheckResult, CheckStatus, Target  # noqa: E402
 from monitor.scheduler import Limits, Scheduler  # noqa: E402
 from monitor.store.audit import Actor  # noqa: E402
@@ -86,7 +85,7 @@ async def run_monitor(targets: Sequence[tuple[Target, TlsConfig]], concurrency: 
             hosts[record.id] = target.host
         async with engine.begin() as conn:
             await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
-        queue = WorkQueue(engine, "bench", cadence, Policy(), lease_s=600)
+        queue = WorkQueue(engine, "bench", cadence, lease_s=600)
         checks: dict[str, Check[Any, Any]] = {"tls": TlsCheck()}
         dns = _BenchDns({t.host: str(c.address) for t, c in targets})
         scheduler = Scheduler(queue, checks, {"tls": TlsConfig()}, Limits(concurrency=concurrency), resolver=dns)

@@ -31,10 +31,10 @@ from monitor.scheduler import Limits, Scheduler
 from monitor.scope_resolution import DnsResolver
 from monitor.settings import Settings, check_configs
 from monitor.store.availability import Outage
-from monitor.store.finding_store import AlertRouter
 from monitor.store.store import Store
 from monitor.store.work import WorkQueue
-from monitor.usecases.recording import Rejudging
+from monitor.usecases.alerting import AlertRouter
+from monitor.usecases.recording import Recorder, Rejudging
 from monitor.vulndb import LiveVulnDb, seed_dates, toolkit_of, vulndb_checks
 
 log = logging.getLogger(__name__)
@@ -62,10 +62,12 @@ def policy_from(settings: Settings) -> Policy:
 
 
 def work_queue(store: Store, settings: Settings) -> WorkQueue:
+    return store.work_queue(settings.instance_id, cadence_from(settings), settings.lease_s)
+
+
+def recorder_from(queue: WorkQueue, settings: Settings) -> Recorder:
     router = AlertRouter(settings.ui_base, Severity.parse(settings.alert_min_severity))
-    return store.work_queue(
-        settings.instance_id, cadence_from(settings), policy_from(settings), settings.lease_s, router
-    )
+    return Recorder(queue, policy_from(settings), router)
 
 
 def publisher_from(store: Store, settings: Settings) -> Publisher | None:
@@ -117,9 +119,10 @@ class Daemon:
         try:
             await store.ensure_current()
             queue = work_queue(store, settings)
+            recorder = recorder_from(queue, settings)
             self.publisher = publisher_from(store, settings)
             if self.publisher is not None:
-                queue.on_outbox = self.publisher.notify
+                recorder.on_outbox = self.publisher.notify
             checks: dict[str, Check[Any, Any]] = {name: cls() for name, cls in self.registry.items()}
             limits = Limits(
                 concurrency=settings.concurrency,
@@ -133,7 +136,7 @@ class Daemon:
                 self.publisher.on_connection = self.metrics.mqtt.set
             resolver = DnsResolver(settings.dns_servers)
             resources: dict[str, Any] = {}  # shared by every check context: the vulnerability database
-            rejudging = Rejudging(store, queue, checks, configs, resources)
+            rejudging = Rejudging(store, recorder, checks, configs, resources)
             vulndb = self._live_vulndb(store, rejudging, resources) if self.role != "api" else None
             if vulndb is not None:
                 await vulndb.refresh()
@@ -146,6 +149,7 @@ class Daemon:
                 self.metrics.runtime.observe,
                 resolver=resolver,
                 resources=resources,
+                recorder=recorder,
             )
             if self.role == "scanner":  # health, and the runs of this process: the api role serves the snapshot
                 app = build_scanner_app(store, api_config(settings))
@@ -176,7 +180,7 @@ class Daemon:
                     group.create_task(lead(engine, "publisher", self.publisher.run, publisher_stop), name="publisher")
                 if scans:
                     group.create_task(
-                        lead(engine, "lifecycle", self._sweep_loop(store, queue), self.stop), name="lifecycle"
+                        lead(engine, "lifecycle", self._sweep_loop(store, recorder), self.stop), name="lifecycle"
                     )
                 if self.role in ("all", "api"):
                     group.create_task(self.metrics.run(self.stop), name="metrics")
@@ -215,12 +219,12 @@ class Daemon:
 
         return LiveVulnDb(store.vulndb, toolkit, resources, on_change=rejudge)
 
-    def _sweep_loop(self, store: Store, queue: WorkQueue) -> Job:
+    def _sweep_loop(self, store: Store, recorder: Recorder) -> Job:
         async def sweep(stop: asyncio.Event) -> None:
-            outage = Outage(log, "sweeping the findings lifecycle", queue.engine.url)
+            outage = Outage(log, "sweeping the findings lifecycle", store.engine.url)
             while not stop.is_set():
                 try:
-                    queued = await queue.sweep()
+                    queued = await recorder.sweep()
                     if queued:
                         log.info("lifecycle: %d reminder/deadline/expiry events queued", queued)
                     keep = timedelta(days=self.settings.scan_history_days)

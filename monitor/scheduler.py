@@ -25,7 +25,7 @@ from monitor.scope_resolution import (
 )
 from monitor.store.availability import Outage, describe, unavailable
 from monitor.store.work import DueItem, WorkQueue
-from monitor.usecases.recording import AssetSettings, SettingsRefused, prepare
+from monitor.usecases.recording import AssetSettings, Recorder, SettingsRefused, prepare
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,10 @@ class Scheduler:
         on_result: Callable[[CheckResult[Any]], None] | None = None,
         resolver: Resolver | None = None,
         resources: Mapping[str, Any] | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.queue = queue
+        self.recorder = recorder or Recorder(queue)  # the findings lifecycle of the results
         self.resources = resources if resources is not None else {}  # shared services checks read (vulndb)
         self.resolver: Resolver = resolver or DnsResolver()
         self.on_result = on_result
@@ -257,7 +259,7 @@ class Scheduler:
         batch, self._done = self._done, []
         self._recording_now = batch
         try:
-            self.recorded += await self.queue.record(batch)
+            self.recorded += await self.recorder.record(batch)
         except Exception as err:
             if unavailable(err):  # disk full, read-only, server restarting: keep them, in order, and try again
                 self._done[:0] = batch

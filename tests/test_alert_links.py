@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import Daemon, work_queue
+from monitor.app import Daemon, recorder_from, work_queue
 from monitor.settings import Settings, SettingsError, load_settings
 from monitor.store.engine import make_engine
 from monitor.store.store import Store
@@ -35,10 +35,15 @@ def test_the_default_link_base_follows_the_http_address(http_addr: str, expected
 async def test_the_alert_router_links_to_the_daemons_own_port(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     try:
-        queue = work_queue(Store(engine), Settings(database_url=sqlite_url, http_addr="127.0.0.1:9444"))
-        assert queue.router.ui_base_url == "http://127.0.0.1:9444"
+        settings = Settings(database_url=sqlite_url, http_addr="127.0.0.1:9444")
+        assert (
+            recorder_from(work_queue(Store(engine), settings), settings).router.ui_base_url == "http://127.0.0.1:9444"
+        )
         proxied = Settings(database_url=sqlite_url, ui_base_url="https://posture.cert.example/")
-        assert work_queue(Store(engine), proxied).router.ui_base_url == "https://posture.cert.example"
+        assert (
+            recorder_from(work_queue(Store(engine), proxied), proxied).router.ui_base_url
+            == "https://posture.cert.example"
+        )
     finally:
         await engine.dispose()
 

@@ -22,6 +22,7 @@ from monitor.store.audit import Actor
 from monitor.store.registry import Registry
 from monitor.store.tables import CHECK_STATE, ENDPOINT, FINDING, OUTBOX, SCAN_RUN, SCOPE
 from monitor.store.work import WorkQueue
+from monitor.usecases.recording import Recorder
 from tests.fake_checks import FAKE_REGISTRY, FakeConfig, SlowCheck, ToggleCheck
 
 ACTOR = Actor("test")
@@ -43,9 +44,10 @@ async def seed(
 
 
 def scheduler(engine: AsyncEngine, limits: Limits, owner: str = "test-1") -> Scheduler:
-    queue = WorkQueue(engine, owner, CADENCE, Policy(unreachable_after=2), lease_s=60)
+    queue = WorkQueue(engine, owner, CADENCE, lease_s=60)
     checks: dict[str, Check[Any, Any]] = {name: cls() for name, cls in FAKE_REGISTRY.items()}
-    return Scheduler(queue, checks, dict.fromkeys(FAKE_REGISTRY, FakeConfig(timeout_s=0.5)), limits)
+    configs = dict.fromkeys(FAKE_REGISTRY, FakeConfig(timeout_s=0.5))
+    return Scheduler(queue, checks, configs, limits, recorder=Recorder(queue, Policy(unreachable_after=2)))
 
 
 async def run_until(sched: Scheduler, condition: Any, timeout: float = 10) -> None:
@@ -149,7 +151,7 @@ async def test_shutdown_cancels_after_the_grace_period_and_releases_leases(engin
 
 async def test_results_of_a_lease_lost_to_another_replica_are_dropped(engine: AsyncEngine) -> None:
     await seed(engine, [("127.0.0.2", 80)], ["noop"], interval=3600)
-    mine = WorkQueue(engine, "replica-a", CADENCE, Policy(), lease_s=60)
+    mine = WorkQueue(engine, "replica-a", CADENCE, lease_s=60)
     claim = await mine.claim(datetime.now(UTC), 10)
     async with engine.begin() as conn:  # our lease expired and replica-b took the item over
         await conn.execute(update(CHECK_STATE).values(lease_owner="replica-b"))
@@ -157,7 +159,7 @@ async def test_results_of_a_lease_lost_to_another_replica_are_dropped(engine: As
     result = await execute(
         FAKE_REGISTRY["noop"](), Target(item.host, item.port, item.endpoint_id), FakeConfig(), CheckContext()
     )
-    assert await mine.record([(item, result)]) == 0
+    assert await Recorder(mine).record([(item, result)]) == 0
     assert await count(engine, SCAN_RUN) == 0
 
 

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks.base import CheckContext
 from monitor.cadence import Cadence
-from monitor.findings import Policy
 from monitor.models import Target
 from monitor.runner import execute
 from monitor.store.audit import Actor
@@ -24,6 +23,7 @@ from monitor.store.registry import Registry
 from monitor.store.schema import SchemaOutdated, current_revision, ensure_current, head_revision, upgrade
 from monitor.store.tables import CHECK_STATE, METADATA
 from monitor.store.work import WorkQueue
+from monitor.usecases.recording import Recorder
 from tests.fake_checks import FakeConfig, FindingCheck
 
 ACTOR = Actor("test")
@@ -47,14 +47,14 @@ async def round_trip(engine: AsyncEngine) -> None:
     assert (await registry.agency("lk-test")).check_settings == agency.check_settings == {"finding": {"timeout_s": 5}}
     async with engine.begin() as conn:
         await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
-    queue = WorkQueue(engine, "replica-1", cadence, Policy(), lease_s=60)
+    queue = WorkQueue(engine, "replica-1", cadence, lease_s=60)
     claim = await queue.claim(datetime.now(UTC), 10)
     assert [(i.endpoint_id, i.check, i.agency) for i in claim.items] == [(endpoint.id, "finding", "lk-test")]
     assert (await queue.claim(datetime.now(UTC), 10)).items == []  # leased: nobody else gets it
     item = claim.items[0]
     assert item.agency_settings == {"timeout_s": 5}  # the agency's settings of this check reach the scheduler
     result = await execute(FindingCheck(), Target(item.host, item.port, item.endpoint_id), FakeConfig(), CheckContext())
-    assert await queue.record([(item, result)]) == 1
+    assert await Recorder(queue).record([(item, result)]) == 1
     assert await queue.latest_details([(endpoint.id, "finding")]) == {
         (endpoint.id, "finding"): {"host": "127.0.0.2", "port": 443}
     }

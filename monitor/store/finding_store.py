@@ -1,19 +1,18 @@
-"""Findings and their outbox rows, inside the caller's transaction: load states, save states, route alerts."""
+"""Findings and their outbox rows, inside the caller's transaction: load states, save states, queue alert rows."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import and_, false, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from monitor.findings import FindingState, Policy
-from monitor.models import FindingEvent, Severity
+from monitor.findings import FindingState
+from monitor.models import Severity
 from monitor.store.columns import one_of
 from monitor.store.tables import AGENCY, ENDPOINT, FINDING, OUTBOX
 
@@ -114,13 +113,12 @@ async def save(
 
 
 async def sweep_candidates(
-    conn: AsyncConnection, now: datetime, policy: Policy
+    conn: AsyncConnection, now: datetime, reminders: Mapping[Severity, timedelta]
 ) -> list[tuple[int, FindingState, AlertTarget, int]]:
     """Findings that the passage of time may change: (finding id, state, alert target, endpoint id)."""
     noticed = func.coalesce(FINDING.c.last_notified_at, FINDING.c.first_seen)
     reminder_due = [
-        and_(FINDING.c.severity == int(severity), noticed <= now - every)
-        for severity, every in policy.reminders.items()
+        and_(FINDING.c.severity == int(severity), noticed <= now - every) for severity, every in reminders.items()
     ]
     due = or_(
         FINDING.c.accepted_until <= now,
@@ -151,61 +149,8 @@ def severity_or_none(stored: int | None) -> Severity | None:
     return None if stored is None else Severity(stored)
 
 
-class AlertRouter:
-    """Builds outbox rows for events, routed by severity: below the agency's minimum nothing is queued."""
-
-    def __init__(self, ui_base_url: str, default_min_severity: Severity) -> None:
-        self.ui_base_url = ui_base_url.rstrip("/")
-        self.default_min_severity = default_min_severity
-
-    def row(
-        self,
-        target: AlertTarget,
-        event: FindingEvent,
-        now: datetime,
-        finding_id: int | None = None,
-        state: FindingState | None = None,
-    ) -> dict[str, Any] | None:
-        minimum = self.default_min_severity if target.min_severity is None else target.min_severity
-        if event.severity < minimum:
-            return None
-        data = {
-            "agency": target.agency,
-            "endpoint_id": target.endpoint_id,
-            "endpoint": target.endpoint,
-            "host": target.host,
-            "port": target.port,
-            "check": event.check,
-            "key": event.key,
-            "severity": event.severity.label,
-            "title": event.title,
-            "detail": jsonable(event.detail),
-            "remediation": event.remediation,
-            "first_seen": state.first_seen.isoformat() if state else None,
-            "due_date": state.due_at.isoformat() if state and state.due_at else None,
-            "kev": bool(state and state.kev),
-            "observed_at": now.isoformat(),
-            "link": f"{self.ui_base_url}/findings/{finding_id}"
-            if finding_id
-            else f"{self.ui_base_url}/endpoints/{target.endpoint_id}",
-        }
-        return {
-            "event_id": str(uuid.uuid4()),
-            "type": event.type.value,
-            "agency": target.agency,
-            "endpoint_id": target.endpoint_id,
-            "severity": int(event.severity),
-            "data": data,
-            "created_at": now,
-        }
-
-
 async def write_outbox(conn: AsyncConnection, rows: Iterable[dict[str, Any] | None]) -> int:
     kept = [row for row in rows if row is not None]
     if kept:
         await conn.execute(insert(OUTBOX), kept)
     return len(kept)
-
-
-def is_risky(states: Mapping[str, FindingState]) -> bool:
-    return any(state.is_open and state.severity >= Severity.HIGH for state in states.values())

@@ -10,13 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
-from monitor.findings import Policy
 from monitor.store.access_store import CACHE_SECONDS, AccessStore
 from monitor.store.endpoint_store import EndpointStore
 from monitor.store.engine import make_engine
 from monitor.store.facts import StoredFacts, stored_facts
 from monitor.store.finding_queries import FindingQueries
-from monitor.store.finding_store import AlertRouter
 from monitor.store.history import History
 from monitor.store.outbox_store import OutboxStore
 from monitor.store.registry import Registry
@@ -80,10 +78,8 @@ class Store:
     def vulndb(self) -> VulnStore:
         return VulnStore(self.engine)
 
-    def work_queue(
-        self, owner: str, cadence: Cadence, policy: Policy, lease_s: float, router: AlertRouter | None = None
-    ) -> WorkQueue:
-        return WorkQueue(self.engine, owner, cadence, policy, lease_s, router, self.clock)
+    def work_queue(self, owner: str, cadence: Cadence, lease_s: float) -> WorkQueue:
+        return WorkQueue(self.engine, owner, cadence, lease_s, self.clock)
 
     async def facts(
         self, check: str, names: Sequence[str], endpoint_ids: Iterable[int] | None = None, agency: str | None = None

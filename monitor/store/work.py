@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
-from monitor.findings import FindingState, Policy, reconcile, sweep
+from monitor.findings import FindingState
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
 from monitor.scope import ScopeEntry
 from monitor.store import finding_store
 from monitor.store.bulk import insert_rows, update_rows
 from monitor.store.columns import one_of
-from monitor.store.finding_store import AlertRouter, AlertTarget, jsonable, severity_or_none
+from monitor.store.finding_store import AlertTarget, jsonable, severity_or_none
 from monitor.store.registry import Registry
 from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, SCAN_RUN
 
@@ -58,14 +58,6 @@ class Claim:
     scopes: dict[int, list[ScopeEntry]]  # by agency id
 
 
-def _verified(state: FindingState, item: DueItem, result: CheckResult[Any]) -> FindingState:
-    """A finding that disappears in a run the agency asked for (re-scan after a fix) is resolved as verified."""
-    requested = item.rescan_requested_at
-    if state.is_open or state.resolution != "not_seen" or requested is None or requested > result.started_at:
-        return state
-    return dataclasses.replace(state, resolution="fix_verified")
-
-
 def _observation_json(observation: Observation) -> dict[str, Any]:
     return {
         "key": observation.key,
@@ -77,24 +69,22 @@ def _observation_json(observation: Observation) -> dict[str, Any]:
 
 
 class WorkQueue:
+    """Due work under leases, and the recording transaction (SQL only: the rules are recording's, in
+    monitor/usecases/recording.py)."""
+
     def __init__(
         self,
         engine: AsyncEngine,
         owner: str,
         cadence: Cadence,
-        policy: Policy,
         lease_s: float,
-        router: AlertRouter | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.owner = owner
-        self.cadence = cadence
-        self.policy = policy
+        self.cadence = cadence  # the interval of each claimed check (endpoint overrides, defaults)
         self.lease = timedelta(seconds=lease_s)
-        self.router = router or AlertRouter("http://127.0.0.1:8080", Severity.LOW)
-        self.on_outbox: Callable[[], None] | None = None  # told when rows were queued (wakes the publisher)
         self.registry = Registry(engine, clock)
 
     async def claim(self, now: datetime, limit: int) -> Claim:
@@ -215,140 +205,74 @@ class WorkQueue:
             # a first run that failed stored JSON null, which is not SQL NULL
             return {(row.endpoint_id, row.check): row.details for row in rows if row.details is not None}
 
-    async def record(self, done: Sequence[tuple[DueItem, CheckResult[Any]]]) -> int:
-        """Store results, findings, outbox rows and the next due time in one transaction.
-
-        Results for leases we no longer own (expired and taken over) are dropped. Returns how many were kept.
-        """
-        if not done:
-            return 0
-        now = self.clock.now()
-        endpoint_ids = sorted({item.endpoint_id for item, _ in done})
+    @asynccontextmanager
+    async def recording(self) -> AsyncIterator[RecordingTx]:
+        """One transaction of recording: all of it lands, or none of it."""
         async with self.engine.begin() as conn:
-            failures = await self._owned(conn, endpoint_ids)
-            kept = [(item, result) for item, result in done if item.key in failures]
-            if len(kept) < len(done):
-                log.warning("dropped %d results whose lease expired before they finished", len(done) - len(kept))
-            findings = await finding_store.load(conn, endpoint_ids)
-            scan_runs, states, outbox = [], [], []
-            for item, result in kept:
-                stored = findings.setdefault(item.endpoint_id, {})
-                failures_after, current, rows = await self._judge(conn, item, result, failures[item.key], stored, now)
-                outbox += rows
-                scan_runs.append(self._scan_run(item, result))
-                due = self.cadence.next_due(result.started_at, item.interval_s, finding_store.is_risky(current))
-                states.append(
-                    {
-                        "endpoint_id": item.endpoint_id,
-                        "check": item.check,
-                        # start to start: a slow check does not stretch its endpoint's cadence
-                        "next_due": max(now, due),
-                        "consecutive_failures": failures_after,
-                        "last_status": result.status.value,
-                        "last_run_at": result.started_at,
-                    }
-                )
-            await insert_rows(conn, SCAN_RUN, scan_runs)
-            await self._upsert_latest(conn, [result for _, result in kept])
-            await update_rows(
-                conn,
-                CHECK_STATE,
-                ["endpoint_id", "check"],
-                states,
-                constants={"lease_owner": None, "lease_expires": None},
-            )
-            queued = await finding_store.write_outbox(conn, outbox)
-        if queued and self.on_outbox is not None:
-            self.on_outbox()
-        return len(kept)
+            yield RecordingTx(conn, self.owner)
 
-    async def _judge(
-        self,
-        conn: AsyncConnection,
-        item: DueItem,
-        result: CheckResult[Any],
-        failures_before: int,
-        stored: finding_store.StoredFindings,
-        now: datetime,
-    ) -> tuple[int, dict[str, FindingState], list[dict[str, Any] | None]]:
-        """Reconcile one result with the endpoint's findings and save them: (failures, this check's findings,
-        outbox rows). `stored` is updated, so a later result of the same batch sees these changes."""
-        known = {key: state for key, (_, state) in stored.items()}
-        outcome = reconcile(known, result, failures_before, self.policy, now)
-        changed = [_verified(state, item, result) for state in outcome.states]
-        ids = await finding_store.save(conn, item.endpoint_id, changed, stored)
-        for state in changed:
-            stored[state.key] = (ids[state.key], state)
-        current = {key: state for key, (_, state) in stored.items() if state.check == item.check}
-        rows = [
-            self.router.row(item.alert_target, event, now, ids.get(event.key), current.get(event.key))
-            for event in outcome.events
-        ]
-        return outcome.failures, current, rows
 
-    async def record_rejudged(self, results: Sequence[CheckResult[Any]]) -> int:
-        """Findings from stored facts judged again (a new KEV entry): no scan ran, so the schedule and the
-        scan history stay as they are; findings, alerts and the latest result change. Returns events queued."""
-        results = [result for result in results if result.endpoint_id is not None]
-        if not results:
-            return 0
-        now = self.clock.now()
-        endpoint_ids = sorted({result.endpoint_id for result in results if result.endpoint_id is not None})
-        async with self.engine.begin() as conn:
-            endpoints = {
-                row.id: row
-                for row in await conn.execute(
-                    select(ENDPOINT.c.id, ENDPOINT.c.host, ENDPOINT.c.port, ENDPOINT.c.agency_id)
-                    .add_columns(AGENCY.c.slug, AGENCY.c.min_alert_severity)
-                    .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
-                    .where(ENDPOINT.c.id.in_(endpoint_ids))
-                )
-            }
-            findings = await finding_store.load(conn, endpoint_ids)
-            outbox: list[dict[str, Any] | None] = []
-            for result in results:
-                endpoint = endpoints.get(result.endpoint_id or 0)
-                if endpoint is None:
-                    continue  # removed meanwhile
-                item = DueItem(
-                    endpoint.id, result.check, endpoint.agency_id, endpoint.slug, endpoint.host, endpoint.port, 0.0,
-                    severity_or_none(endpoint.min_alert_severity),
-                )  # fmt: skip
-                stored = findings.setdefault(endpoint.id, {})
-                outbox += (await self._judge(conn, item, result, 0, stored, now))[2]
-            await self._upsert_latest(conn, results)
-            queued = await finding_store.write_outbox(conn, outbox)
-        if queued and self.on_outbox is not None:
-            self.on_outbox()
-        return queued
+class RecordingTx:
+    """What recording reads and writes in its one transaction (a batch of results, a re-judgement, a sweep)."""
 
-    async def sweep(self, now: datetime | None = None) -> int:
-        """Time-driven lifecycle (reminders, deadlines, expired acceptances); returns events queued."""
-        now = now or self.clock.now()
-        async with self.engine.begin() as conn:
-            candidates = await finding_store.sweep_candidates(conn, now, self.policy)
-            by_endpoint_key = {
-                (endpoint_id, state.key): (finding_id, target) for finding_id, state, target, endpoint_id in candidates
-            }
-            changes = sweep([(endpoint_id, state) for _, state, _, endpoint_id in candidates], self.policy, now)
-            rows = []
-            for endpoint_id, state, event in changes:
-                finding_id, target = by_endpoint_key[(endpoint_id, state.key)]
-                await finding_store.save(conn, endpoint_id, [state], {state.key: (finding_id, state)})
-                if event is not None:
-                    rows.append(self.router.row(target, event, now, finding_id, state))
-            queued = await finding_store.write_outbox(conn, rows)
-        if queued and self.on_outbox is not None:
-            self.on_outbox()
-        return queued
+    def __init__(self, conn: AsyncConnection, owner: str) -> None:
+        self.conn = conn
+        self.owner = owner
 
-    async def _owned(self, conn: AsyncConnection, endpoint_ids: Sequence[int]) -> dict[tuple[int, str], int]:
-        rows = await conn.execute(
+    async def owned_failures(self, endpoint_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+        """The (endpoint, check) leases this instance still holds, with their consecutive failures."""
+        rows = await self.conn.execute(
             select(CHECK_STATE.c.endpoint_id, CHECK_STATE.c.check, CHECK_STATE.c.consecutive_failures).where(
-                one_of(conn.dialect, CHECK_STATE.c.endpoint_id, endpoint_ids), CHECK_STATE.c.lease_owner == self.owner
+                one_of(self.conn.dialect, CHECK_STATE.c.endpoint_id, endpoint_ids),
+                CHECK_STATE.c.lease_owner == self.owner,
             )
         )
         return {(row.endpoint_id, row.check): row.consecutive_failures for row in rows}
+
+    async def findings(self, endpoint_ids: Sequence[int]) -> dict[int, finding_store.StoredFindings]:
+        return await finding_store.load(self.conn, endpoint_ids)
+
+    async def save_findings(
+        self, endpoint_id: int, states: Iterable[FindingState], stored: finding_store.StoredFindings
+    ) -> dict[str, int]:
+        return await finding_store.save(self.conn, endpoint_id, states, stored)
+
+    async def alert_targets(self, endpoint_ids: Sequence[int]) -> dict[int, tuple[int, AlertTarget]]:
+        """By endpoint: its agency's id and where its alerts go."""
+        rows = await self.conn.execute(
+            select(ENDPOINT.c.id, ENDPOINT.c.host, ENDPOINT.c.port, ENDPOINT.c.agency_id)
+            .add_columns(AGENCY.c.slug, AGENCY.c.min_alert_severity)
+            .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+            .where(ENDPOINT.c.id.in_(endpoint_ids))
+        )
+        return {
+            row.id: (
+                row.agency_id,
+                AlertTarget(row.slug, row.id, row.host, row.port, severity_or_none(row.min_alert_severity)),
+            )
+            for row in rows
+        }
+
+    async def sweep_candidates(
+        self, now: datetime, reminders: Mapping[Severity, timedelta]
+    ) -> list[tuple[int, FindingState, AlertTarget, int]]:
+        return await finding_store.sweep_candidates(self.conn, now, reminders)
+
+    async def add_scan_runs(self, done: Sequence[tuple[DueItem, CheckResult[Any]]]) -> None:
+        await insert_rows(self.conn, SCAN_RUN, [self._scan_run(item, result) for item, result in done])
+
+    async def set_states(self, states: Sequence[Mapping[str, Any]]) -> None:
+        """Each run's check state (next due, failures, last status), its lease given back."""
+        await update_rows(
+            self.conn,
+            CHECK_STATE,
+            ["endpoint_id", "check"],
+            states,
+            constants={"lease_owner": None, "lease_expires": None},
+        )
+
+    async def queue_alerts(self, rows: Iterable[dict[str, Any] | None]) -> int:
+        return await finding_store.write_outbox(self.conn, rows)
 
     def _scan_run(self, item: DueItem, result: CheckResult[Any]) -> dict[str, Any]:
         return {
@@ -362,7 +286,7 @@ class WorkQueue:
             "worker": self.owner,
         }
 
-    async def _upsert_latest(self, conn: AsyncConnection, results: Sequence[CheckResult[Any]]) -> None:
+    async def upsert_latest(self, results: Sequence[CheckResult[Any]]) -> None:
         # A failed run updates the status but keeps the last good facts (a timeout must not forget the expiry date).
         for ok in (True, False):
             rows = [
@@ -382,4 +306,4 @@ class WorkQueue:
                 if (result.status is CheckStatus.OK) == ok
             ]
             updated = ["status", "started_at", "duration_s", "error"] + (["details", "observations"] if ok else [])
-            await insert_rows(conn, LATEST, rows, conflict=["endpoint_id", "check"], update_columns=updated)
+            await insert_rows(self.conn, LATEST, rows, conflict=["endpoint_id", "check"], update_columns=updated)

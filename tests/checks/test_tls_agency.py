@@ -24,7 +24,6 @@ from checks import REGISTRY
 from checks.base import Check
 from checks.tls import TlsCheck, TlsConfig
 from monitor.cadence import Cadence
-from monitor.findings import Policy
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.audit import Actor
 from monitor.store.registry import Registry
@@ -32,7 +31,7 @@ from monitor.store.store import Store
 from monitor.store.tables import CHECK_STATE, FINDING, SCAN_RUN
 from monitor.store.work import WorkQueue
 from monitor.usecases.check_settings import patch_check_settings, stored_check_settings
-from monitor.usecases.recording import Rejudging
+from monitor.usecases.recording import Recorder, Rejudging
 from monitor.usecases.registration import EndpointRequest, Registration, RegistrationRules
 from tests.api.conftest import FakeResolver
 from tests.servers import answer_http
@@ -60,7 +59,7 @@ async def scan_all_due(engine: AsyncEngine, expected: int) -> None:
     """Make every check due now and let the real scheduler run them until `expected` results are recorded."""
     async with engine.begin() as conn:
         await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
-    queue = WorkQueue(engine, "test", Cadence(86_400, rng=random.Random(1)), Policy(), lease_s=600)
+    queue = WorkQueue(engine, "test", Cadence(86_400, rng=random.Random(1)), lease_s=600)
     checks: dict[str, Check[Any, Any]] = {"tls": TlsCheck()}
     scheduler = Scheduler(queue, checks, {"tls": TlsConfig()}, Limits(concurrency=4), resolver=FakeResolver())
     stop = asyncio.Event()
@@ -135,7 +134,7 @@ async def test_an_agency_profile_change_rejudges_the_stored_facts_without_a_scan
     port, _ = agency_server
     store = Store(engine)
     cadence = Cadence(86_400)
-    rejudging = Rejudging(store, store.work_queue("test", cadence, Policy(), 600), {"tls": TlsCheck()}, CONFIGS)
+    rejudging = Rejudging(store, Recorder(store.work_queue("test", cadence, 600)), {"tls": TlsCheck()}, CONFIGS)
     rules = RegistrationRules(cadence, CONFIGS, ("tls",))
     registration = Registration(store, FakeResolver(), rules, rejudging.agency_settings_changed)
     await registration.add_agency("land-a", "Land A", ACTOR)

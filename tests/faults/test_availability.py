@@ -12,7 +12,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.findings import Policy
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.availability import describe, unavailable
 from monitor.store.engine import make_engine
@@ -57,7 +56,7 @@ async def test_postgresql_shutdown_is_waited_out_a_constraint_is_a_bug(postgres_
 async def test_a_check_outliving_its_lease_is_not_started_a_second_time(engine: AsyncEngine) -> None:
     # Given a check that runs longer (0.5 s, its timeout) than its lease (0.1 s), and a scheduler that claims often
     await seed(engine, [("127.0.0.2", 443)], ["hang"], interval=3600)
-    queue = WorkQueue(engine, "test-1", CADENCE, Policy(), lease_s=0.1)
+    queue = WorkQueue(engine, "test-1", CADENCE, lease_s=0.1)
     checks = {name: cls() for name, cls in FAKE_REGISTRY.items()}
     configs = dict.fromkeys(FAKE_REGISTRY, FakeConfig(timeout_s=0.5))
     scheduler = Scheduler(queue, checks, configs, Limits(concurrency=4, idle_poll_s=0.02))

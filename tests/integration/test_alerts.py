@@ -19,10 +19,11 @@ from monitor.alerter import BrokerConfig, Publisher
 from monitor.findings import Policy
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
-from monitor.store.finding_store import AlertRouter
 from monitor.store.outbox_store import OutboxStore
 from monitor.store.tables import CHECK_STATE, OUTBOX
 from monitor.store.work import WorkQueue
+from monitor.usecases.alerting import AlertRouter
+from monitor.usecases.recording import Recorder
 from tests.fake_checks import FAKE_REGISTRY, FakeConfig, ToggleCheck
 from tests.mqtt_broker import Broker, start_broker, subscribed
 from tests.test_scheduler import CADENCE, seed
@@ -43,8 +44,11 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     broker.stop()
 
 
-def queue_for(engine: AsyncEngine) -> WorkQueue:
-    return WorkQueue(engine, "test-1", CADENCE, Policy(), 60, AlertRouter("https://posture.test", Severity.LOW))
+def recorder_for(engine: AsyncEngine) -> Recorder:
+    """The findings lifecycle over a work queue, alerts linking to a test UI."""
+    return Recorder(
+        WorkQueue(engine, "test-1", CADENCE, 60), Policy(), AlertRouter("https://posture.test", Severity.LOW)
+    )
 
 
 def publisher_for(engine: AsyncEngine, broker: Broker, **kwargs: Any) -> Publisher:
@@ -52,11 +56,12 @@ def publisher_for(engine: AsyncEngine, broker: Broker, **kwargs: Any) -> Publish
     return Publisher(OutboxStore(engine), config, "test-instance", **kwargs)
 
 
-async def scan_once(engine: AsyncEngine, queue: WorkQueue) -> None:
+async def scan_once(engine: AsyncEngine, recorder: Recorder) -> None:
     async with engine.begin() as conn:
         await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
     checks = {name: cls() for name, cls in FAKE_REGISTRY.items()}
-    scheduler = Scheduler(queue, checks, dict.fromkeys(FAKE_REGISTRY, FakeConfig()), Limits(concurrency=64))
+    configs = dict.fromkeys(FAKE_REGISTRY, FakeConfig())
+    scheduler = Scheduler(recorder.queue, checks, configs, Limits(concurrency=64), recorder=recorder)
     stop = asyncio.Event()
     task = asyncio.create_task(scheduler.run(stop))
     async with asyncio.timeout(30):
@@ -90,15 +95,15 @@ async def test_opened_then_resolved_reach_the_subscriber_as_cloudevents(
     engine: AsyncEngine, broker: Broker, running_publisher: Any
 ) -> None:
     await seed(engine, [("127.0.0.2", 443)], ["toggle"], interval=3600)
-    queue = queue_for(engine)
+    recorder = recorder_for(engine)
     async with subscribed(broker, "posture/v1/#", v5=True) as subscriber:
         publisher = running_publisher(publisher_for(engine, broker))
-        queue.on_outbox = publisher.notify
+        recorder.on_outbox = publisher.notify
         ToggleCheck.present = True
-        await scan_once(engine, queue)
+        await scan_once(engine, recorder)
         await subscriber.wait_for(lambda s: len(s.payloads("posture/v1/alerts/")) == 1)
         ToggleCheck.present = False
-        await scan_once(engine, queue)
+        await scan_once(engine, recorder)
         await subscriber.wait_for(lambda s: len(s.payloads("posture/v1/alerts/")) == 2)
         # the state after the fix: the one after the opened alert may still be the last to have arrived
         await subscriber.wait_for(
@@ -127,7 +132,7 @@ async def test_opened_then_resolved_reach_the_subscriber_as_cloudevents(
 async def test_password_and_tls_brokers(engine: AsyncEngine, tmp_path: Path, running_publisher: Any) -> None:
     await seed(engine, [("127.0.0.2", 443)], ["toggle"], interval=3600)
     ToggleCheck.present = True
-    await scan_once(engine, queue_for(engine))
+    await scan_once(engine, recorder_for(engine))
     for name, options in (("auth", {"password": True}), ("tls", {"tls": True, "password": True})):
         broker = start_broker(tmp_path / name, **options)
         try:
@@ -164,10 +169,10 @@ async def test_broker_down_then_back_every_event_arrives(
     ToggleCheck.present = True
     async with subscribed(broker, "posture/v1/alerts/#") as subscriber:
         broker.stop()  # the subscriber's persistent session survives in the broker's persistence file
-        queue = queue_for(engine)
+        recorder = recorder_for(engine)
         publisher = running_publisher(publisher_for(engine, broker))
-        queue.on_outbox = publisher.notify
-        await scan_once(engine, queue)  # 500 findings open while the broker is down
+        recorder.on_outbox = publisher.notify
+        await scan_once(engine, recorder)  # 500 findings open while the broker is down
         await asyncio.sleep(1.0)
         assert await OutboxStore(engine).count_pending() == 500
         broker.start()
@@ -189,7 +194,7 @@ async def test_intelmq_payload_is_a_valid_intelmq_event(
 
     await seed(engine, [("127.0.0.2", 443)], ["toggle"], interval=3600)
     ToggleCheck.present = True
-    await scan_once(engine, queue_for(engine))
+    await scan_once(engine, recorder_for(engine))
     async with subscribed(broker, "posture/v1/alerts/#") as subscriber:
         running_publisher(publisher_for(engine, broker, payload_format="intelmq"))
         await subscriber.wait_for(lambda s: len(s.messages) >= 1)

@@ -32,6 +32,7 @@ from monitor.store.store import Store
 from monitor.store.tables import CHECK_STATE
 from monitor.store.vulndb import VulnStore
 from monitor.store.work import WorkQueue
+from monitor.usecases.recording import Recorder
 from monitor.vulndb import seed_dates, toolkit_of
 from tests.faults.harness import seed, until
 from tests.mqtt_broker import start_broker
@@ -57,7 +58,8 @@ async def record_patch_results(engine: AsyncEngine, found: dict[str, list[Observ
     async with engine.begin() as conn:
         await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
     # high findings are due at once, so that accepting one is what keeps it out of the overdue count
-    queue = WorkQueue(engine, "test", cadence, Policy(deadlines={Severity.HIGH: timedelta(microseconds=1)}), 60)
+    queue = WorkQueue(engine, "test", cadence, 60)
+    recorder = Recorder(queue, Policy(deadlines={Severity.HIGH: timedelta(microseconds=1)}))
     claim = await queue.claim(datetime.now(UTC), 10)
     done = [
         (item, CheckResult("patch", item.endpoint_id, CheckStatus.OK, datetime.now(UTC), 0.1, None, tuple(obs)))
@@ -65,7 +67,7 @@ async def record_patch_results(engine: AsyncEngine, found: dict[str, list[Observ
         for host, obs in found.items()
         if ids[host] == item.endpoint_id
     ]
-    assert await queue.record(done) == len(found)
+    assert await recorder.record(done) == len(found)
     return ids
 
 

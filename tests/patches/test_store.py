@@ -27,7 +27,7 @@ from monitor.store.store import Store
 from monitor.store.tables import AGENCY, OUTBOX, SCAN_RUN, VULN_KEV
 from monitor.store.vulndb import VulnStore
 from monitor.store.work import WorkQueue
-from monitor.usecases.recording import Rejudging
+from monitor.usecases.recording import Recorder, Rejudging
 from monitor.vulndb import LiveVulnDb, load_database, toolkit_of
 from tests.patches.stored import ports_details, store_endpoints
 
@@ -66,8 +66,8 @@ async def rejudged(
 ) -> list[CheckResult[Any]]:
     """Every stored fingerprint judged again with `vulndb`, through recording's re-judging (no queue needed)."""
     store = Store(engine, FakeClock(now))
-    queue = store.work_queue("test", Cadence(3600), Policy(), 60)
-    rejudging = Rejudging(store, queue, {check.name: check}, {check.name: config}, {"vulndb": vulndb})
+    recorder = Recorder(store.work_queue("test", Cadence(3600), 60))
+    rejudging = Rejudging(store, recorder, {check.name: check}, {check.name: config}, {"vulndb": vulndb})
     return await rejudging.results(check.name)
 
 
@@ -256,13 +256,13 @@ async def test_the_daemon_records_a_kev_escalation_as_an_alert_without_a_scan(
     assert toolkit is not None
     await store.save(load_dir(feed_dir))
     [apache_id] = await store_endpoints(engine, [ports_details(APACHE)])
-    queue = WorkQueue(engine, "test", Cadence(3600), Policy(), 60)
+    recorder = Recorder(WorkQueue(engine, "test", Cadence(3600), 60))
     check, config = PatchCheck(), PatchConfig()
     before = await rejudged(engine, check, config, await load_database(VulnStore(engine), toolkit))
-    assert await queue.record_rejudged(before) > 0  # the first judgement opens the findings
+    assert await recorder.record_rejudged(before) > 0  # the first judgement opens the findings
     await store.save(load_dir(SEED_DIR))  # the full KEV catalog arrives
     after = await rejudged(engine, check, config, await load_database(VulnStore(engine), toolkit))
-    assert await queue.record_rejudged(after) == 1
+    assert await recorder.record_rejudged(after) == 1
     async with engine.connect() as conn:
         newest = (await conn.execute(select(OUTBOX.c.type, OUTBOX.c.data).order_by(OUTBOX.c.id.desc()))).first()
         runs = (await conn.execute(select(func.count()).select_from(SCAN_RUN))).scalar_one()

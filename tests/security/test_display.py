@@ -15,6 +15,7 @@ from checks.ports.check import PortsCheck
 from checks.ports.models import OpenPort, PortsDetails
 from monitor.display import printable, result_report, table
 from monitor.exporter import MetricsEndpoint
+from monitor.store.store import Store
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
 from monitor.store.tables import LATEST
 from tests.conftest import InProcessPosture, posture_env
@@ -59,7 +60,7 @@ async def test_metrics_label_values_cannot_forge_series(engine: AsyncEngine) -> 
                 details=details.model_dump(mode="json"), observations=[], error=None,
             )
         )  # fmt: skip
-    endpoint = MetricsEndpoint(engine, {"ports": PortsCheck()})
+    endpoint = MetricsEndpoint(Store(engine), {"ports": PortsCheck()})
     await endpoint.refresh()
     assert endpoint.rendered is not None
     text = endpoint.rendered.decode()

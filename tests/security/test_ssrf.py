@@ -25,7 +25,6 @@ from checks.patches.banners import read_banners
 from checks.reachability import ReachabilityCheck, ReachabilityConfig
 from checks.tls import TlsCheck, TlsConfig
 from monitor.cadence import Cadence
-from monitor.findings import Policy
 from monitor.models import CheckStatus, Target
 from monitor.runner import execute
 from monitor.scheduler import Limits, Scheduler
@@ -99,7 +98,7 @@ async def test_a_check_connects_to_the_checked_address_not_to_a_second_dns_answe
                 await registry.add_endpoint("lk-a", "localhost", port, ["reachability"], Cadence(3600), ACTOR)
                 async with engine.begin() as conn:
                     await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
-                queue = WorkQueue(engine, "sec-1", Cadence(3600, rng=random.Random(1)), Policy(), lease_s=60)
+                queue = WorkQueue(engine, "sec-1", Cadence(3600, rng=random.Random(1)), lease_s=60)
                 config = ReachabilityConfig(probe_tls=False)
                 sched = Scheduler(queue, {"reachability": ReachabilityCheck()}, {"reachability": config}, Limits())
                 sched.resolver = _FixedResolver("127.0.0.3")
