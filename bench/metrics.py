@@ -33,6 +33,7 @@ from monitor.models import Target
 from monitor.runner import execute
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
+from monitor.store.store import Store
 from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, LATEST
 
 SERVICES = [(22, "ssh"), (443, "https"), (8080, "http-proxy")]
@@ -102,7 +103,7 @@ async def main(count: int) -> None:
         engine = make_engine(f"sqlite+aiosqlite:///{workdir}/metrics.db")
         await upgrade(engine)
         await seed(engine, count, agencies=100)
-        endpoint = MetricsEndpoint(engine, {name: cls() for name, cls in REGISTRY.items()})
+        endpoint = MetricsEndpoint(Store(engine), {name: cls() for name, cls in REGISTRY.items()})
         renders = []
         for _ in range(3):
             await endpoint.refresh()

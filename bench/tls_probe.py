@@ -50,7 +50,8 @@ async def main() -> None:
             started = time.perf_counter()
             quick = await execute(check, target, cfg, CheckContext(peer_details={"tls": details}))
             probe_times.append(time.perf_counter() - started)
-            assert quick.details is details, "the probe ran a full scan"
+            assert details is not None and quick.details is not None
+            assert quick.details.scanned_at == details.scanned_at, "the probe ran a full scan"
     server.close()
     await server.wait_closed()
     full_s, probe_s = statistics.median(full_times), statistics.median(probe_times)

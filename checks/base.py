@@ -172,6 +172,9 @@ class Check(ABC, Generic[C, D]):
     depends_on: ClassVar[tuple[str, ...]] = ()
     # True: the check also reads its own previous details (drift: "a port opened since the last scan")
     reads_previous: ClassVar[bool] = False
+    # the finding keys judged against the previous details (drift): stored facts judged again have no previous scan
+    # to compare with, so a re-judgement leaves these findings as they are
+    compares_with_previous: ClassVar[tuple[str, ...]] = ()
 
     # the metric families this check exports from its latest details (see `metrics`)
     metric_families: ClassVar[tuple[MetricFamily, ...]] = ()

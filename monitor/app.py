@@ -25,12 +25,12 @@ from monitor.durations import parse_duration
 from monitor.exporter import MetricsEndpoint
 from monitor.findings import Policy
 from monitor.heap import freeze_startup_heap
-from monitor.leader import Job, lead, once_as_leader
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
 from monitor.scope_resolution import DnsResolver
 from monitor.settings import Settings, check_configs
 from monitor.store.availability import Outage
+from monitor.store.leader import Job
 from monitor.store.store import Store
 from monitor.store.work import WorkQueue
 from monitor.usecases.alerting import AlertRouter
@@ -113,7 +113,6 @@ class Daemon:
         settings = self.settings
         configs = check_configs(settings, self.registry)
         store = Store.open(settings.database_url)
-        engine = store.engine  # leadership (advisory locks) is taken on the store's engine
         executor = ThreadPoolExecutor(max_workers=min(32, settings.concurrency), thread_name_prefix="check")
         runner: web.AppRunner | None = None
         try:
@@ -172,15 +171,15 @@ class Daemon:
             )
             # Phases: the scheduler stops first (grace period), then the lifecycle sweep, the publisher last,
             # so that what the last checks found still goes out before the broker connection closes.
-            # Publisher and sweep run on one replica at a time (monitor/leader.py).
+            # Publisher and sweep run on one replica at a time (monitor/store/leader.py).
             publisher_stop = asyncio.Event()
             scans = self.role in ("all", "scanner")
             async with asyncio.TaskGroup() as group:
                 if scans and self.publisher is not None:
-                    group.create_task(lead(engine, "publisher", self.publisher.run, publisher_stop), name="publisher")
+                    group.create_task(store.lead("publisher", self.publisher.run, publisher_stop), name="publisher")
                 if scans:
                     group.create_task(
-                        lead(engine, "lifecycle", self._sweep_loop(store, recorder), self.stop), name="lifecycle"
+                        store.lead("lifecycle", self._sweep_loop(store, recorder), self.stop), name="lifecycle"
                     )
                 if self.role in ("all", "api"):
                     group.create_task(self.metrics.run(self.stop), name="metrics")
@@ -215,13 +214,13 @@ class Daemon:
                     ", ".join(names), time.perf_counter() - started, queued,
                 )  # fmt: skip
 
-            await once_as_leader(store.engine, "rejudge", job)
+            await store.once_as_leader("rejudge", job)
 
         return LiveVulnDb(store.vulndb, toolkit, resources, on_change=rejudge)
 
     def _sweep_loop(self, store: Store, recorder: Recorder) -> Job:
         async def sweep(stop: asyncio.Event) -> None:
-            outage = Outage(log, "sweeping the findings lifecycle", store.engine.url)
+            outage = Outage(log, "sweeping the findings lifecycle", store.url)
             while not stop.is_set():
                 try:
                     queued = await recorder.sweep()

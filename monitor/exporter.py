@@ -227,7 +227,7 @@ class MetricsEndpoint:
         self.render_seconds = time.perf_counter() - started
 
     async def run(self, stop: asyncio.Event) -> None:
-        outage = Outage(log, "refreshing metrics", self.store.engine.url)
+        outage = Outage(log, "refreshing metrics", self.store.url)
         while not stop.is_set():
             try:
                 await self.refresh()

@@ -68,6 +68,7 @@ class PortsCheck(Check[PortsConfig, PortsDetails]):
     details_model = PortsDetails
     findings = (*EXPOSURE_SPECS, UNEXPECTED, NEW_OPEN)
     reads_previous: ClassVar[bool] = True  # drift: ports.new_open
+    compares_with_previous: ClassVar[tuple[str, ...]] = (NEW_OPEN.key,)
     metric_families = (
         MetricFamily("posture_port_open", "1 for every open port of the last scan", ("port", "service")),
     )

@@ -3,9 +3,12 @@ The interfaces and the use cases hold a Store, never an engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from functools import cached_property
+from typing import Any
 
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.cadence import Cadence
@@ -16,6 +19,7 @@ from monitor.store.engine import make_engine
 from monitor.store.facts import StoredFacts, stored_facts
 from monitor.store.finding_queries import FindingQueries
 from monitor.store.history import History
+from monitor.store.leader import Job, lead, once_as_leader
 from monitor.store.outbox_store import OutboxStore
 from monitor.store.registry import Registry
 from monitor.store.schema import ensure_current, upgrade
@@ -42,6 +46,19 @@ class Store:
     async def upgrade(self) -> tuple[str | None, str]:
         """Migrate the schema to this version's; returns (revision before, revision after)."""
         return await upgrade(self.engine)
+
+    @property
+    def url(self) -> URL:
+        """The database's URL (for messages: `monitor.store.availability.describe` hides the password)."""
+        return self.engine.url
+
+    async def lead(self, name: str, job: Job, stop: asyncio.Event) -> None:
+        """Run `job` while this instance holds the leadership of `name` (one replica at a time)."""
+        await lead(self.engine, name, job, stop)
+
+    async def once_as_leader(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> bool:
+        """Run `job` once if no other replica is running it; False when one is."""
+        return await once_as_leader(self.engine, name, job)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -272,11 +272,24 @@ class Rejudging:
         except ValueError:
             details = model()  # its own details stored by an older schema: judge the peers' facts alone
         asset = AssetSettings(facts.check_settings, facts.agency_settings, facts.expected_ports)
+        peers = {name: raw for name, raw in facts.details.items() if name != check.name}  # no previous scan here
         try:
-            prepared = prepare(check, self.configs[check.name], asset, facts.details, now, resources=self.resources)
+            prepared = prepare(check, self.configs[check.name], asset, peers, now, resources=self.resources)
         except SettingsRefused as err:  # refused as the scheduler refuses it
             return make_result(check, facts.endpoint_id, now, clock, CheckStatus.MISCONFIGURED, error=str(err))
-        return judge(check, facts.endpoint_id, details, prepared.config, prepared.context, now, clock)
+        return _without_drift(
+            check, judge(check, facts.endpoint_id, details, prepared.config, prepared.context, now, clock)
+        )
+
+
+def _without_drift(check: Check[Any, Any], result: CheckResult[Any]) -> CheckResult[Any]:
+    """Stored facts judged again have no previous scan to compare with: the findings that compare with one
+    (`Check.compares_with_previous`) are neither raised nor resolved by a re-judgement."""
+    keys = type(check).compares_with_previous
+    if not keys or result.status is not CheckStatus.OK:
+        return result
+    kept = tuple(o for o in result.observations if o.key not in keys)
+    return dataclasses.replace(result, observations=kept, untested=(*result.untested, *keys))
 
 
 def _complete(check: Check[Any, Any], facts: StoredFacts) -> bool:

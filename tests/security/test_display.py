@@ -15,8 +15,8 @@ from checks.ports.check import PortsCheck
 from checks.ports.models import OpenPort, PortsDetails
 from monitor.display import printable, result_report, table
 from monitor.exporter import MetricsEndpoint
-from monitor.store.store import Store
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
+from monitor.store.store import Store
 from monitor.store.tables import LATEST
 from tests.conftest import InProcessPosture, posture_env
 from tests.test_scheduler import seed
