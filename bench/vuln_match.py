@@ -33,7 +33,7 @@ from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
 from monitor.store.store import Store
 from monitor.store.vulndb import VulnStore
-from monitor.usecases.recording import Rejudging
+from monitor.usecases.rejudging import Rejudging
 from monitor.vulndb import load_database, toolkit_of
 from tests.patches.stored import ports_details, store_endpoints
 

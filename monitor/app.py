@@ -34,7 +34,8 @@ from monitor.store.leader import Job
 from monitor.store.store import Store
 from monitor.store.work import WorkQueue
 from monitor.usecases.alerting import AlertRouter
-from monitor.usecases.recording import Recorder, Rejudging
+from monitor.usecases.recording import Recorder
+from monitor.usecases.rejudging import Rejudging
 from monitor.vulndb import LiveVulnDb, seed_dates, toolkit_of, vulndb_checks
 
 log = logging.getLogger(__name__)

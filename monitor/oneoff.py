@@ -16,7 +16,7 @@ from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import InvalidInput
 from monitor.models import CheckResult, CheckStatus, Severity, Target
 from monitor.runner import execute
-from monitor.usecases.recording import AssetSettings, prepare
+from monitor.usecases.preparation import AssetSettings, prepare
 
 # exit codes of `posture scan`
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2

@@ -25,7 +25,8 @@ from monitor.scope_resolution import (
 )
 from monitor.store.availability import Outage, describe, unavailable
 from monitor.store.work import DueItem, WorkQueue
-from monitor.usecases.recording import AssetSettings, Recorder, SettingsRefused, prepare
+from monitor.usecases.preparation import AssetSettings, SettingsRefused, prepare
+from monitor.usecases.recording import Recorder
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The check never sees the tables: the daemon loads them (monitor/store/vulndb.py) into the check's in-memory
 database and hands that over as `CheckContext.resources["vulndb"]`. When a newer one is loaded, recording
-re-judges every stored result of the check (monitor/usecases/recording.py) without a scan.
+re-judges every stored result of the check (monitor/usecases/rejudging.py) without a scan.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from monitor.cadence import Cadence
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
 from monitor.store.store import Store
 from monitor.store.tables import FINDING
-from monitor.usecases.recording import Recorder, Rejudging
+from monitor.usecases.recording import Recorder
+from monitor.usecases.rejudging import Rejudging
 from tests.patches.stored import ports_details, store_endpoints
 
 OPENSSH = {"port": 22, "service": "ssh", "product": "OpenSSH", "version": "9.8p1", "cpes": []}

@@ -31,8 +31,9 @@ from monitor.store.store import Store
 from monitor.store.tables import CHECK_STATE, FINDING, SCAN_RUN
 from monitor.store.work import WorkQueue
 from monitor.usecases.check_settings import patch_check_settings, stored_check_settings
-from monitor.usecases.recording import Recorder, Rejudging
+from monitor.usecases.recording import Recorder
 from monitor.usecases.registration import EndpointRequest, Registration, RegistrationRules
+from monitor.usecases.rejudging import Rejudging
 from tests.api.conftest import FakeResolver
 from tests.servers import answer_http
 

@@ -27,7 +27,8 @@ from monitor.store.store import Store
 from monitor.store.tables import AGENCY, OUTBOX, SCAN_RUN, VULN_KEV
 from monitor.store.vulndb import VulnStore
 from monitor.store.work import WorkQueue
-from monitor.usecases.recording import Recorder, Rejudging
+from monitor.usecases.recording import Recorder
+from monitor.usecases.rejudging import Rejudging
 from monitor.vulndb import LiveVulnDb, load_database, toolkit_of
 from tests.patches.stored import ports_details, store_endpoints
 
