@@ -15,7 +15,8 @@ from monitor.settings import Settings, SettingsError, load_settings
 from monitor.store.engine import make_engine
 from monitor.store.store import Store
 from tests.conftest import free_port
-from tests.faults.harness import seed, until
+from tests.faults.harness import seed
+from tests.waiting import until
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
-import inspect
 import os
 import socket
 import sqlite3
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -84,21 +82,6 @@ def integrity(database: Path) -> str:
 
 def endpoints_scanned_since(database: Path, since: datetime) -> set[int]:
     return {endpoint for _, endpoint, started in scan_runs(database) if started > since}
-
-
-async def until(predicate: Callable[[], bool | Awaitable[bool]], timeout: float, what: str) -> None:
-    """Poll `predicate` (plain or async) without blocking the loop; fail naming `what` when it stays false."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not await _holds(predicate):
-                await asyncio.sleep(0.2)
-    except TimeoutError:
-        raise AssertionError(f"not in {timeout:g} s: {what}") from None
-
-
-async def _holds(predicate: Callable[[], bool | Awaitable[bool]]) -> bool:
-    value = predicate()
-    return await value if inspect.isawaitable(value) else bool(value)
 
 
 async def stored_runs(url: str) -> list[tuple[int, int, datetime]]:

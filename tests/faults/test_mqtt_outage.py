@@ -18,8 +18,9 @@ import pytest
 from monitor.app import Daemon
 from monitor.settings import Settings
 from tests.conftest import free_port
-from tests.faults.harness import seed, until
+from tests.faults.harness import seed
 from tests.mqtt_broker import Broker, start_broker, subscribed
+from tests.waiting import until
 
 ENDPOINTS = 8
 OUTAGE_S = 14.0  # "minutes" compressed: long enough for five reconnect attempts with growing pauses

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from tests.conftest import throwaway_cluster
-from tests.faults.harness import SLOW_CHECKS, seed, stored_leases, stored_runs, tarpits, until
+from tests.faults.harness import SLOW_CHECKS, seed, stored_leases, stored_runs, tarpits
 from tests.integration.test_scale import Replicas, gaps, runs_by_endpoint
+from tests.waiting import until
 
 ENDPOINTS = 20
 INTERVAL_S = 1.0  # shorter than a check (1.5 s): checks are in flight when the server goes away

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.faults.harness import SLOW_CHECKS, integrity, leased, scan_runs, seed, tarpits, until
+from tests.faults.harness import SLOW_CHECKS, integrity, leased, scan_runs, seed, tarpits
 from tests.integration.test_scale import Replicas, gaps, runs_by_endpoint
+from tests.waiting import until
 
 ENDPOINTS = 20
 INTERVAL_S = 6.0

@@ -23,6 +23,7 @@ import yaml
 from dashboards.build import DASHBOARDS
 from tests.conftest import POSTURE, Posture, free_port, posture_env
 from tests.mqtt_broker import Broker, start_broker
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENCY = "lk-metrics"
@@ -32,18 +33,6 @@ def http_get(url: str, timeout: float = 5, token: str | None = None) -> bytes:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
         return bytes(response.read())
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")

@@ -34,8 +34,9 @@ from monitor.store.vulndb import VulnStore
 from monitor.store.work import WorkQueue
 from monitor.usecases.recording import Recorder
 from monitor.vulndb import seed_dates, toolkit_of
-from tests.faults.harness import seed, until
+from tests.faults.harness import seed
 from tests.mqtt_broker import start_broker
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "dashboards" / "prometheus" / "rules.yml"
