@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from checks.ports import PortsCheck, PortsConfig
+from checks.ports import PortsCheck, PortsConfig, PortsDetails
 from monitor.cadence import Cadence
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
 from monitor.store.store import Store
@@ -25,7 +25,8 @@ async def test_a_rejudgement_leaves_drift_findings_as_they_are(engine: AsyncEngi
     store = Store(engine)
     recorder = Recorder(store.work_queue("test", Cadence(3600), 60))
     drift = Observation("ports.new_open", Severity.MEDIUM, "Ports opened since the previous scan", {"ports": [22]})
-    scanned = CheckResult("ports", endpoint_id, CheckStatus.OK, datetime.now(UTC), 1.0, None, (drift,))
+    facts = PortsDetails.model_validate(ports_details(OPENSSH))
+    scanned = CheckResult("ports", endpoint_id, CheckStatus.OK, datetime.now(UTC), 1.0, facts, (drift,))
     await recorder.record_rejudged([scanned])  # the last scan saw port 22 open for the first time
 
     rejudging = Rejudging(store, recorder, {"ports": PortsCheck()}, {"ports": PortsConfig()})

@@ -49,8 +49,8 @@ async def stored_facts(
             )
         )
         details: dict[int, dict[str, Any]] = {}
-        for row in rows:
-            if row.endpoint_id in endpoints:
+        for row in rows:  # a first run that failed stored JSON null, which is not SQL NULL
+            if row.endpoint_id in endpoints and row.details is not None:
                 details.setdefault(row.endpoint_id, {})[row.check] = row.details
     return [
         StoredFacts(

@@ -46,7 +46,8 @@ class Rejudging:
         names = (*type(check).depends_on, name)
         stored = await self.store.facts(name, names, endpoint_ids, agency)
         started = time.perf_counter()
-        results = [self._judge(check, facts) for facts in stored if _complete(check, facts)]
+        judged = [self._judge(check, facts) for facts in stored if _complete(check, facts)]
+        results = [result for result in judged if result is not None]
         log.info("%s: re-judged %d endpoints in %.2f s", name, len(results), time.perf_counter() - started)
         return results
 
@@ -66,14 +67,13 @@ class Rejudging:
                 log.info("agency %s: %s settings changed, stored facts re-judged", agency, name)
         return queued
 
-    def _judge(self, check: Check[Any, Any], facts: StoredFacts) -> CheckResult[Any]:
+    def _judge(self, check: Check[Any, Any], facts: StoredFacts) -> CheckResult[Any] | None:
+        """The result of judging one endpoint's stored facts; None when there is nothing to judge."""
         now = self.store.clock.now()
         clock = time.perf_counter()
-        model = type(check).details_model
-        try:
-            details = model.model_validate(facts.details[check.name]) if check.name in facts.details else model()
-        except ValueError:
-            details = model()  # its own details stored by an older schema: judge the peers' facts alone
+        details = _own_details(check, facts)
+        if details is None:
+            return None
         asset = AssetSettings(facts.check_settings, facts.agency_settings, facts.expected_ports)
         peers = {name: raw for name, raw in facts.details.items() if name != check.name}  # no previous scan here
         try:
@@ -83,6 +83,21 @@ class Rejudging:
         return _without_drift(
             check, judge(check, facts.endpoint_id, details, prepared.config, prepared.context, now, clock)
         )
+
+
+def _own_details(check: Check[Any, Any], facts: StoredFacts) -> Any:
+    """The check's own stored details as its model. Stored by an older schema (or absent), a check that judges
+    its peers' facts starts from empty details; one that judges only its own has nothing to judge (None)."""
+    model = type(check).details_model
+    try:
+        return model.model_validate(facts.details[check.name])
+    except (KeyError, ValueError):
+        if not type(check).depends_on:
+            return None
+    try:
+        return model()
+    except ValueError:
+        return None
 
 
 def _without_drift(check: Check[Any, Any], result: CheckResult[Any]) -> CheckResult[Any]:
