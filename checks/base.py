@@ -60,17 +60,38 @@ class CheckDetails(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class Texts:
+    """The reader-facing texts of one catalogue entry in one language."""
+
+    title: str
+    meaning: str
+    remediation: str
+
+
+@dataclass(frozen=True, slots=True)
 class FindingSpec:
-    """One entry of the finding catalogue. A key ending in `.*` names a family (`patch.cve.*`)."""
+    """One entry of the finding catalogue. A key ending in `.*` names a family (`patch.cve.*`).
+
+    `title`, `meaning` and `remediation` are English; `de` holds the German texts for agency staff. A reader's
+    language picks one set through `texts`.
+    """
 
     key: str
     severity: Severity
     title: str
     meaning: str
     remediation: str
+    de: Texts | None = None
 
     def matches(self, key: str) -> bool:
         return key_matches(self.key, key)
+
+    def texts(self, language: str) -> Texts:
+        """The texts for `language` (a language tag such as "de" or "de-DE"): German where the entry has them,
+        English otherwise."""
+        if language.split("-", 1)[0].strip().lower() == "de" and self.de is not None:
+            return self.de
+        return Texts(self.title, self.meaning, self.remediation)
 
     def observe(
         self,

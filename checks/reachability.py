@@ -21,6 +21,7 @@ from checks.base import (
     MetricFamily,
     MetricSample,
     TargetUnreachable,
+    Texts,
     accepts,
     is_ip_literal,
     probe_tls_context,
@@ -49,6 +50,13 @@ SLOW_CONNECT = FindingSpec(
     title="TCP connection set-up is slow",
     meaning="The TCP handshake took longer than the configured threshold (`slow_connect_ms`).",
     remediation="Check the server's load and the network path; a slow handshake often precedes an outage.",
+    de=Texts(
+        title="TCP-Verbindungsaufbau ist langsam",
+        meaning="Der TCP-Verbindungsaufbau (Handshake) dauerte länger als der eingestellte Schwellenwert "
+        "(`slow_connect_ms`).",
+        remediation="Prüfen Sie die Auslastung des Servers und den Netzwerkweg (Leitung, Firewall, Load Balancer); "
+        "ein langsamer Verbindungsaufbau kündigt oft einen Ausfall an.",
+    ),
 )
 
 
@@ -63,6 +71,16 @@ ADDRESS_UNREACHABLE = FindingSpec(
     remediation=(
         "Make the service listen on every address the name publishes (check the IPv6 firewall and the listen "
         "directive), or remove the DNS record (AAAA or A) of the address that does not serve it."
+    ),
+    de=Texts(
+        title="Eine der Adressen des Hosts antwortet nicht",
+        meaning="Der Name löst auf mehrere Adressen auf (oft IPv6 und IPv4), und mindestens eine davon hat die "
+        "Verbindung abgelehnt oder nicht beantwortet, während eine andere sie angenommen hat. Clients, die zuerst die "
+        "gestörte Adresse versuchen, warten lange oder scheitern.",
+        remediation="Sorgen Sie dafür, dass der Dienst auf jeder Adresse erreichbar ist, die der Name veröffentlicht: "
+        "Prüfen Sie die IPv6-Firewall und die Listen-Konfiguration (nginx `listen [::]:443 ssl;`, Apache `Listen`, "
+        "IIS: Sitebindungen der Website). Oder entfernen Sie den DNS-Eintrag (AAAA oder A) der Adresse, die den "
+        "Dienst nicht anbietet.",
     ),
 )
 

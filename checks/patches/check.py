@@ -26,6 +26,7 @@ from checks.base import (
     FindingSpec,
     MetricFamily,
     MetricSample,
+    Texts,
     VulnToolkit,
     read_peer,
 )
@@ -51,6 +52,19 @@ CVE = FindingSpec(
     'carry `confidence: "low"` and one severity step less.',
     remediation="Update the product to a fixed version (outside the matched range) or apply the vendor's fix; for a "
     "distribution package, confirm with the distribution's security tracker whether the fix is backported.",
+    de=Texts(
+        title="Dienstversion mit bekannter Sicherheitslücke",
+        meaning="Die Produktversion, die ein Dienst angibt (nmap-Fingerprint oder Banner), liegt im betroffenen "
+        "Versionsbereich einer CVE-Meldung der NVD. Der Schweregrad folgt der CVSS-Bewertung; steht die CVE im "
+        "Katalog aktiv ausgenutzter Schwachstellen der CISA (Known Exploited Vulnerabilities, KEV), ist der Befund "
+        "kritisch und nennt eine Frist (`due_date`) und die geforderte Maßnahme (`required_action`). Nennt das Banner "
+        "einen Build einer Linux-Distribution (Debian, Ubuntu, Red Hat …), kann die Korrektur zurückportiert sein: "
+        'Solche Treffer gelten als unsicher (`confidence: "low"`) und werden eine Stufe niedriger bewertet.',
+        remediation="Aktualisieren Sie das Produkt auf eine Version, in der die Lücke behoben ist, oder spielen Sie "
+        "das Sicherheitsupdate des Herstellers ein (siehe Sicherheitshinweis des Herstellers zur CVE). Bei einem "
+        "KEV-Eintrag ist die genannte Frist (`due_date`) der späteste Termin. Bei Paketen einer Linux-Distribution "
+        "prüfen Sie im Security-Tracker der Distribution, ob die Korrektur zurückportiert wurde.",
+    ),
 )
 EOL = FindingSpec(
     key="patch.eol",
@@ -59,6 +73,14 @@ EOL = FindingSpec(
     meaning="The product's release cycle (endoflife.date) has passed its end-of-life date: it no longer receives "
     "security fixes. The detail names each service, the cycle, the end-of-life date and the latest release.",
     remediation="Plan the upgrade to a supported release line.",
+    de=Texts(
+        title="Versionslinie wird nicht mehr unterstützt",
+        meaning="Der Release-Zyklus des Produkts hat sein Supportende (End of Life, laut endoflife.date) "
+        "überschritten: Er erhält keine Sicherheitsupdates mehr. Das Detail nennt jeden Dienst, den Zyklus, das Datum "
+        "des Supportendes und die neueste Version.",
+        remediation="Planen Sie zeitnah den Umstieg auf eine unterstützte Versionslinie (etwa eine aktuelle Version "
+        "von nginx, Apache httpd oder Windows Server mit IIS); bis dahin bleiben neue Sicherheitslücken ungepatcht.",
+    ),
 )
 VERSION_DISCLOSED = FindingSpec(
     key="patch.version_disclosed",
@@ -68,6 +90,15 @@ VERSION_DISCLOSED = FindingSpec(
     "vulnerability lists, as this check does.",
     remediation="Where the software allows it, hide the version (e.g. `ServerTokens Prod`, `server_tokens off`); "
     "patching matters more than hiding.",
+    de=Texts(
+        title="Dienste geben ihre genaue Version preis",
+        meaning="Banner oder Protokollantworten nennen Produkt und Version. Damit kann jeder sie mit Listen bekannter "
+        "Schwachstellen abgleichen, wie es diese Prüfung tut.",
+        remediation="Blenden Sie die Versionsangabe aus, wo die Software das erlaubt: nginx `server_tokens off;`, "
+        "Apache `ServerTokens Prod` und `ServerSignature Off`, IIS: den `Server`-Header über die "
+        'Anforderungsfilterung entfernen (`removeServerHeader="true"`) und `X-Powered-By` im IIS-Manager unter '
+        "„HTTP-Antwortheader“ löschen. Wichtiger als das Verbergen ist das Einspielen von Sicherheitsupdates.",
+    ),
 )
 _SEVERITY = {
     "critical": Severity.CRITICAL,

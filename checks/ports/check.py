@@ -20,6 +20,7 @@ from checks.base import (
     MetricSample,
     PeerDetailsUnreadable,
     TargetUnreachable,
+    Texts,
     read_peer,
 )
 from checks.ports.catalogue import EXPOSURE_SPECS, SERVICE_CLASSES, ServiceClass
@@ -38,6 +39,15 @@ UNEXPECTED = FindingSpec(
     "Only reported when a baseline is declared; the detail lists every such port with nmap's fingerprint.",
     remediation="Close the port or restrict it at the firewall; if the service is intended, add the port to the "
     "endpoint's expected ports so that the baseline stays accurate.",
+    de=Texts(
+        title="Offene Ports außerhalb der festgelegten Soll-Ports",
+        meaning="Es sind TCP-Ports offen, die die Behörde für diesen Endpunkt nicht als erwartet angegeben hat "
+        "(`expected_ports`). Der Befund erscheint nur, wenn Soll-Ports hinterlegt sind; das Detail nennt jeden "
+        "betroffenen Port mit dem erkannten Dienst (nmap-Fingerprint).",
+        remediation="Schließen Sie den Port oder beschränken Sie den Zugriff in der Firewall. Ist der Dienst gewollt, "
+        "nehmen Sie den Port in die erwarteten Ports des Endpunkts auf (oder lassen Sie ihn vom Landes-CERT "
+        "aufnehmen), damit die Soll-Ports aktuell bleiben.",
+    ),
 )
 NEW_OPEN = FindingSpec(
     key="ports.new_open",
@@ -48,6 +58,15 @@ NEW_OPEN = FindingSpec(
     "Ports outside the previous scan's port set never count as new.",
     remediation="Confirm that the change was planned (a deployment, a firewall change); if not, find out who opened "
     "the port and why.",
+    de=Texts(
+        title="Seit dem letzten Scan neu geöffnete Ports",
+        meaning="Ein TCP-Port ist jetzt offen, der beim vorigen Scan dieses Endpunkts geprüft und geschlossen war. "
+        "Dieser Hinweis auf eine Veränderung wird auch für erwartete Ports gemeldet und erledigt sich beim nächsten "
+        "Scan ohne neuen Port von selbst. Ports, die beim vorigen Scan nicht geprüft wurden, gelten nie als neu.",
+        remediation="Klären Sie, ob die Änderung geplant war (etwa eine neue Anwendung oder eine Firewall-Änderung). "
+        "Falls nicht, finden Sie heraus, wer den Port geöffnet hat und warum, und schließen Sie ihn gegebenenfalls in "
+        "der Firewall.",
+    ),
 )
 
 _HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
