@@ -234,6 +234,12 @@ class Check(ABC, Generic[C, D]):
         facts, today's database, an agency's new profile). Pure; the details unchanged by default."""
         return details
 
+    def judged(self, details: D, cfg: C, ctx: CheckContext) -> tuple[D, list[Observation]]:
+        """`rejudged`, then `evaluate`: what the runner calls. A check whose verdicts come from its own
+        observations (the TLS grade) overrides it to evaluate once."""
+        details = self.rejudged(details, cfg, ctx)
+        return details, self.evaluate(details, cfg, ctx)
+
     def untested(self, details: D) -> tuple[str, ...]:
         """Finding keys (or `prefix.*` families) that `details` could not test: a run that did not look at a part
         must not resolve a finding an earlier run raised for it. Pure; empty when the run was complete."""

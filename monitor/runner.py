@@ -65,8 +65,8 @@ def judge(
 ) -> CheckResult[Any]:
     """Judge facts, from a run or stored (re-judging): the one place where an evaluation becomes a result."""
     try:
-        details = check.rejudged(details, cfg, ctx)
-        observations = tuple(check.evaluate(details, cfg, ctx))
+        details, judged = check.judged(details, cfg, ctx)
+        observations = tuple(judged)
         untested = tuple(check.untested(details))
     except PeerDetailsUnreadable as err:
         return make_result(check, endpoint_id, started_at, clock, CheckStatus.CRASHED, error=str(err))

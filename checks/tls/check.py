@@ -57,10 +57,14 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
     def rejudged(self, details: TlsDetails, cfg: TlsConfig, ctx: CheckContext) -> TlsDetails:
         """The verdicts recorded next to the facts (metrics, UI), derived from the facts and this config: after a
         scan, and when stored facts are judged again (an agency's new profile or HSTS minimum, no scan)."""
+        return self.judged(details, cfg, ctx)[0]
+
+    def judged(self, details: TlsDetails, cfg: TlsConfig, ctx: CheckContext) -> tuple[TlsDetails, list[Observation]]:
         compliance = {p: tuple(f.requirement for f in judge(p, details)) for p in get_args(ProfileName)}
-        judged = details.model_copy(update={"compliance": compliance, "weakest_suite": weakest_suite(details)})
-        observations = evaluate(judged, cfg, ctx.now)
-        return judged.model_copy(update={"grade": grade(observations, judged, cfg.hsts_min_max_age_s)})
+        verdicts = details.model_copy(update={"compliance": compliance, "weakest_suite": weakest_suite(details)})
+        observations = evaluate(verdicts, cfg, ctx.now)  # the grade is the observations' verdict: evaluated once
+        graded = verdicts.model_copy(update={"grade": grade(observations, verdicts, cfg.hsts_min_max_age_s)})
+        return graded, observations
 
     def evaluate(self, details: TlsDetails, cfg: TlsConfig, ctx: CheckContext) -> list[Observation]:
         return evaluate(details, cfg, ctx.now)
