@@ -93,7 +93,7 @@ class Store:
 
     @cached_property
     def vulndb(self) -> VulnStore:
-        return VulnStore(self.engine)
+        return VulnStore(self.engine, self.clock)
 
     def work_queue(self, owner: str, cadence: Cadence, lease_s: float) -> WorkQueue:
         return WorkQueue(self.engine, owner, cadence, lease_s, self.clock)

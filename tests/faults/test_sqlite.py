@@ -19,9 +19,9 @@ from tests.faults.harness import (
     scan_runs,
     seed,
     tarpits,
-    until,
 )
 from tests.integration.test_scale import Replicas, gaps, runs_by_endpoint
+from tests.waiting import until
 
 ENDPOINTS = 20
 INTERVAL_S = 1.0  # shorter than a check (1.5 s): each endpoint's check runs back to back, always in flight
