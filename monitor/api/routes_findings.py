@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -18,8 +19,10 @@ from monitor.store.finding_queries import FindingFilter, FindingView, display
 
 CSV_COLUMNS = (
     "id", "agency", "endpoint", "check", "key", "severity", "state", "title", "first_seen", "last_seen",
-    "due_at", "resolved_at", "resolution", "accepted_until", "accepted_reason", "remediation",
+    "due_at", "resolved_at", "resolution", "accepted_until", "accepted_reason", "remediation", "labels",
 )  # fmt: skip
+# German Excel reads `;` as the separator and needs the byte order mark to take the file for UTF-8
+CSV_DELIMITERS = {"excel-de": ";", "rfc4180": ","}
 
 
 def finding_state(view: FindingView) -> str:
@@ -113,6 +116,10 @@ def csv_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def labels_cell(labels: Mapping[str, str]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
 async def export_findings(call: Call) -> web.StreamResponse:
     query: s.ExportQuery = call.query
     flt = FindingFilter(
@@ -131,7 +138,9 @@ async def export_findings(call: Call) -> web.StreamResponse:
     )
     await response.prepare(call.request)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    if query.dialect == "excel-de":
+        buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITERS[query.dialect])
     writer.writerow(CSV_COLUMNS)
     async for chunk in services(call.request).findings.stream(flt):
         for view in chunk:
@@ -141,7 +150,7 @@ async def export_findings(call: Call) -> web.StreamResponse:
                     view.id, view.agency, display(view.host, view.port), view.check, view.key,
                     Severity(view.severity).label, finding_state(view), view.title, view.first_seen, view.last_seen,
                     view.due_at, view.resolved_at, view.resolution, view.accepted_until, view.accepted_reason,
-                    view.remediation,
+                    view.remediation, labels_cell(view.labels),
                 )
             )  # fmt: skip
         await response.write(buffer.getvalue().encode())

@@ -256,6 +256,11 @@ class ExportQuery(Query):
     severity: SeverityLabel | None = None
     check: str | None = Field(default=None, min_length=1, max_length=40)
     state: Literal["open", "resolved", "accepted"] | None = None
+    dialect: Literal["excel-de", "rfc4180"] = Field(
+        default="excel-de",
+        description="excel-de: UTF-8 with BOM, `;`-separated (German Excel opens it as it is); "
+        "rfc4180: UTF-8 without BOM, comma-separated (for scripts)",
+    )
 
 
 class AcceptRisk(Body):

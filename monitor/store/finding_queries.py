@@ -59,6 +59,7 @@ class FindingView:
     accepted_by: str | None
     flapping: bool
     accepted: bool  # a risk accepted until a time still ahead when the row was read
+    labels: dict[str, str]  # the endpoint's labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ class FindingFilter:
 
 def _query(flt: FindingFilter, now: datetime) -> Select[Any]:
     query = (
-        select(FINDING, ENDPOINT.c.host, ENDPOINT.c.port, AGENCY.c.slug)
+        select(FINDING, ENDPOINT.c.host, ENDPOINT.c.port, ENDPOINT.c.labels, AGENCY.c.slug)
         .join(ENDPOINT, ENDPOINT.c.id == FINDING.c.endpoint_id)
         .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
     )
@@ -133,6 +134,7 @@ def _view(row: Any, now: datetime) -> FindingView:
         accepted_by=row.accepted_by,
         flapping=row.flapping,
         accepted=row.accepted_until is not None and row.accepted_until > now,
+        labels=row.labels or {},
     )
 
 

@@ -165,8 +165,29 @@ async def test_an_endpoint_is_changed_and_removed(api: Api) -> None:
 async def test_the_csv_export_is_safe_for_spreadsheets(api: Api) -> None:
     endpoint_id = await _endpoint(api)
     await add_finding(api.engine, endpoint_id, title='=HYPERLINK("http://evil")')
-    status, text = await api.call("GET", "/api/v1/exports/findings.csv", api.tokens.agency_a)
+    status, text = await api.call("GET", "/api/v1/exports/findings.csv?dialect=rfc4180", api.tokens.agency_a)
     assert status == 200
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 1 and rows[0]["title"].startswith("'=") and rows[0]["severity"] == "high"
     assert rows[0]["endpoint"] == "www.lk-a.example:443"
+
+
+async def test_the_csv_export_opens_in_german_excel_by_default(api: Api) -> None:
+    """UTF-8 with a byte order mark and `;` between cells: German Excel shows umlauts and one column per field."""
+    status, created = await api.call(
+        "POST", "/api/v1/endpoints", api.tokens.agency_a,
+        {"host": "www.lk-a.example", "port": 443, "labels": {"team": "IT-Süd", "ort": "Rathaus; Keller"}},
+    )  # fmt: skip
+    assert status == 201, created
+    await add_finding(api.engine, created["id"], accepted_reason="Ersatz im März bestellt")
+    async with api.client.get(
+        "/api/v1/exports/findings.csv", headers={"Authorization": f"Bearer {api.tokens.agency_a}"}
+    ) as response:
+        assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
+        raw = await response.read()
+    assert raw.startswith("\ufeff".encode())
+    text = raw.decode("utf-8").removeprefix("\ufeff")
+    assert text.splitlines()[0].startswith("id;agency;endpoint;")
+    (row,) = csv.DictReader(io.StringIO(text), delimiter=";")
+    assert row["accepted_reason"] == "Ersatz im März bestellt"
+    assert row["labels"] == "ort=Rathaus; Keller, team=IT-Süd"  # quoted where it holds the separator
