@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from checks.patches import PatchCheck, PatchConfig
+from checks.patches.snapshot import default_database
 from checks.ports import PortsCheck, PortsConfig, PortsDetails
 from monitor.cadence import Cadence
 from monitor.models import CheckResult, CheckStatus, Observation, Severity
@@ -37,3 +39,13 @@ async def test_a_rejudgement_leaves_drift_findings_as_they_are(engine: AsyncEngi
     async with engine.connect() as conn:
         states = dict((await conn.execute(select(FINDING.c.key, FINDING.c.state))).all())
     assert states["ports.new_open"] == "open"
+
+
+async def test_a_process_without_the_vulnerability_database_does_not_rejudge_patch_facts(engine: AsyncEngine) -> None:
+    """The api role loads no database: judged against none, the stored CVE findings would all look fixed."""
+    await store_endpoints(engine, [ports_details(OPENSSH)])
+    store = Store(engine)
+    rejudging = Rejudging(store, None, {"patch": PatchCheck()}, {"patch": PatchConfig()}, resources={})
+    assert await rejudging.results("patch") == []
+    loaded = Rejudging(store, None, {"patch": PatchCheck()}, {"patch": PatchConfig()}, {"vulndb": default_database()})
+    assert [result.status for result in await loaded.results("patch")] == [CheckStatus.OK]

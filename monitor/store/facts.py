@@ -34,8 +34,15 @@ async def stored_facts(
         .add_columns(AGENCY.c.check_settings.label("agency_settings"))
         .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
     )
-    if agency is not None:
+    latest = select(LATEST.c.endpoint_id, LATEST.c.check, LATEST.c.details).where(
+        LATEST.c.check.in_(names), LATEST.c.details.is_not(None)
+    )
+    if agency is not None:  # one agency's facts, not the whole state's
         query = query.where(AGENCY.c.slug == agency)
+        latest = latest.join(ENDPOINT, ENDPOINT.c.id == LATEST.c.endpoint_id).join(
+            AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id
+        )
+        latest = latest.where(AGENCY.c.slug == agency)
     wanted = set(endpoint_ids) if endpoint_ids is not None else None
     async with engine.connect() as conn:
         endpoints = {
@@ -43,11 +50,7 @@ async def stored_facts(
             for row in await conn.execute(query)
             if check in (row.checks or ()) and (wanted is None or row.id in wanted)
         }
-        rows = await conn.execute(
-            select(LATEST.c.endpoint_id, LATEST.c.check, LATEST.c.details).where(
-                LATEST.c.check.in_(names), LATEST.c.details.is_not(None)
-            )
-        )
+        rows = await conn.execute(latest)
         details: dict[int, dict[str, Any]] = {}
         for row in rows:  # a first run that failed stored JSON null, which is not SQL NULL
             if row.endpoint_id in endpoints and row.details is not None:

@@ -14,7 +14,7 @@ from checks.base import CheckConfig
 from monitor.cadence import Cadence, cadence_from
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.errors import InvalidInput, OutOfScope
-from monitor.scope import ScopeEntry, normalise_host, parse_port
+from monitor.scope import ScopeEntry, in_scope, normalise_host, parse_port
 from monitor.scope_resolution import DnsResolver, HostUnresolvable, Resolver, ScopeViolation, check_addresses
 from monitor.settings import Settings, check_configs
 from monitor.store.audit import Actor
@@ -147,11 +147,8 @@ class Registration:
         host = normalise_host(raw_host)
         scopes = [entry for _, entry in await self.store.registry.list_scopes(agency)]
         allowed = ", ".join(entry.value for entry in scopes) or "nothing yet: add a scope first"
-        try:
-            # outside the scope is refused before any DNS query: a third party's name is never looked up for it
-            check_addresses(host, [], scopes)
-        except ScopeViolation:
-            raise OutOfScope("host", f"{host} is outside the scope of {agency!r} (scope: {allowed})") from None
+        if not in_scope(host, scopes):  # refused before any DNS query: a third party's name is never looked up
+            raise OutOfScope("host", f"{host} is outside the scope of {agency!r} (scope: {allowed})")
         try:
             check_addresses(host, await self.resolver.addresses(host), scopes)
         except HostUnresolvable as err:

@@ -3,6 +3,7 @@ new check settings), through the runner's one judgement and recorded like a scan
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -43,11 +44,16 @@ class Rejudging:
     ) -> list[CheckResult[Any]]:
         """One result per endpoint that runs check `name` and has the facts it stands on stored."""
         check = self.checks[name]
+        if type(check).vulndb is not None and "vulndb" not in self.resources:
+            # judged against no database (the api role loads none), every CVE would look fixed: the next scan
+            # of a replica that has the database applies the change
+            log.info("%s: not re-judged here, this process has no vulnerability database", name)
+            return []
         names = (*type(check).depends_on, name)
         stored = await self.store.facts(name, names, endpoint_ids, agency)
         started = time.perf_counter()
-        judged = [self._judge(check, facts) for facts in stored if _complete(check, facts)]
-        results = [result for result in judged if result is not None]
+        # judging is CPU work (10,000 endpoints take seconds): off the event loop
+        results = await asyncio.to_thread(self._judge_all, check, stored)
         log.info("%s: re-judged %d endpoints in %.2f s", name, len(results), time.perf_counter() - started)
         return results
 
@@ -66,6 +72,11 @@ class Rejudging:
                 queued += await self.record(name, agency=agency)
                 log.info("agency %s: %s settings changed, stored facts re-judged", agency, name)
         return queued
+
+    def _judge_all(self, check: Check[Any, Any], stored: Sequence[StoredFacts]) -> list[CheckResult[Any]]:
+        peers = type(check).depends_on
+        judged = [self._judge(check, facts) for facts in stored if all(peer in facts.details for peer in peers)]
+        return [result for result in judged if result is not None]
 
     def _judge(self, check: Check[Any, Any], facts: StoredFacts) -> CheckResult[Any] | None:
         """The result of judging one endpoint's stored facts; None when there is nothing to judge."""
@@ -108,9 +119,3 @@ def _without_drift(check: Check[Any, Any], result: CheckResult[Any]) -> CheckRes
         return result
     kept = tuple(o for o in result.observations if o.key not in keys)
     return dataclasses.replace(result, observations=kept, untested=(*result.untested, *keys))
-
-
-def _complete(check: Check[Any, Any], facts: StoredFacts) -> bool:
-    """The facts a judgement stands on are stored: every peer's, and the check's own unless it judges its peers'."""
-    peers = type(check).depends_on
-    return all(peer in facts.details for peer in peers) and (bool(peers) or check.name in facts.details)
