@@ -86,12 +86,14 @@ class FindingSpec:
     def matches(self, key: str) -> bool:
         return key_matches(self.key, key)
 
+    def translation(self, language: str) -> Texts | None:
+        """The entry's own translation for `language` (a tag such as "de" or "de-DE"), None for English or a
+        language it lacks."""
+        return self.de if language.split("-", 1)[0].strip().lower() == "de" else None
+
     def texts(self, language: str) -> Texts:
-        """The texts for `language` (a language tag such as "de" or "de-DE"): German where the entry has them,
-        English otherwise."""
-        if language.split("-", 1)[0].strip().lower() == "de" and self.de is not None:
-            return self.de
-        return Texts(self.title, self.meaning, self.remediation)
+        """The texts for `language`: German where the entry has them, English otherwise."""
+        return self.translation(language) or Texts(self.title, self.meaning, self.remediation)
 
     def observe(
         self,

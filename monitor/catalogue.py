@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+
 from checks import REGISTRY, Registry
 from checks.base import FindingSpec, Texts
 from monitor.findings import RECOVERED_KEY, UNREACHABLE_KEY
@@ -64,6 +67,56 @@ DAEMON_FINDINGS = (
 def all_specs(registry: Registry = REGISTRY) -> dict[str, tuple[FindingSpec, ...]]:
     """Catalogue entries by source: `daemon`, then each check in registry order."""
     return {"daemon": DAEMON_FINDINGS, **{name: check.findings for name, check in registry.items()}}
+
+
+@cache
+def _specs_by_key() -> tuple[dict[str, FindingSpec], tuple[FindingSpec, ...]]:
+    exact: dict[str, FindingSpec] = {}
+    families: list[FindingSpec] = []
+    for specs in all_specs().values():
+        for spec in specs:
+            if spec.key.endswith(".*"):
+                families.append(spec)
+            else:
+                exact[spec.key] = spec
+    # the longest family prefix wins, should one family sit inside another
+    return exact, tuple(sorted(families, key=lambda spec: len(spec.key), reverse=True))
+
+
+def spec_for(key: str) -> FindingSpec | None:
+    """The catalogue entry of a finding key (a family's entry for a member such as `patch.cve.CVE-2021-41773`)."""
+    exact, families = _specs_by_key()
+    found = exact.get(key)
+    if found is not None:
+        return found
+    return next((spec for spec in families if spec.matches(key)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderTexts:
+    """What a reader is shown for one finding, in their language."""
+
+    title: str
+    meaning: str
+    remediation: str
+
+
+def finding_texts(key: str, title: str, remediation: str, language: str) -> ReaderTexts:
+    """A finding's title, meaning and remediation for a reader of `language`.
+
+    English readers get the texts the check stored (they can be more specific than the catalogue, e.g. a CVE's
+    product and version, CISA's required action). Readers of another language get the catalogue's translation;
+    for a member of a family the member's own part of the key (the CVE id) is added to the title, as the
+    specific English title is not translated. A key the catalogue does not know keeps the stored texts.
+    """
+    spec = spec_for(key)
+    if spec is None:
+        return ReaderTexts(title, "", remediation)
+    texts = spec.translation(language)
+    if texts is None:  # English: the stored, specific texts
+        return ReaderTexts(title, spec.meaning, remediation)
+    member = key[len(spec.key) - 1 :] if spec.key.endswith(".*") else ""
+    return ReaderTexts(f"{texts.title}: {member}" if member else texts.title, texts.meaning, texts.remediation)
 
 
 SEVERITY_DE = {

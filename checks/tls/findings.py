@@ -482,21 +482,28 @@ HSTS_SHORT = FindingSpec(
 COMPLIANCE_BSI = FindingSpec(
     "tls.compliance.bsi_tr_02102_2", Severity.MEDIUM, "Not compliant with BSI TR-02102-2",
     "The configuration departs from BSI TR-02102-2 (and the BSI Mindeststandard TLS that refers to it). The "
-    "detail lists each failed requirement with the section of the TR it comes from. See docs/tls-profiles.md.",
-    "Follow the requirements listed in the detail; docs/tls-profiles.md gives the expected values.",
+    "evidence lists each failed requirement with the section of the TR it comes from, what it expects and what "
+    "the server offered.",
+    "Meet each requirement listed in the evidence. In short: TLS 1.2 and 1.3 only; for TLS 1.2 only ECDHE or DHE "
+    "suites with AES-GCM, AES-CCM or AES-CBC with SHA-2; no ChaCha20 in TLS 1.3; RSA keys and DH groups of at least "
+    "3000 bits; curves P-256, P-384, P-521 or Brainpool (not X25519). nginx: `ssl_protocols TLSv1.2 TLSv1.3;`, "
+    "`ssl_ciphers ECDHE+AESGCM;`, `ssl_ecdh_curve secp384r1:prime256v1;`. Apache: `SSLProtocol -all +TLSv1.2 "
+    "+TLSv1.3`, `SSLCipherSuite ECDHE+AESGCM`, `SSLOpenSSLConfCmd Curves secp384r1:prime256v1`. IIS: set "
+    "protocols, suites and curves for Schannel by registry, group policy or IIS Crypto.",
     de=Texts(
         "Nicht konform zur BSI TR-02102-2",
         "Die Konfiguration weicht von der BSI TR-02102-2 ab, der TLS-Richtlinie des Bundes (und damit vom "
-        "Mindeststandard des BSI zur Verwendung von TLS, der auf sie verweist). Das Detail nennt jede nicht erfüllte "
-        "Anforderung mit dem zugehörigen Abschnitt der TR.",
-        "Setzen Sie die im Detail genannten Anforderungen um. Im Kern: nur TLS 1.2 und 1.3; für TLS 1.2 nur Suites "
-        "mit ECDHE oder DHE und AES-GCM, AES-CCM oder AES-CBC mit SHA-2; für TLS 1.3 kein ChaCha20; RSA-Schlüssel und "
-        "DH-Gruppen ab 3000 Bit; Kurven P-256, P-384, P-521 oder Brainpool (kein X25519). nginx: `ssl_protocols "
-        "TLSv1.2 TLSv1.3;`, `ssl_ciphers ECDHE+AESGCM;`, `ssl_ecdh_curve secp384r1:prime256v1;`, `ssl_conf_command "
-        "Ciphersuites TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256;`. Apache: `SSLProtocol -all +TLSv1.2 +TLSv1.3`, "
-        "`SSLCipherSuite ECDHE+AESGCM`, `SSLCipherSuite TLSv1.3 TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256`, "
-        "`SSLOpenSSLConfCmd Curves secp384r1:prime256v1`. IIS: Protokolle, Cipher-Suites und Kurven unter Schannel "
-        "per Registrierung, Gruppenrichtlinie oder IIS Crypto einstellen. Bei Fragen helfen Ihre CERT-Ansprechpartner.",
+        "Mindeststandard des BSI zur Verwendung von TLS, der auf sie verweist). Die Nachweise nennen jede nicht "
+        "erfüllte Anforderung mit dem zugehörigen Abschnitt der TR, was sie verlangt und was der Server anbot.",
+        "Setzen Sie die in den Nachweisen genannten Anforderungen um. Im Kern: nur TLS 1.2 und 1.3; für TLS 1.2 nur "
+        "Suites mit ECDHE oder DHE und AES-GCM, AES-CCM oder AES-CBC mit SHA-2; für TLS 1.3 kein ChaCha20; "
+        "RSA-Schlüssel und DH-Gruppen ab 3000 Bit; Kurven P-256, P-384, P-521 oder Brainpool (kein X25519). nginx: "
+        "`ssl_protocols TLSv1.2 TLSv1.3;`, `ssl_ciphers ECDHE+AESGCM;`, `ssl_ecdh_curve secp384r1:prime256v1;`, "
+        "`ssl_conf_command Ciphersuites TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256;`. Apache: `SSLProtocol -all "
+        "+TLSv1.2 +TLSv1.3`, `SSLCipherSuite ECDHE+AESGCM`, `SSLCipherSuite TLSv1.3 "
+        "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256`, `SSLOpenSSLConfCmd Curves secp384r1:prime256v1`. IIS: "
+        "Protokolle, Cipher-Suites und Kurven unter Schannel per Registrierung, Gruppenrichtlinie oder IIS Crypto "
+        "einstellen. Bei Fragen helfen Ihre CERT-Ansprechpartner.",
     ),
 )  # fmt: skip
 COMPLIANCE_MOZILLA = FindingSpec(
