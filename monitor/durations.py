@@ -22,3 +22,11 @@ def parse_duration(text: str, *, minimum_s: float = 0.0) -> float:
     if not seconds <= MAX_DURATION_S:
         raise ValueError(f"{shown} is longer than the maximum of 3650d")
     return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact form `parse_duration` reads back: 86400 → "1d", 900 → "15m", 90 → "90s"."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"

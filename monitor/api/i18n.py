@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
 
@@ -60,7 +63,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "back": "Zurück zur Übersicht",
         "language": "Sprache",
         "not_found": "Nicht gefunden.",
-        "error_out_of_scope": "Dieser Host liegt außerhalb des Geltungsbereichs Ihrer Behörde.",
+        "error_out_of_scope": "Dieser Host liegt außerhalb des Prüfbereichs Ihrer Behörde.",
         "error_invalid_input": "Diese Angabe ist ungültig.",
         "error_conflict": "Dieser Endpunkt ist bereits registriert.",
         "error_rate_limited": "Eine erneute Prüfung wurde gerade erst angefordert. Bitte warten Sie einige Minuten.",
@@ -74,6 +77,122 @@ MESSAGES: dict[str, dict[str, str]] = {
         "state_open": "offen",
         "state_resolved": "behoben",
         "state_accepted": "akzeptiert",
+        "endpoint": "Endpunkt",
+        "page_of": "Seite {page} von {pages} · {total} Endpunkte",
+        "previous_page": "Vorherige Seite",
+        "labels": "Labels",
+        "labels_help": "Eine Angabe je Zeile im Format schlüssel=wert, z. B. standort=rathaus.",
+        "filter": "Filtern",
+        "filter_label": "Nach Label filtern (schlüssel=wert)",
+        "filter_status": "Nach Zustand filtern",
+        "all": "alle",
+        "reset_filter": "Filter zurücksetzen",
+        "interval": "Prüfintervall",
+        "interval_help": "Leer lassen für den Standard, sonst z. B. 15m, 6h oder 1d.",
+        "interval_default": "Standard",
+        "expected_ports": "Erwartete offene Ports",
+        "expected_ports_help": "Kommagetrennt, z. B. 80, 443. Andere offene Ports werden gemeldet.",
+        "edit": "Bearbeiten",
+        "edit_title": "Endpunkt bearbeiten",
+        "save": "Speichern",
+        "saved": "Die Änderungen sind gespeichert.",
+        "cancel": "Abbrechen",
+        "delete": "Endpunkt löschen",
+        "delete_title": "Endpunkt löschen?",
+        "delete_confirm": (
+            "Der Endpunkt wird nicht mehr geprüft; seine Befunde und ihr Verlauf werden gelöscht. "
+            "Das lässt sich nicht rückgängig machen."
+        ),
+        "delete_yes": "Ja, endgültig löschen",
+        "deleted": "Der Endpunkt wurde gelöscht.",
+        "revoke": "Akzeptanz zurücknehmen",
+        "revoked": "Die Akzeptanz ist zurückgenommen; der Befund ist wieder offen.",
+        "meaning": "Was bedeutet das?",
+        "evidence_heading": "Nachweise",
+        "evidence_note": (
+            "Als „vom Server gemeldet“ markierte Werte stammen unverändert vom geprüften System "
+            "und sind ungeprüfter Text."
+        ),
+        "flapping_note": (
+            "Dieser Befund tritt abwechselnd auf und verschwindet wieder (schwankend). "
+            "Meldungen dazu sind stummgeschaltet, bis er eine Weile stabil ist."
+        ),
+        "state_flapping": "schwankend",
+        "time_zone_note": "Zeiten in deutscher Zeit (MEZ/MESZ).",
+        "scope": "Prüfbereich",
+        "scope_intro": (
+            "Diese Domains und Netze gehören Ihrer Behörde; nur darin dürfen Endpunkte registriert und geprüft werden."
+        ),
+        "scope_empty": "Noch kein Prüfbereich eingetragen.",
+        "scope_requests": "Anträge auf Erweiterung",
+        "scope_request": "Erweiterung beantragen",
+        "scope_request_help": (
+            "Eine Domain Ihrer Behörde, z. B. stadt-beispiel.de. Sie erhalten einen TXT-Eintrag, den Sie "
+            "im DNS der Domain veröffentlichen. Sobald wir ihn finden, gehört die Domain zum Prüfbereich; sonst "
+            "entscheidet das CERT."
+        ),
+        "scope_value": "Domain",
+        "scope_requested": "Der Antrag ist gestellt. Veröffentlichen Sie nun den angezeigten TXT-Eintrag.",
+        "scope_verified": "Der TXT-Eintrag wurde gefunden; die Domain gehört jetzt zum Prüfbereich Ihrer Behörde.",
+        "scope_verify": "TXT-Eintrag jetzt prüfen",
+        "txt_record": "TXT-Eintrag",
+        "request_state_pending": "wartet",
+        "request_state_active": "freigegeben",
+        "request_state_rejected": "abgelehnt",
+        "scope_link": "Prüfbereich anzeigen oder Erweiterung beantragen",
+        "session_ended": "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
+        "token_revoked": (
+            "Ihr Zugangstoken wurde widerrufen; die Sitzung ist beendet. Bitte wenden Sie sich für ein "
+            "neues Token an Ihre CERT-Ansprechpartner."
+        ),
+        "status_col": "Zustand",
+        "check_status": "Zustand der Prüfungen",
+        "reason": "Grund",
+        "next_run": "Nächste Prüfung",
+        "failures": "Fehlschläge in Folge",
+        "run_ok": "erfolgreich",
+        "run_unreachable": "nicht erreichbar",
+        "run_timed_out": "Zeitüberschreitung",
+        "run_misconfigured": "Konfigurationsfehler",
+        "run_crashed": "interner Fehler",
+        "health_pending": "noch nicht geprüft",
+        "health_ok": "in Ordnung",
+        "health_incomplete": "unvollständig geprüft",
+        "health_failing": "Prüfung fehlgeschlagen",
+        "health_unreachable": "nicht erreichbar",
+        "check_tls": "TLS-Verschlüsselung",
+        "check_ports": "Offene Ports",
+        "check_patches": "Patch-Stand",
+        "check_reachability": "Erreichbarkeit",
+        "form_host_url": "Bitte nur den Namen ohne https:// und ohne Pfad eingeben, z. B. www.stadt-beispiel.de.",
+        "form_host_port": "Bitte den Port nicht hier, sondern im Feld „Port“ angeben.",
+        "form_host_invalid": (
+            "Bitte einen gültigen Hostnamen (z. B. www.stadt-beispiel.de) oder eine IP-Adresse eingeben."
+        ),
+        "form_host_missing": "Bitte einen Hostnamen oder eine IP-Adresse eingeben.",
+        "form_port": "Bitte eine Portnummer von 1 bis 65535 eingeben, z. B. 443.",
+        "form_checks": "Bitte mindestens eine Prüfung auswählen.",
+        "form_interval": "Bitte eine Dauer wie 15m, 6h oder 1d angeben (mindestens 5s, höchstens 3650d).",
+        "form_labels": (
+            "Bitte je Zeile ein Label als schlüssel=wert angeben (Schlüssel 1 bis 64 Zeichen, Wert bis 200 Zeichen, "
+            "höchstens 20 Labels)."
+        ),
+        "form_expected_ports": "Bitte Portnummern von 1 bis 65535 mit Komma getrennt angeben, z. B. 80, 443.",
+        "form_agency": "Bitte das Kürzel einer Behörde angeben, z. B. stadt-beispiel.",
+        "form_reason": "Bitte begründen Sie, warum das Risiko akzeptiert wird.",
+        "form_until": "Bitte ein Datum in der Zukunft angeben, höchstens {days} Tage ab heute.",
+        "form_scope_value": "Bitte eine Domain wie stadt-beispiel.de angeben (ohne https:// und ohne Pfad).",
+        "error_unresolvable": "Dieser Name lässt sich nicht auflösen (kein DNS-Eintrag gefunden).",
+        "error_rate_limited_until": (
+            "Eine erneute Prüfung wurde gerade erst angefordert. Die nächste ist ab {time} möglich."
+        ),
+        "error_not_accepted": "Nur ein offener Befund kann als Risiko akzeptiert werden.",
+        "error_scope_conflict": "Diese Domain wurde für Ihre Behörde bereits beantragt.",
+        "error_scope_decided": "Über diesen Antrag ist bereits entschieden.",
+        "error_txt_missing": (
+            "Der TXT-Eintrag wurde (noch) nicht gefunden. DNS-Änderungen brauchen oft einige Minuten; "
+            "bitte später noch einmal prüfen."
+        ),
     },
     "en": {
         "app": "Posture Monitor",
@@ -140,9 +259,134 @@ MESSAGES: dict[str, dict[str, str]] = {
         "state_open": "open",
         "state_resolved": "resolved",
         "state_accepted": "accepted",
+        "endpoint": "Endpoint",
+        "page_of": "Page {page} of {pages} · {total} endpoints",
+        "previous_page": "Previous page",
+        "labels": "Labels",
+        "labels_help": "One per line as key=value, e.g. site=town-hall.",
+        "filter": "Filter",
+        "filter_label": "Filter by label (key=value)",
+        "filter_status": "Filter by state",
+        "all": "all",
+        "reset_filter": "Clear filter",
+        "interval": "Check interval",
+        "interval_help": "Leave empty for the default, else e.g. 15m, 6h or 1d.",
+        "interval_default": "default",
+        "expected_ports": "Expected open ports",
+        "expected_ports_help": "Comma-separated, e.g. 80, 443. Other open ports are reported.",
+        "edit": "Edit",
+        "edit_title": "Edit endpoint",
+        "save": "Save",
+        "saved": "The changes are saved.",
+        "cancel": "Cancel",
+        "delete": "Delete endpoint",
+        "delete_title": "Delete this endpoint?",
+        "delete_confirm": (
+            "The endpoint is no longer checked; its findings and their history are deleted. This cannot be undone."
+        ),
+        "delete_yes": "Yes, delete for good",
+        "deleted": "The endpoint was deleted.",
+        "revoke": "Withdraw the acceptance",
+        "revoked": "The acceptance is withdrawn; the finding is open again.",
+        "meaning": "What does this mean?",
+        "evidence_heading": "Evidence",
+        "evidence_note": (
+            "Values marked “reported by the server” come unchanged from the checked system: untrusted text."
+        ),
+        "flapping_note": (
+            "This finding keeps appearing and disappearing (flapping). Its alerts are muted until it has been "
+            "stable for a while."
+        ),
+        "state_flapping": "flapping",
+        "time_zone_note": "Times in German time (CET/CEST).",
+        "scope": "Scope",
+        "scope_intro": (
+            "These domains and networks belong to your agency; endpoints can be registered and checked only "
+            "inside them."
+        ),
+        "scope_empty": "No scope yet.",
+        "scope_requests": "Requests for more scope",
+        "scope_request": "Request a scope extension",
+        "scope_request_help": (
+            "A domain of your agency, e.g. town-example.de. You get a TXT record to publish in the domain's DNS; "
+            "once we find it, the domain is part of the scope; otherwise the CERT decides."
+        ),
+        "scope_value": "Domain",
+        "scope_requested": "The request is filed. Now publish the TXT record shown.",
+        "scope_verified": "The TXT record was found; the domain is now part of your agency's scope.",
+        "scope_verify": "Check the TXT record now",
+        "txt_record": "TXT record",
+        "request_state_pending": "pending",
+        "request_state_active": "approved",
+        "request_state_rejected": "rejected",
+        "scope_link": "Show the scope or request an extension",
+        "session_ended": "Your session has expired. Please sign in again.",
+        "token_revoked": (
+            "Your access token was revoked, which ended the session. Ask your CERT contacts for a new one."
+        ),
+        "status_col": "State",
+        "check_status": "State of the checks",
+        "reason": "Reason",
+        "next_run": "Next check",
+        "failures": "Failures in a row",
+        "run_ok": "succeeded",
+        "run_unreachable": "unreachable",
+        "run_timed_out": "timed out",
+        "run_misconfigured": "misconfigured",
+        "run_crashed": "internal error",
+        "health_pending": "not checked yet",
+        "health_ok": "fine",
+        "health_incomplete": "checked incompletely",
+        "health_failing": "check failed",
+        "health_unreachable": "unreachable",
+        "check_tls": "TLS encryption",
+        "check_ports": "Open ports",
+        "check_patches": "Patch level",
+        "check_reachability": "Reachability",
+        "form_host_url": "Enter the name only, without https:// and without a path, e.g. www.town-example.de.",
+        "form_host_port": "Enter the port in the “Port” field, not here.",
+        "form_host_invalid": "Enter a valid host name (e.g. www.town-example.de) or an IP address.",
+        "form_host_missing": "Enter a host name or an IP address.",
+        "form_port": "Enter a port number from 1 to 65535, e.g. 443.",
+        "form_checks": "Select at least one check.",
+        "form_interval": "Enter a duration such as 15m, 6h or 1d (at least 5s, at most 3650d).",
+        "form_labels": (
+            "Enter one label per line as key=value (keys 1-64 characters, values up to 200, at most 20 labels)."
+        ),
+        "form_expected_ports": "Enter port numbers from 1 to 65535, separated by commas, e.g. 80, 443.",
+        "form_agency": "Enter an agency's short name, e.g. town-example.",
+        "form_reason": "Say why the risk is accepted.",
+        "form_until": "Enter a date in the future, at most {days} days from today.",
+        "form_scope_value": "Enter a domain such as town-example.de (without https:// and without a path).",
+        "error_unresolvable": "This name does not resolve (no DNS record found).",
+        "error_rate_limited_until": "A re-scan was requested only just now. The next one is possible from {time}.",
+        "error_not_accepted": "Only an open finding can be accepted as a risk.",
+        "error_scope_conflict": "This domain was requested for your agency already.",
+        "error_scope_decided": "This request has been decided already.",
+        "error_txt_missing": (
+            "The TXT record was not found (yet). DNS changes often take a few minutes; check again later."
+        ),
     },
 }
 
 
 def translator(language: str) -> dict[str, str]:
     return MESSAGES.get(language, MESSAGES[DEFAULT_LANGUAGE])
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+_ZONE_NAMES_DE = {"CET": "MEZ", "CEST": "MESZ"}
+
+
+def local_time(moment: datetime, language: str) -> str:
+    """`moment` in Lower Saxony's time with the zone named: "04.12.2026, 11:30 MEZ" or "2026-12-04 11:30 CET"."""
+    here = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(BERLIN)
+    zone = here.tzname() or ""
+    if language == "de":
+        return f"{here:%d.%m.%Y, %H:%M} {_ZONE_NAMES_DE.get(zone, zone)}"
+    return f"{here:%Y-%m-%d %H:%M} {zone}"
+
+
+def local_date(moment: datetime, language: str) -> str:
+    here = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(BERLIN)
+    return f"{here:%d.%m.%Y}" if language == "de" else f"{here:%Y-%m-%d}"

@@ -280,6 +280,19 @@ class AccessStore:
             return None
         return SessionInfo(Principal(row.id, row.role, row.agency_id, row.slug), row.csrf_token)
 
+    async def session_revoked(self, cookie: str) -> bool:
+        """Whether a session cookie that no longer signs in belongs to a revoked token (rather than one that
+        expired or is unknown): the sign-in page says which."""
+        if not cookie or len(cookie) > 200:
+            return False
+        query = (
+            select(API_TOKEN.c.revoked_at)
+            .select_from(WEB_SESSION.join(API_TOKEN, API_TOKEN.c.id == WEB_SESSION.c.token_id))
+            .where(WEB_SESSION.c.session_hash == hash_token(cookie))
+        )
+        row = await self.reads.first(query)
+        return row is not None and row.revoked_at is not None
+
     async def end_session(self, cookie: str) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(delete(WEB_SESSION).where(WEB_SESSION.c.session_hash == hash_token(cookie)))

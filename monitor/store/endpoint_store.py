@@ -65,17 +65,35 @@ _COLUMNS = (
 )
 
 
-@cache
-def _page_query(by_agency_id: bool, by_slug: bool, by_host: bool) -> Select[Any]:
-    """The page query of one combination of filters, built once: its values are bound parameters, so that
-    SQLAlchemy neither builds the statement nor computes its cache key again on every request."""
-    query = (
-        select(*_COLUMNS)
-        .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
-        .where(ENDPOINT.c.id > bindparam("after"))
-        .order_by(ENDPOINT.c.id)
-        .limit(bindparam("limit"))
-    )
+@dataclass(frozen=True, slots=True)
+class EndpointQuery:
+    """Which endpoints a page or a count covers. `agency_id` is the caller's filter (None only for admins and
+    analysts), `agency` an admin's choice, `host` this name or below it, `label` one (key, value) pair."""
+
+    agency_id: int | None
+    agency: str | None = None
+    host: str | None = None
+    label: tuple[str, str] | None = None
+
+    def shape(self) -> tuple[bool, bool, bool]:
+        return (self.agency_id is not None, self.agency is not None, self.host is not None)
+
+    def narrowed(self, query: Select[Any]) -> Select[Any]:
+        """The cached query of this shape, with the label filter added (its key is part of the statement)."""
+        if self.label is None:
+            return query
+        return query.where(ENDPOINT.c.labels[self.label[0]].as_string() == bindparam("label_value"))
+
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {"agency_id": self.agency_id, "slug": self.agency, "host": self.host}
+        if self.host is not None:
+            values["suffix"] = "." + _like_literal(self.host)
+        if self.label is not None:
+            values["label_value"] = self.label[1]
+        return values
+
+
+def _filtered(query: Select[Any], by_agency_id: bool, by_slug: bool, by_host: bool) -> Select[Any]:
     if by_agency_id:
         query = query.where(ENDPOINT.c.agency_id == bindparam("agency_id"))
     if by_slug:
@@ -84,6 +102,27 @@ def _page_query(by_agency_id: bool, by_slug: bool, by_host: bool) -> Select[Any]
         subdomain = ENDPOINT.c.host.endswith(bindparam("suffix"), escape=LIKE_ESCAPE)
         query = query.where(or_(ENDPOINT.c.host == bindparam("host"), subdomain))
     return query
+
+
+@cache
+def _page_query(shape: tuple[bool, bool, bool]) -> Select[Any]:
+    """The page query of one combination of filters, built once: its values are bound parameters, so that
+    SQLAlchemy neither builds the statement nor computes its cache key again on every request."""
+    query = (
+        select(*_COLUMNS)
+        .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+        .where(ENDPOINT.c.id > bindparam("after"))
+        .order_by(ENDPOINT.c.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return _filtered(query, *shape)
+
+
+@cache
+def _count_query(shape: tuple[bool, bool, bool]) -> Select[Any]:
+    query = select(func.count()).select_from(ENDPOINT.join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id))
+    return _filtered(query, *shape)
 
 
 LIKE_ESCAPE = "/"
@@ -140,13 +179,18 @@ class EndpointStore:
         limit: int = 100,
         agency: str | None = None,
         host: str | None = None,
+        label: tuple[str, str] | None = None,
+        offset: int = 0,
     ) -> list[EndpointView]:
-        """Endpoints with id > `after`, by id; `agency_id` is the caller's filter, `agency` an admin's choice."""
-        query = _page_query(agency_id is not None, agency is not None, host is not None)
-        values = {"agency_id": agency_id, "after": after, "limit": limit, "slug": agency, "host": host}
-        if host is not None:
-            values["suffix"] = "." + _like_literal(host)
-        return self._views(await self.reads.all(query, values))
+        """Endpoints with id > `after`, by id, skipping `offset` of them (the UI's page numbers); `agency_id` is
+        the caller's filter, `agency` an admin's choice."""
+        which = EndpointQuery(agency_id, agency, host, label)
+        values = which.values() | {"after": after, "limit": limit, "offset": offset}
+        return self._views(await self.reads.all(which.narrowed(_page_query(which.shape())), values))
+
+    async def count(self, which: EndpointQuery) -> int:
+        row = await self.reads.first(which.narrowed(_count_query(which.shape())), which.values())
+        return int(row[0]) if row else 0
 
     async def get(self, endpoint_id: int, agency_id: int | None) -> EndpointView:
         query = (
