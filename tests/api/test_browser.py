@@ -175,6 +175,16 @@ def test_every_page_is_german_fits_the_screen_and_passes_axe(running: RunningApi
                 assert_german(page)
                 assert_fits(page)
                 assert_accessible(page)
+            # the CERT's view: every agency's endpoints and scope requests, with the agency column and field
+            page.get_by_role("button", name="Abmelden").click()
+            sign_in(page, running, running.tokens.admin)
+            for path in ("/ui/endpoints", "/ui/scope", f"/ui/endpoints/{ids['endpoint']}"):
+                page.goto(running.url + path)
+                assert_german(page)
+                assert_fits(page)
+                assert_accessible(page)
+            page.get_by_role("button", name="Abmelden").click()
+            sign_in(page, running, running.tokens.agency_a)
             # a form with every error shown at once fits and is accessible too
             page.goto(f"{running.url}/ui/endpoints/{ids['endpoint']}/edit")
             for box in page.get_by_role("checkbox").all():
