@@ -16,10 +16,13 @@ import dataclasses
 import inspect
 from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
+from html.parser import HTMLParser
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import pytest
 from sslyze.mozilla_tls_profile import tls_config_checker
 
 from checks.base import CheckContext
@@ -31,7 +34,7 @@ from checks.ports import OpenPort, PortsCheck, PortsConfig, PortsDetails
 from checks.reachability import ReachabilityCheck, ReachabilityConfig, ReachabilityDetails
 from checks.tls import TlsCheck, TlsConfig, TlsDetails
 from checks.tls.models import AcceptedSuite, HttpFacts, VulnFacts
-from checks.tls.profiles import MOZILLA_REQUIREMENTS, Failure, load_profile
+from checks.tls.profiles import MOZILLA_REQUIREMENTS, Failure, judge, load_profile
 from monitor.catalogue import all_specs
 from monitor.evidence import FIELDS, FOR_KEY, NESTED, VALUES, Item, Pair, Table, evidence_items, field_for
 from monitor.findings import Policy, reconcile
@@ -43,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BSI = "tls.compliance.bsi_tr_02102_2"
 MOZILLA = "tls.compliance.mozilla_intermediate"
 COMPLIANCE_COLUMNS = {f.name for f in dataclasses.fields(Failure)}  # shown as requirement/section/expected/found
-HOSTILE = '<script>alert("x")</script>\x1b[2J'
+HOSTILE = '<script>alert("x")</script>\x1b[2J\u202egnp.exe'  # markup, a terminal escape, a bidi override
 
 
 # ------------------------------------------------------------------------------------------------ samples
@@ -372,3 +375,76 @@ def _all_text(item: Item) -> str:
 def test_an_unknown_field_is_shown_under_its_name_as_the_servers() -> None:
     [item] = evidence_items({"x_header": "nginx"}, "tls.hsts.short", "de")
     assert (item.label, item.value, item.server) == ("x_header", "nginx", True)
+
+
+class Marked(HTMLParser):
+    """Text per element class, and every start tag, of a rendered page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.server_text: list[str] = []
+        self.own_text: list[str] = []
+        self._classes: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self._classes.append(dict(attrs).get("class") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._classes.pop()
+
+    def handle_data(self, data: str) -> None:
+        classes = self._classes[-1].split() if self._classes else []
+        if "ev-server" in classes:
+            self.server_text.append(data)
+        elif "ev-value" in classes:
+            self.own_text.append(data)
+
+
+def render(items: list[Item]) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("monitor.api", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    return env.from_string('{% from "_evidence.html" import evidence %}{{ evidence(items) }}').render(items=items)
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_hostile_server_values_stay_text_and_are_marked(language: str) -> None:
+    detail = {
+        "subject": f"CN={HOSTILE}",
+        "dns_names": [HOSTILE],
+        "evidence": {"port": 22, "source": "banner", "evidence": f"SSH-2.0-{HOSTILE}"},
+        "ports": [{"port": 8080, "protocol": "tcp", "service": "http", "product": HOSTILE}],
+        "minimum": 2048,
+    }
+    page = render(evidence_items(detail, "patch.cve.CVE-2024-6387", language))
+    assert "<script" not in page and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert "\x1b" not in page and "\\x1b[2J" in page  # a terminal escape is shown, not passed on
+    assert "\u202e" not in page and "\\u202egnp.exe" in page  # nor may a bidi override reorder the page
+    parsed = Marked()
+    parsed.feed(page)
+    assert "script" not in parsed.tags
+    assert sum(HOSTILE[:8] in text for text in parsed.server_text) == 4  # subject, name, banner, product
+    assert not any("<" in text for text in parsed.own_text)
+    assert "22" in parsed.own_text and "8080" in parsed.own_text and "2048" in parsed.own_text
+    marker = "vom Server gemeldet" if language == "de" else "reported by the server"
+    assert page.count(marker) == 5  # subject, names, the banner's entry, the service and product columns
+    assert '<th scope="col">' in page and '<th scope="row"' in page
+
+
+def test_the_compliance_table_renders_with_headers_and_the_found_column_marked() -> None:
+    table_page = render(evidence_items({"failed": [f.as_detail() for f in _bsi_failures()]}, BSI, "de"))
+    for heading in ("Anforderung", "Abschnitt", "Erwartet"):
+        assert f'<th scope="col">{heading}</th>' in table_page
+    assert '<th scope="col">Vorgefunden <span class="ev-mark">vom Server gemeldet</span></th>' in table_page
+    assert "TLS 1.0 und TLS 1.1 dürfen nicht angeboten werden" in table_page
+
+
+def _bsi_failures() -> list[Failure]:
+    legacy = details(
+        suites={**details().suites, "TLSv1.0": (Suite(name="TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", bits=128),)}
+    )
+    failures = judge("bsi_tr_02102_2", legacy)
+    assert [f.requirement for f in failures] == ["protocols.allowed"]
+    return failures
