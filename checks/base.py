@@ -255,6 +255,12 @@ class Check(ABC, Generic[C, D]):
         """
 
     @classmethod
+    def requirement_text(cls, finding_key: str, requirement: str, language: str) -> str | None:
+        """What `requirement` of a compliance finding `finding_key` expects, for a reader of `language` ("de",
+        "en"); None when the check has no such text (the reader then sees the text the finding stored)."""
+        return None
+
+    @classmethod
     def spec(cls, key: str) -> FindingSpec:
         for entry in cls.findings:
             if entry.matches(key):

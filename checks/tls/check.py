@@ -13,7 +13,7 @@ from checks.tls.certs import check_ca_file
 from checks.tls.evaluate import evaluate, untested_keys
 from checks.tls.grade import grade, weakest_suite
 from checks.tls.models import Handshake, ProfileName, TlsConfig, TlsDetails
-from checks.tls.profiles import judge
+from checks.tls.profiles import judge, requirement_text
 from checks.tls.scan import quick_handshake, scan
 from monitor.models import Observation, Target
 
@@ -71,6 +71,11 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
 
     def untested(self, details: TlsDetails) -> tuple[str, ...]:
         return untested_keys(details)
+
+    @classmethod
+    def requirement_text(cls, finding_key: str, requirement: str, language: str) -> str | None:
+        area, _, profile = finding_key.rpartition(".")  # tls.compliance.<profile>
+        return requirement_text(profile, requirement, language) if area == "tls.compliance" else None
 
 
 def previous_details(ctx: CheckContext) -> TlsDetails | None:

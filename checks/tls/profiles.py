@@ -25,6 +25,7 @@ class Requirement:
     section: str
     text: str
     params: Mapping[str, Any]
+    text_de: str  # `text` in German, for agency staff
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +54,14 @@ def load_profile(path: Path = BSI_TABLE) -> Profile:
     head = raw["profile"]
     requirements = []
     for entry in raw["requirement"]:
-        params = {k: v for k, v in entry.items() if k not in {"id", "kind", "section", "text"}}
+        params = {k: v for k, v in entry.items() if k not in {"id", "kind", "section", "text", "text_de"}}
         if entry["kind"] not in _KINDS:
             raise ValueError(f"{path.name}: requirement {entry['id']!r} has unknown kind {entry['kind']!r}")
-        requirements.append(Requirement(entry["id"], entry["kind"], entry["section"], entry["text"], params))
+        if not entry.get("text_de"):
+            raise ValueError(f"{path.name}: requirement {entry['id']!r} has no German text (text_de)")
+        requirements.append(
+            Requirement(entry["id"], entry["kind"], entry["section"], entry["text"], params, entry["text_de"])
+        )
     return Profile(head["id"], head["title"], head["edition"], int(head["revision"]), tuple(requirements))
 
 
@@ -76,6 +81,83 @@ def judge(profile: ProfileName, details: TlsDetails) -> list[Failure]:
         if evidence:
             failures.append(Failure(requirement.id, requirement.section, requirement.text, evidence))
     return failures
+
+
+def requirement_text(profile: str, requirement: str, language: str) -> str | None:
+    """What `requirement` of `profile` expects, for a reader of `language` (German or English); None if unknown.
+
+    Looked up when a finding is shown, not stored in it: a finding stores the English text of its day.
+    """
+    german = language.split("-", 1)[0].strip().lower() == "de"
+    if profile == "mozilla_intermediate":
+        texts = MOZILLA_REQUIREMENTS.get(requirement)
+        return None if texts is None else texts[1] if german else texts[0]
+    if profile == "bsi_tr_02102_2":
+        found = next((r for r in load_profile().requirements if r.id == requirement), None)
+        return None if found is None else found.text_de if german else found.text
+    return None
+
+
+# sslyze's names of the Mozilla "intermediate" (5.7) rules, with what each expects in English and German; sslyze
+# stores the name and its own English message of what it found
+MOZILLA_REQUIREMENTS: dict[str, tuple[str, str]] = {
+    "tls_versions": ("Only TLS 1.2 and TLS 1.3.", "Nur TLS 1.2 und TLS 1.3."),
+    "ciphersuites": (
+        "TLS 1.3 suites only TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256.",
+        "Bei TLS 1.3 nur die Suites TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256.",
+    ),
+    "ciphers": (
+        "TLS 1.2 suites only ECDHE (ECDSA or RSA) or DHE-RSA with AES-GCM or ChaCha20-Poly1305.",
+        "Bei TLS 1.2 nur Suites mit ECDHE (ECDSA oder RSA) oder DHE-RSA und AES-GCM oder ChaCha20-Poly1305.",
+    ),
+    "tls_curves": (
+        "Key exchange only over X25519, P-256 (prime256v1) or P-384 (secp384r1).",
+        "Schlüsselaustausch nur über X25519, P-256 (prime256v1) oder P-384 (secp384r1).",
+    ),
+    "ecdh_param_size": ("ECDH groups of at least 256 bits.", "ECDH-Gruppen mit mindestens 256 Bit."),
+    "dh_param_size": ("DH groups of at least 2048 bits.", "DH-Gruppen mit mindestens 2048 Bit."),
+    "certificate_path_validation": (
+        "The certificate chain validates against the trusted certificate authorities.",
+        "Die Zertifikatskette lässt sich bis zu einer vertrauenswürdigen Zertifizierungsstelle prüfen.",
+    ),
+    "certificate_types": ("An ECDSA or RSA certificate.", "Ein ECDSA- oder RSA-Zertifikat."),
+    "certificate_curves": (
+        "ECDSA certificate keys on P-256 (prime256v1) or P-384 (secp384r1).",
+        "ECDSA-Zertifikatsschlüssel auf P-256 (prime256v1) oder P-384 (secp384r1).",
+    ),
+    "certificate_signatures": (
+        "The certificate is signed with sha256WithRSAEncryption or ECDSA with SHA-256, SHA-384 or SHA-512.",
+        "Das Zertifikat ist mit sha256WithRSAEncryption oder ECDSA mit SHA-256, SHA-384 oder SHA-512 signiert.",
+    ),
+    "rsa_key_size": ("RSA certificate keys of at least 2048 bits.", "RSA-Zertifikatsschlüssel ab 2048 Bit."),
+    "maximum_certificate_lifespan": (
+        "Certificates valid for at most 366 days.",
+        "Zertifikate mit einer Laufzeit von höchstens 366 Tagen.",
+    ),
+    "hsts_min_age": (
+        "HSTS with a max-age of at least 63072000 seconds (two years).",
+        "HSTS mit max-age von mindestens 63072000 Sekunden (zwei Jahre).",
+    ),
+    "tls_vulnerability_compression": ("No TLS compression (CRIME).", "Keine TLS-Kompression (CRIME)."),
+    "tls_vulnerability_ccs_injection": (
+        "Not vulnerable to OpenSSL CCS injection.",
+        "Nicht anfällig für die OpenSSL-CCS-Injection.",
+    ),
+    "tls_vulnerability_fallback_scsv": (
+        "TLS_FALLBACK_SCSV is supported (protection against downgrades).",
+        "TLS_FALLBACK_SCSV wird unterstützt (Schutz vor dem Herabstufen der Protokollversion).",
+    ),
+    "tls_vulnerability_heartbleed": ("Not vulnerable to Heartbleed.", "Nicht anfällig für Heartbleed."),
+    "tls_vulnerability_robot": ("Not vulnerable to ROBOT.", "Nicht anfällig für ROBOT."),
+    "tls_vulnerability_renegotiation": (
+        "Secure renegotiation (RFC 5746) is supported.",
+        "Sichere Neuaushandlung (Secure Renegotiation, RFC 5746) wird unterstützt.",
+    ),
+    "tls_vulnerability_extended_master_secret": (
+        "The Extended Master Secret extension (RFC 7627) is supported.",
+        "Die Erweiterung Extended Master Secret (RFC 7627) wird unterstützt.",
+    ),
+}
 
 
 # --------------------------------------------------------------------------- requirement kinds

@@ -7,6 +7,7 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from monitor.api import schemas as s
 from monitor.api.context import services
@@ -90,6 +91,15 @@ def notice(request: web.Request, allowed: tuple[str, ...]) -> str | None:
     return chosen if chosen in allowed else None
 
 
+def prose(text: str) -> Markup:
+    """Catalogue text as HTML: escaped, with its `code spans` (configuration lines to copy) set as code."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: plain text
+        return escape(text)
+    code = Markup("<code>{}</code>")
+    return Markup("").join(code.format(part) if index % 2 else part for index, part in enumerate(parts))
+
+
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     session = request.get(SESSION)
     lang = language(request)
@@ -105,6 +115,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         when=lambda moment: local_time(moment, lang) if moment else "",
         day=lambda moment: local_date(moment, lang) if moment else "",
         check_label=lambda name: t.get(f"check_{name}", name),
+        prose=prose,
     )
     return aiohttp_jinja2.render_template(template, request, context, status=status)
 

@@ -26,6 +26,7 @@ from monitor.api.web_base import (
 )
 from monitor.catalogue import finding_texts
 from monitor.errors import UserError
+from monitor.evidence import evidence_items
 
 NOTICES = ("accepted", "revoked")
 
@@ -40,6 +41,7 @@ async def finding_page(request: web.Request, errors: dict[str, str] | None = Non
         status,
         finding=finding_reply(view),
         texts=finding_texts(view.key, view.title, view.remediation, language(request)),
+        evidence_items=evidence_items(view.detail, view.key, language(request)),
         history=await svc.findings.history(view),
         errors=errors or {},
         notice=notice(request, NOTICES),

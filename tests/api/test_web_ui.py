@@ -134,3 +134,10 @@ async def test_the_daemons_settings_give_the_api_its_cadence_and_secure_cookies(
 
     config = api_config(Settings(default_interval="2h", ui_base_url="https://posture.example/ui"))
     assert config.cadence.default_interval_s == 7200 and config.secure_cookies
+
+
+def test_catalogue_prose_sets_code_spans_and_escapes_the_rest() -> None:
+    from monitor.api.web_base import prose
+
+    assert prose("nginx: `ssl_protocols TLSv1.2;` <b>") == "nginx: <code>ssl_protocols TLSv1.2;</code> &lt;b&gt;"
+    assert prose("an `unpaired <i> tick") == "an `unpaired &lt;i&gt; tick"
