@@ -155,6 +155,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "run_timed_out": "Zeitüberschreitung",
         "run_misconfigured": "Konfigurationsfehler",
         "run_crashed": "interner Fehler",
+        "why_unreachable": (
+            "Der Server hat nicht geantwortet: Verbindung abgelehnt, zurückgesetzt, Zeitüberschreitung oder der Name "
+            "ließ sich nicht auflösen. Offene Befunde bleiben offen, bis er wieder geprüft werden kann."
+        ),
+        "why_timed_out": (
+            "Die Prüfung wurde nicht innerhalb ihres Zeitlimits fertig; sie wird beim nächsten Lauf wiederholt."
+        ),
+        "why_misconfigured": (
+            "Die Prüfung ist auf Seiten des Dienstes falsch eingerichtet (z. B. eine fehlende Datei oder Einstellung). "
+            "Das ist kein Fehler Ihres Servers; bitte wenden Sie sich an Ihre CERT-Ansprechpartner."
+        ),
+        "why_crashed": (
+            "Bei der Prüfung ist ein interner Fehler aufgetreten. Das ist kein Fehler Ihres Servers; das CERT sieht "
+            "ihn im Protokoll."
+        ),
+        "why_incomplete": (
+            "Einige Teile konnten in diesem Lauf nicht getestet werden; der nächste Lauf versucht es erneut."
+        ),
+        "technical_detail": "Technische Angabe",
+        "untested": "Nicht getestet",
         "health_pending": "noch nicht geprüft",
         "health_ok": "in Ordnung",
         "health_incomplete": "unvollständig geprüft",
@@ -334,6 +354,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "run_timed_out": "timed out",
         "run_misconfigured": "misconfigured",
         "run_crashed": "internal error",
+        "why_unreachable": (
+            "The server did not answer: connection refused, reset, timed out, or the name did not resolve. Open "
+            "findings stay open until it can be checked again."
+        ),
+        "why_timed_out": "The check did not finish within its time limit; the next run tries again.",
+        "why_misconfigured": (
+            "The check is set up wrongly on the service's side (a missing file or setting, for instance). This is "
+            "not your server's fault; please contact your CERT."
+        ),
+        "why_crashed": "The check hit an internal error. This is not your server's fault; the CERT sees it in the log.",
+        "why_incomplete": "Some parts could not be tested in this run; the next run tries again.",
+        "technical_detail": "Technical detail",
+        "untested": "Not tested",
         "health_pending": "not checked yet",
         "health_ok": "fine",
         "health_incomplete": "checked incompletely",

@@ -141,3 +141,10 @@ def test_catalogue_prose_sets_code_spans_and_escapes_the_rest() -> None:
 
     assert prose("nginx: `ssl_protocols TLSv1.2;` <b>") == "nginx: <code>ssl_protocols TLSv1.2;</code> &lt;b&gt;"
     assert prose("an `unpaired <i> tick") == "an `unpaired &lt;i&gt; tick"
+
+
+def test_every_word_of_the_ui_exists_in_both_languages() -> None:
+    from monitor.api.i18n import MESSAGES
+
+    assert set(MESSAGES["de"]) == set(MESSAGES["en"])
+    assert [key for key, text in MESSAGES["de"].items() if not text.strip()] == []
