@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,11 @@ class OutboxEvent:
     severity: str
     created_at: datetime
     data: Mapping[str, Any]
+
+
+def payload(body: Any) -> bytes:
+    """A message as published: compact JSON, non-ASCII and control characters escaped."""
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def alert_topic(prefix: str, agency: str, severity: str) -> str:
