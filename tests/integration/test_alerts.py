@@ -227,3 +227,4 @@ async def test_intelmq_payload_is_a_valid_intelmq_event(
     event = Event(payload, harmonization=harmonization)  # raises on any field outside the harmonization
     assert event["source.ip"] == "127.0.0.2" and event["source.port"] == 443
     assert event["classification.identifier"] == "fake.noticed" and event["severity"] == "high"
+    assert event["extra.status"] == "new" and event["extra.summary"] == "Hoch: noticed – 127.0.0.2:443"
