@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,11 @@ class OutboxEvent:
     severity: str
     created_at: datetime
     data: Mapping[str, Any]
+
+
+def payload(body: Any) -> bytes:
+    """A message as published: compact JSON, non-ASCII and control characters escaped."""
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def alert_topic(prefix: str, agency: str, severity: str) -> str:
@@ -54,6 +60,20 @@ def cloudevent(event: OutboxEvent, source: str) -> dict[str, Any]:
 
 # IntelMQ's classification.type per finding family; the taxonomy follows from the type in IntelMQ 3
 _INTELMQ_TYPES = {"tls": "weak-crypto", "ports": "potentially-unwanted-accessible", "patch": "vulnerable-system"}
+# IntelMQ has no state of an event: extra.status says whether it reports a problem or closes one
+_INTELMQ_STATUS = {
+    "finding.opened": "new",
+    "endpoint.unreachable": "new",
+    "finding.resolved": "resolved",
+    "endpoint.recovered": "resolved",
+    "finding.flapping": "flapping",
+}  # the others (escalated, reminder, overdue, acceptance_expired): "open"
+# a closing event is no report of the problem: RSIT's "other", never the problem's own type (docs/alerts.md)
+_CLOSING = frozenset({"resolved", "flapping"})
+
+
+def intelmq_status(event_type: str) -> str:
+    return _INTELMQ_STATUS.get(event_type, "open")
 
 
 def intelmq_event(event: OutboxEvent, feed: str) -> dict[str, Any]:
@@ -64,20 +84,27 @@ def intelmq_event(event: OutboxEvent, feed: str) -> dict[str, Any]:
         address_field = "source.ip" if ipaddress.ip_address(host) else ""
     except ValueError:
         address_field = "source.fqdn"
+    status = intelmq_status(event.type)
+    kind = "other" if status in _CLOSING else _INTELMQ_TYPES.get(key.split(".", 1)[0], "undetermined")
     return {
         "feed.name": feed,
         "time.observation": str(data.get("observed_at", event.created_at.isoformat())),
-        "classification.type": _INTELMQ_TYPES.get(key.split(".", 1)[0], "undetermined"),
+        "classification.type": kind,
         "classification.identifier": key.lower(),
         address_field: host,
         "source.port": int(data.get("port", 0)),
         "severity": event.severity,
         "event_description.text": str(data.get("title", "")),
+        "event_description.url": data.get("link"),
+        "extra.status": status,
         "extra.event_id": event.event_id,
         "extra.event_type": event.type,
         "extra.agency": event.agency,
         "extra.check": data.get("check"),
+        "extra.language": data.get("language"),
+        "extra.summary": data.get("summary"),
         "extra.detail": data.get("detail"),
+        "extra.detail_truncated": data.get("detail_truncated"),
         "extra.remediation": data.get("remediation"),
         "extra.first_seen": data.get("first_seen"),
         "extra.due_date": data.get("due_date"),

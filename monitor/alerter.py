@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,6 +24,7 @@ from monitor.alert_format import (
     alert_topic,
     cloudevent,
     intelmq_event,
+    payload,
     state_topic,
     status_topic,
 )
@@ -218,16 +218,16 @@ class Publisher:
         else:
             body = cloudevent(event, self.source)
             properties = self._properties(CLOUDEVENTS_CONTENT_TYPE)
-        payload = json.dumps(body, separators=(",", ":")).encode()
         await client.publish(
-            alert_topic(self.prefix, event.agency, event.severity), payload, qos=1, properties=properties
+            alert_topic(self.prefix, event.agency, event.severity), payload(body), qos=1, properties=properties
         )
 
     async def _publish_states(self, client: aiomqtt.Client, endpoint_ids: Sequence[int], stop: asyncio.Event) -> None:
         for state in await self._stored(stop, partial(self.outbox.endpoint_states, endpoint_ids)):
             topic = state_topic(self.prefix, state["agency"], state["endpoint_id"])
-            payload = json.dumps(state, separators=(",", ":")).encode()
-            await client.publish(topic, payload, qos=1, retain=True, properties=self._properties("application/json"))
+            await client.publish(
+                topic, payload(state), qos=1, retain=True, properties=self._properties("application/json")
+            )
 
     def _properties(self, content_type: str) -> Properties | None:
         if self.broker.protocol != "5":

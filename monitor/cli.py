@@ -21,7 +21,7 @@ from monitor.display import printable, result_report, table
 from monitor.errors import InvalidInput, UserError
 from monitor.happy_eyeballs import CONNECT_PROBE_S, first_answering
 from monitor.memory import limit_malloc_arenas
-from monitor.models import Target
+from monitor.models import LANGUAGES, Target
 from monitor.oneoff import EXIT_ERROR, EXIT_FINDINGS, document, exit_code, parse_check_names, scan
 from monitor.scope import parse_host_port, parse_ip, parse_port
 from monitor.scope_resolution import DnsResolver, HostUnresolvable
@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     agency_settings.add_argument(
         "--unset", action="append", default=[], metavar="CHECK[.KEY]", help="inherit the global setting again"
+    )
+    agency_settings.add_argument(
+        "--alert-language", choices=LANGUAGES, help="the language of the agency's alerts (default: de)"
     )
 
     scope = commands.add_parser("scope", help="what each agency owns").add_subparsers(dest="action", required=True)
@@ -246,8 +249,10 @@ async def _agency_settings(args: argparse.Namespace, settings: Settings, store: 
         patch.setdefault(check, {})[key] = value
     for check, values in _check_settings(args).items():
         patch.setdefault(check, {}).update(values)
-    if patch:
-        record = await registration_from(settings, store).change_agency_settings(args.slug, patch, CLI_ACTOR)
+    if patch or args.alert_language:
+        record = await registration_from(settings, store).change_agency_settings(
+            args.slug, patch or None, CLI_ACTOR, args.alert_language
+        )
     else:
         record = await store.registry.agency(args.slug)
     lines = [
@@ -255,7 +260,8 @@ async def _agency_settings(args: argparse.Namespace, settings: Settings, store: 
         for check, values in sorted(record.check_settings.items())
         for key, value in sorted(values.items())
     ]
-    for line in lines or [f"agency {record.slug}: no settings of its own (global ones apply)"]:
+    print(f"alert_language = {json.dumps(record.alert_language)}")
+    for line in lines or [f"agency {record.slug}: no check settings of its own (global ones apply)"]:
         print(printable(line))
     return 0
 

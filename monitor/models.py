@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 
 class Severity(IntEnum):
@@ -27,6 +27,19 @@ class Severity(IntEnum):
         except KeyError:
             allowed = ", ".join(s.label for s in cls)
             raise ValueError(f"unknown severity {text!r} (allowed: {allowed})") from None
+
+
+# the languages agency staff read findings and alerts in: German by default, English on request
+Language = Literal["de", "en"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+DEFAULT_LANGUAGE: Language = "de"
+
+
+def parse_language(text: str) -> Language:
+    for language in LANGUAGES:
+        if text == language:
+            return language
+    raise ValueError(f"{text!r} is not one of the languages {', '.join(LANGUAGES)}")
 
 
 class CheckStatus(StrEnum):

@@ -108,22 +108,37 @@ def audit_actions(posture: Posture) -> list[str]:
 
 def test_cli_sets_shows_and_unsets_agency_settings(registered: Posture, ca_file: Path) -> None:
     shown = registered("agency", "settings", "land-a")
-    assert (shown.code, shown.stdout.strip()) == (0, "agency land-a: no settings of its own (global ones apply)")
+    assert (shown.code, shown.stdout.splitlines()) == (
+        0,
+        ['alert_language = "de"', "agency land-a: no check settings of its own (global ones apply)"],
+    )
     result = registered(
         "agency", "settings", "land-a", "--ca-file", str(ca_file), "--profile", "mozilla_intermediate",
         "--set", "tls.full_scan_every_s=86400",
     )  # fmt: skip
     assert result.code == 0, result.stderr
     assert result.stdout.splitlines() == [
+        'alert_language = "de"',
         f'tls.ca_file = "{ca_file}"',
         "tls.full_scan_every_s = 86400.0",
         'tls.profiles = ["mozilla_intermediate"]',
     ]
     assert registered("agency", "settings", "land-a").stdout == result.stdout
     unset = registered("agency", "settings", "land-a", "--unset", "tls.profiles", "--unset", "tls.full_scan_every_s")
-    assert unset.stdout.splitlines() == [f'tls.ca_file = "{ca_file}"']
-    assert registered("agency", "settings", "land-a", "--unset", "tls").stdout.startswith("agency land-a: no settings")
+    assert unset.stdout.splitlines() == ['alert_language = "de"', f'tls.ca_file = "{ca_file}"']
+    assert "agency land-a: no check settings" in registered("agency", "settings", "land-a", "--unset", "tls").stdout
     assert audit_actions(registered).count("agency.settings") == 3
+
+
+def test_cli_sets_the_alert_language(registered: Posture) -> None:
+    english = registered("agency", "settings", "land-a", "--alert-language", "en")
+    assert english.code == 0, english.stderr
+    assert english.stdout.splitlines()[0] == 'alert_language = "en"'
+    assert registered("agency", "settings", "land-a").stdout.splitlines()[0] == 'alert_language = "en"'
+    assert audit_actions(registered).count("agency.alert_language") == 1
+    assert audit_actions(registered).count("agency.settings") == 0  # the check settings were not touched
+    refused = registered("agency", "settings", "land-a", "--alert-language", "fr")
+    assert refused.code == 2 and "invalid choice: 'fr'" in refused.stderr
 
 
 @pytest.mark.parametrize(
@@ -148,7 +163,7 @@ def test_cli_refuses_bad_settings_with_one_line_and_writes_nothing(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message.format(cwd=registered.cwd.resolve()) in lines[0], result.stderr
     assert audit_actions(registered) == before
-    assert registered("agency", "settings", "land-a").stdout.startswith("agency land-a: no settings")
+    assert "agency land-a: no check settings" in registered("agency", "settings", "land-a").stdout
 
 
 def test_cli_unknown_agency_is_one_line(registered: Posture) -> None:

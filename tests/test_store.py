@@ -43,8 +43,9 @@ async def round_trip(engine: AsyncEngine) -> None:
     await registry.add_agency("lk-test", "Landkreis Test", ACTOR)
     await registry.add_scope("lk-test", "127.0.0.0/8", ACTOR)
     endpoint = await registry.add_endpoint("lk-test", "127.0.0.2", 443, ["finding"], cadence, ACTOR)
-    agency = await registry.change_agency_check_settings("lk-test", lambda _: {"finding": {"timeout_s": 5}}, ACTOR)
+    agency = await registry.change_agency("lk-test", ACTOR, lambda _: {"finding": {"timeout_s": 5}}, "en")
     assert (await registry.agency("lk-test")).check_settings == agency.check_settings == {"finding": {"timeout_s": 5}}
+    assert (await registry.agency("lk-test")).alert_language == agency.alert_language == "en"
     async with engine.begin() as conn:
         await conn.execute(update(CHECK_STATE).values(next_due=datetime.now(UTC) - timedelta(seconds=1)))
     queue = WorkQueue(engine, "replica-1", cadence, lease_s=60)

@@ -57,7 +57,13 @@ async def list_agencies(call: Call) -> s.AgencyList:
 
 def _agency_detail(record: AgencyRecord) -> s.AgencyDetail:
     settings = {name: dict(values) for name, values in record.check_settings.items()}
-    return s.AgencyDetail(slug=record.slug, name=record.name, endpoints=record.endpoints, check_settings=settings)
+    return s.AgencyDetail(
+        slug=record.slug,
+        name=record.name,
+        endpoints=record.endpoints,
+        check_settings=settings,
+        alert_language=record.alert_language,
+    )
 
 
 async def get_agency(call: Call) -> s.AgencyDetail:
@@ -69,9 +75,12 @@ async def update_agency(call: Call) -> s.AgencyDetail:
     actor = call.principal.actor(client_address(call.request))
     registration = services(call.request).registration
     try:
-        record = await registration.change_agency_settings(call.path["slug"], body.check_settings, actor)
+        record = await registration.change_agency_settings(
+            call.path["slug"], body.check_settings, actor, body.alert_language
+        )
     except InvalidInput as err:
-        raise InvalidInput(f"check_settings.{err.field}", err.reason) from None
+        field = err.field if err.field == "alert_language" else f"check_settings.{err.field}"
+        raise InvalidInput(field, err.reason) from None
     return _agency_detail(record)
 
 
@@ -150,7 +159,8 @@ OPERATIONS = [
     Operation("GET", "/agencies/{slug}", get_agency, "An agency and its check settings", ROLE_READ_ALL, "agencies",
               response=s.AgencyDetail, errors=(404,)),
     Operation("PATCH", "/agencies/{slug}", update_agency,
-              "Change an agency's check settings (trust anchors, compliance profiles) for all its endpoints",
+              "Change an agency's check settings (trust anchors, compliance profiles) for all its endpoints, or the "
+              "language of its alerts",
               ROLE_ADMIN, "agencies", body=s.AgencyUpdate, response=s.AgencyDetail, errors=(404,)),
     Operation("GET", "/agencies/{slug}/scopes", list_scopes, "An agency's scope", ROLE_ANY, "scopes",
               response=s.ScopeList, errors=(404,)),

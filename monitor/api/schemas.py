@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from monitor.models import Language
 
 SeverityLabel = Literal["info", "low", "medium", "high", "critical"]
 Role = Literal["admin", "analyst", "agency", "metrics"]
@@ -58,11 +60,30 @@ class AgencyList(Reply):
 
 
 class AgencyUpdate(Body):
-    check_settings: dict[str, dict[str, Any] | None] = Field(
+    """At least one of the fields; a field left out stays as it is."""
+
+    check_settings: dict[str, dict[str, Any] | None] | None = Field(
+        default=None,
         description="per-check settings for all the agency's endpoints, as a JSON merge patch (RFC 7396): "
         'a value sets a key, null goes back to the global setting; e.g. {"tls": {"ca_file": "/etc/posture/'
-        'land-ca.pem", "profiles": ["bsi_tr_02102_2"]}}. Paths are absolute, on the scanner host.'
+        'land-ca.pem", "profiles": ["bsi_tr_02102_2"]}}. Paths are absolute, on the scanner host.',
     )
+    alert_language: Language | None = Field(
+        default=None, description="the language of the agency's alerts: title, summary and remediation"
+    )
+
+    @field_validator("check_settings", "alert_language", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null; leave the field out to keep it as it is")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> AgencyUpdate:
+        if self.check_settings is None and self.alert_language is None:
+            raise ValueError("nothing to change: give check_settings, alert_language or both")
+        return self
 
 
 class AgencyDetail(Reply):
@@ -72,6 +93,7 @@ class AgencyDetail(Reply):
     check_settings: dict[str, dict[str, Any]] = Field(
         description="the agency's own check settings: between the global config and an endpoint's own"
     )
+    alert_language: Language = Field(description="the language of the agency's alerts (default German)")
 
 
 class ScopeCreate(Body):

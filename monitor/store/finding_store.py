@@ -12,7 +12,7 @@ from sqlalchemy import and_, false, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.findings import FindingState
-from monitor.models import Severity
+from monitor.models import DEFAULT_LANGUAGE, Language, Severity, parse_language
 from monitor.store.columns import one_of
 from monitor.store.tables import AGENCY, ENDPOINT, FINDING, OUTBOX
 
@@ -32,6 +32,7 @@ class AlertTarget:
     host: str
     port: int
     min_severity: Severity | None  # the agency's own routing; None: the global default
+    language: Language = DEFAULT_LANGUAGE  # of the agency's alerts
 
     @property
     def endpoint(self) -> str:
@@ -127,7 +128,7 @@ async def sweep_candidates(
         and_(FINDING.c.state == "open", or_(*reminder_due) if reminder_due else false()),
     )
     query = (
-        select(FINDING, ENDPOINT.c.host, ENDPOINT.c.port, AGENCY.c.slug, AGENCY.c.min_alert_severity)
+        select(FINDING, ENDPOINT.c.host, ENDPOINT.c.port, *ALERT_COLUMNS)
         .join(ENDPOINT, ENDPOINT.c.id == FINDING.c.endpoint_id)
         .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
         .where(due)
@@ -138,11 +139,27 @@ async def sweep_candidates(
         (
             row.id,
             _state(row),
-            AlertTarget(row.slug, row.endpoint_id, row.host, row.port, severity_or_none(row.min_alert_severity)),
+            alert_target(row, row.endpoint_id),
             row.endpoint_id,
         )
         for row in await conn.execute(query)
     ]
+
+
+# what routing and wording of an agency's alerts need, next to an endpoint's host and port
+ALERT_COLUMNS = (AGENCY.c.slug, AGENCY.c.min_alert_severity, AGENCY.c.alert_language)
+
+
+def alert_target(row: Any, endpoint_id: int) -> AlertTarget:
+    """From a row with the endpoint's host and port and the ALERT_COLUMNS."""
+    return AlertTarget(
+        row.slug,
+        endpoint_id,
+        row.host,
+        row.port,
+        severity_or_none(row.min_alert_severity),
+        parse_language(row.alert_language),
+    )
 
 
 def severity_or_none(stored: int | None) -> Severity | None:

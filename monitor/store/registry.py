@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import Conflict, InvalidInput, NotFound
+from monitor.models import DEFAULT_LANGUAGE, Language, parse_language
 from monitor.scope import ScopeEntry, validate_agency_slug
 from monitor.store.audit import Actor, agency_id_of, write_audit
 from monitor.store.columns import one_of
@@ -35,6 +37,7 @@ class AgencyRecord:
     name: str
     endpoints: int = 0
     check_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    alert_language: Language = DEFAULT_LANGUAGE
 
 
 SettingsChange = Callable[[Mapping[str, Mapping[str, Any]]], dict[str, dict[str, Any]]]
@@ -124,23 +127,41 @@ class Registry:
 
     async def _agency_record(self, conn: AsyncConnection, slug: str) -> AgencyRecord:
         row = (
-            await conn.execute(select(AGENCY.c.id, AGENCY.c.name, AGENCY.c.check_settings).where(AGENCY.c.slug == slug))
+            await conn.execute(
+                select(AGENCY.c.id, AGENCY.c.name, AGENCY.c.check_settings, AGENCY.c.alert_language).where(
+                    AGENCY.c.slug == slug
+                )
+            )
         ).first()
         if row is None:
             raise NotFound("agency", f"no agency {slug!r} (see `posture agency list`)")
         count = (await conn.execute(select(func.count()).where(ENDPOINT.c.agency_id == row.id))).scalar_one()
-        return AgencyRecord(row.id, slug, row.name, count, row.check_settings or {})
+        return AgencyRecord(row.id, slug, row.name, count, row.check_settings or {}, parse_language(row.alert_language))
 
-    async def change_agency_check_settings(self, slug: str, change: SettingsChange, actor: Actor) -> AgencyRecord:
-        """Replace an agency's check settings with `change(current)` in one transaction; `change` validates
-        (raising InvalidInput leaves everything as it was). Audited with the settings before and after."""
+    async def change_agency(
+        self,
+        slug: str,
+        actor: Actor,
+        check_settings: SettingsChange | None = None,
+        alert_language: Language | None = None,
+    ) -> AgencyRecord:
+        """Change an agency's settings in one transaction: its check settings become `check_settings(current)`
+        (which validates: raising InvalidInput leaves everything as it was), its alerts' language becomes
+        `alert_language`; None keeps either. Each change is audited with its value before and after."""
         async with self.engine.begin() as conn:
             current = await self._agency_record(conn, slug)
-            after = change(current.check_settings)
-            await conn.execute(update(AGENCY).where(AGENCY.c.id == current.id).values(check_settings=after))
-            detail = {"before": dict(current.check_settings), "after": after}
-            await write_audit(conn, self.clock.now(), actor, "agency.settings", slug, detail)
-        return AgencyRecord(current.id, slug, current.name, current.endpoints, after)
+            values: dict[str, Any] = {}
+            if check_settings is not None:
+                values["check_settings"] = after = check_settings(current.check_settings)
+                detail = {"before": dict(current.check_settings), "after": after}
+                await write_audit(conn, self.clock.now(), actor, "agency.settings", slug, detail)
+            if alert_language is not None:
+                values["alert_language"] = alert_language
+                detail = {"before": current.alert_language, "after": alert_language}
+                await write_audit(conn, self.clock.now(), actor, "agency.alert_language", slug, detail)
+            if values:
+                await conn.execute(update(AGENCY).where(AGENCY.c.id == current.id).values(**values))
+        return dataclasses.replace(current, **values)
 
     async def add_scope(self, slug: str, raw: str, actor: Actor) -> ScopeEntry:
         entry = ScopeEntry.parse(raw)

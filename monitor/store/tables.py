@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from monitor.store.columns import UtcDateTime
@@ -37,6 +37,8 @@ class Agency(SQLModel, table=True):
     check_settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
     )
+    # the language of the agency's alerts (title, summary, remediation): "de" or "en"
+    alert_language: str = Field(default="de", sa_column=Column(String(5), nullable=False, server_default="de"))
 
 
 class Scope(SQLModel, table=True):

@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.findings import FindingState
-from monitor.models import CheckResult, CheckStatus, Observation, Severity
+from monitor.models import DEFAULT_LANGUAGE, CheckResult, CheckStatus, Language, Observation, Severity, parse_language
 from monitor.scope import ScopeEntry
 from monitor.store import finding_store
 from monitor.store.bulk import insert_rows, update_rows
 from monitor.store.columns import one_of
-from monitor.store.finding_store import AlertTarget, jsonable, severity_or_none
+from monitor.store.finding_store import ALERT_COLUMNS, AlertTarget, alert_target, jsonable, severity_or_none
 from monitor.store.registry import Registry
 from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, SCAN_RUN
 
@@ -38,6 +38,7 @@ class DueItem:
     port: int
     interval_s: float
     agency_min_severity: Severity | None = None
+    agency_language: Language = DEFAULT_LANGUAGE  # of its alerts
     expected_ports: tuple[int, ...] = ()
     check_settings: Mapping[str, Any] = field(default_factory=dict)  # this check's overrides on this endpoint
     agency_settings: Mapping[str, Any] = field(default_factory=dict)  # … and on all the agency's endpoints
@@ -45,7 +46,9 @@ class DueItem:
 
     @property
     def alert_target(self) -> AlertTarget:
-        return AlertTarget(self.agency, self.endpoint_id, self.host, self.port, self.agency_min_severity)
+        return AlertTarget(
+            self.agency, self.endpoint_id, self.host, self.port, self.agency_min_severity, self.agency_language
+        )
 
     @property
     def key(self) -> tuple[int, str]:
@@ -132,7 +135,7 @@ class WorkQueue:
             )
         }
         agency_ids = sorted({row.agency_id for row in endpoints.values()})
-        agency_columns = (AGENCY.c.id, AGENCY.c.slug, AGENCY.c.min_alert_severity, AGENCY.c.check_settings)
+        agency_columns = (AGENCY.c.id, AGENCY.c.check_settings, *ALERT_COLUMNS)
         agencies = {
             row.id: row
             for row in await conn.execute(select(*agency_columns).where(one_of(conn.dialect, AGENCY.c.id, agency_ids)))
@@ -153,6 +156,7 @@ class WorkQueue:
                     port=endpoint.port,
                     interval_s=self.cadence.interval_for(endpoint.intervals, row.check),
                     agency_min_severity=severity_or_none(agency.min_alert_severity),
+                    agency_language=parse_language(agency.alert_language),
                     expected_ports=tuple(endpoint.expected_ports),
                     check_settings=endpoint.check_settings.get(row.check, {}),
                     agency_settings=(agency.check_settings or {}).get(row.check, {}),
@@ -241,17 +245,11 @@ class RecordingTx:
         """By endpoint: its agency's id and where its alerts go."""
         rows = await self.conn.execute(
             select(ENDPOINT.c.id, ENDPOINT.c.host, ENDPOINT.c.port, ENDPOINT.c.agency_id)
-            .add_columns(AGENCY.c.slug, AGENCY.c.min_alert_severity)
+            .add_columns(*ALERT_COLUMNS)
             .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
             .where(ENDPOINT.c.id.in_(endpoint_ids))
         )
-        return {
-            row.id: (
-                row.agency_id,
-                AlertTarget(row.slug, row.id, row.host, row.port, severity_or_none(row.min_alert_severity)),
-            )
-            for row in rows
-        }
+        return {row.id: (row.agency_id, alert_target(row, row.id)) for row in rows}
 
     async def sweep_candidates(
         self, now: datetime, reminders: Mapping[Severity, timedelta]

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from monitor.alert_texts import alert_texts, cut_detail
 from monitor.findings import FindingState
 from monitor.models import FindingEvent, Severity
 from monitor.store.finding_store import AlertTarget, jsonable
@@ -29,6 +30,8 @@ class AlertRouter:
         minimum = self.default_min_severity if target.min_severity is None else target.min_severity
         if event.severity < minimum:
             return None
+        texts = alert_texts(event, target.endpoint, target.language)
+        detail, truncated = cut_detail(jsonable(event.detail))
         data = {
             "agency": target.agency,
             "endpoint_id": target.endpoint_id,
@@ -38,9 +41,12 @@ class AlertRouter:
             "check": event.check,
             "key": event.key,
             "severity": event.severity.label,
-            "title": event.title,
-            "detail": jsonable(event.detail),
-            "remediation": event.remediation,
+            "language": target.language,
+            "title": texts.title,
+            "summary": texts.summary,
+            "detail": detail,
+            "detail_truncated": truncated,
+            "remediation": texts.remediation,
             "first_seen": state.first_seen.isoformat() if state else None,
             "due_date": state.due_at.isoformat() if state and state.due_at else None,
             "kev": bool(state and state.kev),

@@ -95,7 +95,7 @@ class Recorder:
                 agency_id, target = found
                 item = DueItem(
                     target.endpoint_id, result.check, agency_id, target.agency, target.host, target.port, 0.0,
-                    target.min_severity,
+                    target.min_severity, target.language,
                 )  # fmt: skip
                 stored = findings.setdefault(target.endpoint_id, {})
                 outbox += (await self._judge(tx, item, result, 0, stored, now))[2]

@@ -14,6 +14,7 @@ from checks.base import CheckConfig
 from monitor.cadence import Cadence, cadence_from
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.errors import InvalidInput, OutOfScope
+from monitor.models import Language, parse_language
 from monitor.scope import ScopeEntry, in_scope, normalise_host, parse_port
 from monitor.scope_resolution import DnsResolver, HostUnresolvable, Resolver, ScopeViolation, check_addresses
 from monitor.settings import Settings, check_configs
@@ -79,12 +80,20 @@ class Registration:
     async def add_scope(self, agency: str, value: str, actor: Actor) -> ScopeEntry:
         return await self.store.registry.add_scope(agency, value, actor)
 
-    async def change_agency_settings(self, agency: str, patch: Mapping[str, Any], actor: Actor) -> AgencyRecord:
-        """Apply a JSON merge patch to the agency's check settings, validated as they are written; the stored facts
-        of every check whose settings changed are judged again at once (a new profile needs no scan)."""
+    async def change_agency_settings(
+        self, agency: str, patch: Mapping[str, Any] | None, actor: Actor, alert_language: str | None = None
+    ) -> AgencyRecord:
+        """Apply a JSON merge patch to the agency's check settings, validated as they are written, and set the
+        language of its alerts (None: unchanged). The stored facts of every check whose settings changed are judged
+        again at once (a new profile needs no scan)."""
         configs = self.rules.check_configs
-        record = await self.store.registry.change_agency_check_settings(
-            agency, lambda current: stored_check_settings(configs, patch_check_settings(current, patch)), actor
+        record = await self.store.registry.change_agency(
+            agency,
+            actor,
+            None
+            if patch is None
+            else lambda current: stored_check_settings(configs, patch_check_settings(current, patch)),
+            None if alert_language is None else alert_language_of(alert_language),
         )
         if self.on_settings_changed is not None and patch:
             await self.on_settings_changed(agency, [name for name in patch if name in configs])
@@ -199,3 +208,10 @@ def valid_labels(labels: Mapping[str, str] | None) -> dict[str, str] | None:
 
 def valid_ports(ports: Sequence[int] | None) -> list[int] | None:
     return None if ports is None else [parse_port(port, "expected_ports") for port in ports]
+
+
+def alert_language_of(text: str) -> Language:
+    try:
+        return parse_language(text)
+    except ValueError as err:
+        raise InvalidInput("alert_language", str(err)) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import trustme
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from monitor.store.tables import AUDIT_LOG
 from tests.api.conftest import Api
 
 PATH = "/api/v1/agencies/lk-a"
+CHANGES = ("agency.settings", "agency.alert_language")
 
 
 async def test_an_admin_sets_the_agency_ca_bundle_and_profile(api: Api, tmp_path: Path) -> None:
@@ -20,7 +22,13 @@ async def test_an_admin_sets_the_agency_ca_bundle_and_profile(api: Api, tmp_path
     patch = {"check_settings": {"tls": {"ca_file": str(ca_file), "profiles": ["mozilla_intermediate"]}}}
     status, reply = await api.call("PATCH", PATH, api.tokens.admin, patch)
     assert status == 200, reply
-    assert reply == {"slug": "lk-a", "name": "Landkreis A", "endpoints": 0, "check_settings": patch["check_settings"]}
+    assert reply == {
+        "slug": "lk-a",
+        "name": "Landkreis A",
+        "endpoints": 0,
+        "check_settings": patch["check_settings"],
+        "alert_language": "de",
+    }
     status, shown = await api.call("GET", PATH, api.tokens.analyst)
     assert (status, shown) == (200, reply)
 
@@ -56,6 +64,44 @@ async def test_bad_settings_are_a_400_naming_the_field_and_change_nothing(api: A
         assert (await conn.execute(select(AUDIT_LOG).where(AUDIT_LOG.c.action == "agency.settings"))).all() == []
 
 
+async def test_an_admin_sets_the_alert_language_alone_or_with_check_settings(api: Api) -> None:
+    assert (await api.call("GET", PATH, api.tokens.analyst))[1]["alert_language"] == "de"  # the default
+    status, reply = await api.call("PATCH", PATH, api.tokens.admin, {"alert_language": "en"})
+    assert (status, reply["alert_language"], reply["check_settings"]) == (200, "en", {})
+    both = {"alert_language": "de", "check_settings": {"tls": {"profiles": ["bsi_tr_02102_2"]}}}
+    status, reply = await api.call("PATCH", PATH, api.tokens.admin, both)
+    assert (status, reply["alert_language"], reply["check_settings"]) == (200, "de", both["check_settings"])
+    async with api.engine.connect() as conn:
+        rows = (await conn.execute(select(AUDIT_LOG).order_by(AUDIT_LOG.c.id))).all()
+    assert [(row.action, row.detail) for row in rows if row.action in CHANGES] == [
+        ("agency.alert_language", {"before": "de", "after": "en"}),
+        ("agency.settings", {"before": {}, "after": both["check_settings"]}),
+        ("agency.alert_language", {"before": "en", "after": "de"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"alert_language": "fr"}, "alert_language", "Input should be 'de' or 'en'"),
+        ({"alert_language": "DE"}, "alert_language", "Input should be 'de' or 'en'"),
+        ({"alert_language": None}, "alert_language", "must not be null"),
+        ({"check_settings": None}, "check_settings", "must not be null"),
+        ({}, None, "nothing to change: give check_settings, alert_language or both"),
+        ({"alert_language": "en", "check_settings": {"tls": {"nonsense": 1}}}, "check_settings.tls.nonsense", ""),
+    ],
+)
+async def test_a_bad_alert_language_or_an_empty_patch_is_a_400_and_changes_nothing(
+    api: Api, body: dict[str, object], field: str | None, message: str
+) -> None:
+    status, reply = await api.call("PATCH", PATH, api.tokens.admin, body)
+    assert (status, reply["error"]["field"]) == (400, field), reply
+    assert message in reply["error"]["message"]
+    assert (await api.call("GET", PATH, api.tokens.admin))[1]["alert_language"] == "de"
+    async with api.engine.connect() as conn:
+        assert (await conn.execute(select(AUDIT_LOG).where(AUDIT_LOG.c.action.in_(CHANGES)))).all() == []
+
+
 async def test_only_admins_change_agency_settings(api: Api) -> None:
     body = {"check_settings": {"tls": {"profiles": ["mozilla_intermediate"]}}}
     for token in (api.tokens.analyst, api.tokens.agency_a):
@@ -70,4 +116,5 @@ async def test_the_operations_are_in_the_openapi_document(api: Api) -> None:
     operations = document["paths"]["/api/v1/agencies/{slug}"]
     assert set(operations) == {"get", "patch"}
     assert operations["patch"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/AgencyUpdate")
-    assert "check_settings" in document["components"]["schemas"]["AgencyDetail"]["properties"]
+    assert {"check_settings", "alert_language"} <= set(document["components"]["schemas"]["AgencyDetail"]["properties"])
+    assert "alert_language" in document["components"]["schemas"]["AgencyUpdate"]["properties"]

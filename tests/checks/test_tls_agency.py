@@ -81,8 +81,8 @@ async def open_keys(engine: AsyncEngine, endpoint_id: int) -> set[str]:
 
 
 async def set_agency(registry: Registry, slug: str, patch: dict[str, Any]) -> None:
-    await registry.change_agency_check_settings(
-        slug, lambda current: stored_check_settings(CONFIGS, patch_check_settings(current, patch)), ACTOR
+    await registry.change_agency(
+        slug, ACTOR, lambda current: stored_check_settings(CONFIGS, patch_check_settings(current, patch))
     )
 
 

@@ -20,13 +20,14 @@ from monitor.findings import Policy
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.outbox_store import OutboxStore
+from monitor.store.registry import Registry
 from monitor.store.tables import CHECK_STATE, OUTBOX
 from monitor.store.work import WorkQueue
 from monitor.usecases.alerting import AlertRouter
 from monitor.usecases.recording import Recorder
 from tests.fake_checks import FAKE_REGISTRY, FakeConfig, ToggleCheck
 from tests.mqtt_broker import Broker, start_broker, subscribed
-from tests.test_scheduler import CADENCE, seed
+from tests.test_scheduler import ACTOR, CADENCE, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,6 +119,13 @@ async def test_opened_then_resolved_reach_the_subscriber_as_cloudevents(
     assert opened["source"] == "urn:posture-monitor:test-instance"
     for event in (opened, resolved):
         jsonschema.validate(event["data"], data_schema())
+    # the agency's alert language, German by default; the fixed finding says so in title and summary
+    assert opened["data"]["language"] == resolved["data"]["language"] == "de"
+    assert opened["data"]["summary"] == "Hoch: noticed – 127.0.0.2:443"
+    assert (resolved["data"]["title"], resolved["data"]["summary"]) == (
+        "Behoben: noticed",
+        "Behoben (hoch): noticed – 127.0.0.2:443",
+    )
     assert opened["data"]["detail"]["banner"] == "<script>alert(1)</script>"  # data, untouched; escaped on display
     assert opened["data"]["link"].startswith("https://posture.test/findings/")
     alert = next(m for m in subscriber.messages if str(m.topic) == "posture/v1/alerts/test-agency/high")
@@ -127,6 +135,22 @@ async def test_opened_then_resolved_reach_the_subscriber_as_cloudevents(
     states = [m.payload for m in subscriber.messages if str(m.topic) == "posture/v1/state/test-agency/1"]
     state = json.loads(states[-1])  # type: ignore[arg-type]
     assert state["open_findings"]["high"] == 0 and state["endpoint"] == "127.0.0.2:443"  # after the fix
+
+
+async def test_an_english_agency_gets_its_alerts_in_english_on_every_path(engine: AsyncEngine) -> None:
+    await seed(engine, [("127.0.0.2", 443)], ["toggle"], interval=3600)
+    await Registry(engine).change_agency("test-agency", ACTOR, alert_language="en")
+    recorder = recorder_for(engine)
+    ToggleCheck.present = True
+    await scan_once(engine, recorder)  # the scheduler's claim
+    async with engine.connect() as conn:
+        [data] = [row.data for row in await conn.execute(select(OUTBOX.c.data))]
+    assert (data["language"], data["summary"]) == ("en", "High: noticed – 127.0.0.2:443")
+    jsonschema.validate(data, data_schema())
+    async with recorder.queue.recording() as tx:  # re-judging and the time-driven sweep
+        assert (await tx.alert_targets([1]))[1][1].language == "en"
+        [(_, _, target, _)] = await tx.sweep_candidates(datetime.now(UTC), {Severity.HIGH: timedelta(0)})
+        assert target.language == "en"
 
 
 async def test_password_and_tls_brokers(engine: AsyncEngine, tmp_path: Path, running_publisher: Any) -> None:
@@ -203,3 +227,4 @@ async def test_intelmq_payload_is_a_valid_intelmq_event(
     event = Event(payload, harmonization=harmonization)  # raises on any field outside the harmonization
     assert event["source.ip"] == "127.0.0.2" and event["source.port"] == 443
     assert event["classification.identifier"] == "fake.noticed" and event["severity"] == "high"
+    assert event["extra.status"] == "new" and event["extra.summary"] == "Hoch: noticed – 127.0.0.2:443"

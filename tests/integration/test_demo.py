@@ -21,11 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from monitor.catalogue import spec_for
 from tests.conftest import POSTURE, free_port, posture_env
 
 SIGN_IN = re.compile(r"^web UI: (http://\S+/ui/login) ")
 BROKER = re.compile(r"^alerts: published to the demo's own broker mqtt://127\.0\.0\.1:(\d+);")
-DELIVERED = re.compile(r"^\d\d:\d\d:\d\d  ALERT  finding\.opened +\[\w+\] (\S+) \S+: (.+)  (http://\S+/findings/\d+)$")
+DELIVERED = re.compile(
+    r"^\d\d:\d\d:\d\d  ALERT  finding\.opened +\[\w+\] (\S+) (\S+): (.+)  (http://\S+/findings/\d+)$"
+)
 
 
 def lines_of(stream: IO[str]) -> queue.Queue[str]:
@@ -105,11 +108,14 @@ def test_the_demo_prints_a_working_sign_in_and_delivered_alerts_and_stops_on_ctr
         assert delivered, "no delivered alert within 90 s:\n" + "\n".join(seen)
         # the alert's link follows POSTURE_HTTP_ADDR, and leads a signed-in user to the finding
         browser = sign_in(login_url, token)
-        endpoint, title, link = delivered[0].groups()
+        endpoint, key, title, link = delivered[0].groups()
         assert link.startswith(f"http://127.0.0.1:{http_port}/findings/")
+        spec = spec_for(key)
+        assert spec is not None and title == spec.texts("de").title  # the demo agency's alerts are in German
         with browser.open(link, timeout=10) as finding:
             page = html.unescape(finding.read().decode())
-        assert finding.status == 200 and f"<h1>{title}</h1>" in page and f">{endpoint}</a>" in page
+        assert finding.status == 200 and f">{endpoint}</a>" in page
+        assert any(f"<h1>{text}</h1>" in page for text in (spec.title, spec.texts("de").title))
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(demo.pid, signal.SIGINT)
