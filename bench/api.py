@@ -41,11 +41,11 @@ ACTOR = Actor("bench", "bench")
 CHECKS = ("reachability", "tls", "ports", "patches")
 
 
-def outcome(endpoint_id: int) -> tuple[str, int, str | None]:
-    """(last status, consecutive failures, error) of each check of an endpoint."""
-    if endpoint_id % 50 == 0:
+def outcome(nth: int) -> tuple[str, int, str | None]:
+    """(last status, consecutive failures, error) of each check of its agency's `nth` endpoint."""
+    if nth % 50 == 0:
         return "unreachable", 3, "TCP connect failed: [Errno 111] Connection refused"
-    if endpoint_id % 50 == 1:
+    if nth % 50 == 1:
         return "timed_out", 1, "no result within 10 s"
     return "ok", 0, None
 
@@ -86,7 +86,7 @@ async def seed(url: str, endpoints: int, agencies: int, checks: int = 1) -> list
         await conn.execute(insert(ENDPOINT), rows)
         states, latest = [], []
         for r in rows:
-            status, failures, error = outcome(r["id"])
+            status, failures, error = outcome((r["id"] - 1) // agencies)
             for check in r["checks"]:
                 states.append(
                     {"endpoint_id": r["id"], "check": check, "next_due": now, "consecutive_failures": failures,
