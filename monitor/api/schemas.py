@@ -201,7 +201,7 @@ class Endpoint(Reply):
     last_scan_at: datetime | None
     status: EndpointStatusLabel = Field(
         description="the worst of its checks' last scan runs, in this order: unreachable (a check failed to reach "
-        "it POSTURE_UNREACHABLE_AFTER runs in a row: the endpoint.unreachable alert was sent), failing (a check's "
+        "it POSTURE_UNREACHABLE_AFTER runs in a row, the rule of the endpoint.unreachable alert), failing (a check's "
         "last run did not complete: unreachable or timed out fewer times than that, misconfigured, crashed), "
         "incomplete (a check ran but could not test every part), pending (a check has not run yet), ok"
     )
