@@ -22,7 +22,7 @@ from monitor.api.app import build_app
 from monitor.api.context import ApiConfig
 from monitor.cadence import Cadence
 from monitor.findings import Policy
-from monitor.models import CheckHealth, EndpointStatus
+from monitor.models import CheckHealth, CheckResult, CheckStatus, EndpointStatus
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
@@ -150,6 +150,11 @@ async def test_a_dead_endpoint_is_failing_at_once_and_unreachable_when_the_alert
     assert (twice["status"], twice["checks_status"][0]["consecutive_failures"]) == ("unreachable", 2)
     assert await listed(api) == {dead: "unreachable"}
     assert await listed(api, "?status=unreachable") == {dead: "unreachable"}
+
+    # a re-judgement of stored facts (a new vulnerability database) is no scan: it reaches nothing
+    rejudged = CheckResult("reachability", dead, CheckStatus.OK, datetime.now(UTC), 0.0)
+    await Recorder(WorkQueue(api.engine, "test-1", CADENCE, lease_s=60)).record_rejudged([rejudged])
+    assert await endpoint(api, dead) == twice
 
     server = await asyncio.start_server(answer_http, "127.0.0.5", port)  # it comes back
     try:
