@@ -1,13 +1,15 @@
 """Benchmark: authenticated `GET /api/v1/endpoints` pages under load.
 
-10,000 endpoints across 100 agencies (each with a few open findings); the API runs in its own process on
+10,000 endpoints across 100 agencies (each with a few open findings, and its checks' last outcomes: most ok, one in
+fifty unreachable three runs in a row, one in fifty timed out once); the API runs in its own process on
 127.0.0.1 over SQLite (or --database-url); 5,000 requests, each with one of the agencies' bearer tokens, 50 at a
 time. Prints `api_p99_ms=N` and `api_rps=M` on its last lines (target: p99 ≤ 150 ms), before them
 `api_server_cpu_ms`: the server's CPU time per request (user + system, all its threads), which depends far less on
 what else the machine is doing than the latencies do. `--workers N` runs N server processes on one port
-(SO_REUSEPORT), to measure whether more than one is worth it.
+(SO_REUSEPORT), to measure whether more than one is worth it; `--checks N` gives each endpoint N checks (1-4);
+`--status S` asks for the endpoints of that status only (`?status=S`).
 Usage: python bench/api.py [--endpoints N] [--agencies A] [--requests R] [--concurrency C] [--database-url URL]
-                           [--workers N]
+                           [--workers N] [--checks N] [--status S]
 """
 
 from __future__ import annotations
@@ -32,13 +34,23 @@ from monitor.store.audit import Actor
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
 from monitor.store.store import Store
-from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, SCOPE
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, LATEST, SCOPE
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTOR = Actor("bench", "bench")
+CHECKS = ("reachability", "tls", "ports", "patches")
 
 
-async def seed(url: str, endpoints: int, agencies: int) -> list[str]:
+def outcome(nth: int) -> tuple[str, int, str | None]:
+    """(last status, consecutive failures, error) of each check of its agency's `nth` endpoint."""
+    if nth % 50 == 0:
+        return "unreachable", 3, "TCP connect failed: [Errno 111] Connection refused"
+    if nth % 50 == 1:
+        return "timed_out", 1, "no result within 10 s"
+    return "ok", 0, None
+
+
+async def seed(url: str, endpoints: int, agencies: int, checks: int = 1) -> list[str]:
     """Agencies, scopes, endpoints with check states and findings; returns one agency token per agency."""
     engine = make_engine(url)
     await upgrade(engine)
@@ -63,7 +75,7 @@ async def seed(url: str, endpoints: int, agencies: int) -> list[str]:
                 "agency_id": e % agencies + 1,
                 "host": f"host{e}.a{e % agencies}.bench.example",
                 "port": 443,
-                "checks": ["reachability"],
+                "checks": list(CHECKS[:checks]),
                 "intervals": {},
                 "labels": {},
                 "expected_ports": [],
@@ -72,13 +84,20 @@ async def seed(url: str, endpoints: int, agencies: int) -> list[str]:
             for e in range(per_agency * agencies)
         ]
         await conn.execute(insert(ENDPOINT), rows)
-        await conn.execute(
-            insert(CHECK_STATE),
-            [
-                {"endpoint_id": r["id"], "check": "reachability", "next_due": now, "consecutive_failures": 0}
-                for r in rows
-            ],
-        )
+        states, latest = [], []
+        for r in rows:
+            status, failures, error = outcome((r["id"] - 1) // agencies)
+            for check in r["checks"]:
+                states.append(
+                    {"endpoint_id": r["id"], "check": check, "next_due": now, "consecutive_failures": failures,
+                     "last_status": status, "last_run_at": now}
+                )  # fmt: skip
+                latest.append(
+                    {"endpoint_id": r["id"], "check": check, "status": status, "started_at": now, "duration_s": 0.1,
+                     "details": {}, "observations": [], "error": error}
+                )  # fmt: skip
+        await conn.execute(insert(CHECK_STATE), states)
+        await conn.execute(insert(LATEST), latest)
         await conn.execute(
             insert(FINDING),
             [
@@ -113,7 +132,9 @@ async def serve(url: str, port: int, reuse_port: bool) -> None:
     await asyncio.Event().wait()
 
 
-async def load(base: str, tokens: list[str], total: int, concurrency: int) -> tuple[list[float], float]:
+async def load(
+    base: str, tokens: list[str], total: int, concurrency: int, status: str | None
+) -> tuple[list[float], float]:
     latencies: list[float] = []
     counter = iter(range(total))
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -123,7 +144,8 @@ async def load(base: str, tokens: list[str], total: int, concurrency: int) -> tu
             for n in counter:
                 headers = {"Authorization": f"Bearer {tokens[n % len(tokens)]}"}
                 started = time.perf_counter()
-                async with session.get("/api/v1/endpoints", params={"limit": "50"}, headers=headers) as response:
+                params = {"limit": "50"} | ({"status": status} if status else {})
+                async with session.get("/api/v1/endpoints", params=params, headers=headers) as response:
                     await response.read()
                     if response.status != 200:
                         raise RuntimeError(f"HTTP {response.status}")
@@ -149,6 +171,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--database-url")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--checks", type=int, default=1, choices=range(1, len(CHECKS) + 1))
+    parser.add_argument("--status")
     parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -156,7 +180,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="posture-bench-") as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        tokens = asyncio.run(seed(url, args.endpoints, args.agencies))
+        tokens = asyncio.run(seed(url, args.endpoints, args.agencies, args.checks))
         import socket
 
         with socket.socket() as probe:
@@ -174,7 +198,8 @@ def main() -> None:
                     raise SystemExit("the API server did not start")
             cpu_before = sum(cpu_seconds(server.pid) for server in servers)
             client_before = cpu_seconds(os.getpid())
-            latencies, elapsed = asyncio.run(load(f"http://127.0.0.1:{port}", tokens, args.requests, args.concurrency))
+            base = f"http://127.0.0.1:{port}"
+            latencies, elapsed = asyncio.run(load(base, tokens, args.requests, args.concurrency, args.status))
             server_cpu = sum(cpu_seconds(server.pid) for server in servers) - cpu_before
             client_cpu = cpu_seconds(os.getpid()) - client_before
         finally:
@@ -189,6 +214,8 @@ def main() -> None:
     print(f"requests={len(latencies)}")
     print(f"concurrency={args.concurrency}")
     print(f"workers={args.workers}")
+    print(f"checks={args.checks}")
+    print(f"status={args.status or 'any'}")
     print(f"api_client_cpu_ms={client_cpu * 1000 / len(latencies):.2f}")
     print(f"api_server_cpu_ms={server_cpu * 1000 / len(latencies):.2f}")
     print(f"api_p50_ms={p50:.1f}")

@@ -113,7 +113,7 @@ class Daemon:
     async def run(self, *, handle_signals: bool = True) -> None:
         settings = self.settings
         configs = check_configs(settings, self.registry)
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, unreachable_after=settings.unreachable_after)
         executor = ThreadPoolExecutor(max_workers=min(32, settings.concurrency), thread_name_prefix="check")
         runner: web.AppRunner | None = None
         try:

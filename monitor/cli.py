@@ -177,7 +177,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return await run_demo(settings, args.duration)
     handler = _ADMIN[(args.command, args.action)]
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, unreachable_after=settings.unreachable_after)
     try:
         if handler is not _db_upgrade:
             await store.ensure_current()

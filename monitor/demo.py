@@ -222,7 +222,7 @@ async def _sign_in_token(access: AccessStore) -> IssuedToken:
 
 
 async def run_demo(settings: Settings, duration_s: float | None) -> int:
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, unreachable_after=settings.unreachable_after)
     servers = DemoServers()
     broker: DemoBroker | None = None
     consumer: asyncio.Task[None] | None = None

@@ -19,11 +19,12 @@ RECOVERED_KEY = "endpoint.recovered"
 # statuses that say the target is down; our own failures (misconfigured, crashed) say nothing about it
 TARGET_FAILURES = frozenset({CheckStatus.UNREACHABLE, CheckStatus.TIMED_OUT})
 DAY = timedelta(days=1)
+UNREACHABLE_AFTER = 3  # target failures of a check in a row before endpoint.unreachable (POSTURE_UNREACHABLE_AFTER)
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    unreachable_after: int = 3
+    unreachable_after: int = UNREACHABLE_AFTER
     reopen_window: timedelta = 90 * DAY
     reminders: Mapping[Severity, timedelta] = field(
         default_factory=lambda: {Severity.CRITICAL: 7 * DAY, Severity.HIGH: 14 * DAY, Severity.MEDIUM: 60 * DAY}

@@ -50,6 +50,29 @@ class CheckStatus(StrEnum):
     CRASHED = "crashed"  # a bug: traceback logged, short reason in the result
 
 
+class CheckHealth(StrEnum):
+    """One check of an endpoint as its page shows it: the status of its last scan run, or that it has not run."""
+
+    PENDING = "pending"  # not run yet
+    OK = "ok"  # ran to completion and tested everything
+    INCOMPLETE = "incomplete"  # ran to completion, but could not test every part (CheckResult.untested)
+    UNREACHABLE = "unreachable"
+    TIMED_OUT = "timed_out"
+    MISCONFIGURED = "misconfigured"
+    CRASHED = "crashed"
+
+
+class EndpointStatus(StrEnum):
+    """An endpoint's health, the worst of its checks' last scan runs. Members in rising order: the worst wins.
+    The rules, in SQL, are `monitor/store/endpoint_store.py`'s; docs/api.md explains them."""
+
+    OK = "ok"  # every check ran to completion and tested everything
+    PENDING = "pending"  # a check has not run yet (a new endpoint: none has)
+    INCOMPLETE = "incomplete"  # a check ran to completion but could not test every part
+    FAILING = "failing"  # a check's last run did not complete (unreachable, timed out, misconfigured, crashed)
+    UNREACHABLE = "unreachable"  # a check failed to reach it `unreachable_after` runs in a row: alerted as such
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """What a check looks at: one registered endpoint, or an ad-hoc host for `posture scan`."""

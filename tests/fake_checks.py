@@ -94,6 +94,16 @@ class MisconfiguredCheck(NoopCheck):
         raise CheckMisconfigured("thing binary not found")
 
 
+class PartialCheck(NoopCheck):
+    """Completes, but could not test `fake.noticed` (as a TLS scan whose server reset one probe)."""
+
+    name: ClassVar[str] = "partial"
+    findings = (NOTICED,)
+
+    def untested(self, details: FakeDetails) -> tuple[str, ...]:
+        return (NOTICED.key,)
+
+
 class UncataloguedCheck(NoopCheck):
     name: ClassVar[str] = "uncatalogued"
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, text, update
+from sqlalchemy import column, event, insert, select, table, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checks.base import CheckContext
@@ -17,11 +17,12 @@ from monitor.cadence import Cadence
 from monitor.models import Target
 from monitor.runner import execute
 from monitor.store.audit import Actor
+from monitor.store.columns import UtcDateTime
 from monitor.store.engine import SQLITE_POOL_SIZE, make_engine
 from monitor.store.history import History
 from monitor.store.registry import Registry
 from monitor.store.schema import SchemaOutdated, current_revision, ensure_current, head_revision, upgrade
-from monitor.store.tables import CHECK_STATE, METADATA
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, METADATA
 from monitor.store.work import WorkQueue
 from monitor.usecases.recording import Recorder
 from tests.fake_checks import FakeConfig, FindingCheck
@@ -126,3 +127,53 @@ async def test_sqlite_keeps_its_connections_open_under_concurrent_reads(engine: 
     for _ in range(3):
         await asyncio.gather(*(read() for _ in range(3 * SQLITE_POOL_SIZE)))
     assert 1 <= len(opened) <= SQLITE_POOL_SIZE
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+async def test_the_upgrade_to_0007_keeps_the_reason_of_each_failed_last_run(database_url: str) -> None:
+    """check_state learns each failed last run's reason from its latest result, where that is the same run's: a
+    re-judgement since (status ok over a failed run) has no reason to give."""
+    engine = make_engine(database_url)
+    now = datetime.now(UTC)
+    # check_state as revision 0006 has it
+    old_state = table(
+        "check_state",
+        *(column(name) for name in ("endpoint_id", "check", "consecutive_failures", "last_status")),
+        column("next_due", UtcDateTime),
+    )
+    # by endpoint: check_state's last status, latest_result's status and error
+    runs = {1: ("unreachable", "unreachable", "refused"), 2: ("timed_out", "ok", None), 3: ("ok", "ok", None)}
+    try:
+        await upgrade(engine, "0006")
+        async with engine.begin() as conn:
+            await conn.execute(insert(AGENCY).values(id=1, slug="lk-old", name="Alt", created_at=now))
+            for id_, (last_status, latest_status, error) in runs.items():
+                await conn.execute(
+                    insert(ENDPOINT).values(
+                        id=id_, agency_id=1, host=f"127.0.0.{id_}", port=443, checks=["tls"], intervals={}, labels={},
+                        expected_ports=[], check_settings={}, created_at=now,
+                    )
+                )  # fmt: skip
+                await conn.execute(
+                    insert(old_state).values(
+                        endpoint_id=id_, check="tls", next_due=now, consecutive_failures=1, last_status=last_status
+                    )
+                )
+                await conn.execute(
+                    insert(LATEST).values(
+                        endpoint_id=id_, check="tls", status=latest_status, started_at=now, duration_s=1.0,
+                        observations=[], error=error,
+                    )
+                )  # fmt: skip
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(CHECK_STATE.c.endpoint_id, CHECK_STATE.c.last_error, CHECK_STATE.c.last_untested)
+            )
+            assert sorted(tuple(row) for row in rows) == [(1, "refused", None), (2, None, None), (3, None, None)]
+    finally:
+        await engine.dispose()

@@ -8,7 +8,7 @@ from monitor.api.context import client_address, services
 from monitor.api.errors import ApiError
 from monitor.api.routing import Call, Operation
 from monitor.errors import InvalidInput
-from monitor.models import Severity
+from monitor.models import EndpointStatus, Severity
 from monitor.scope import normalise_host
 from monitor.store.access_store import Principal
 from monitor.store.endpoint_store import EndpointView
@@ -29,6 +29,19 @@ def endpoint_reply(view: EndpointView) -> s.Endpoint:
         open_findings=view.open_findings,
         worst_severity=None if view.worst_severity is None else Severity(view.worst_severity).label,
         last_scan_at=view.last_scan_at,
+        status=view.status.value,
+        checks_status=[
+            s.CheckRun(
+                name=check.name,
+                status=check.status.value,
+                consecutive_failures=check.consecutive_failures,
+                last_run_at=check.last_run_at,
+                next_due=check.next_due,
+                reason=check.reason,
+                untested=list(check.untested),
+            )
+            for check in view.checks_status
+        ],
     )
 
 
@@ -58,8 +71,14 @@ async def create_endpoint(call: Call) -> s.Endpoint:
 async def list_endpoints(call: Call) -> s.EndpointPage:
     query: s.EndpointQuery = call.query
     host = normalise_host(query.host, "host") if query.host else None
+    status = EndpointStatus(query.status) if query.status else None
     views = await services(call.request).endpoints.page(
-        agency_filter(call.principal), after=query.after, limit=query.limit, agency=query.agency, host=host
+        agency_filter(call.principal),
+        after=query.after,
+        limit=query.limit,
+        agency=query.agency,
+        host=host,
+        status=status,
     )
     return s.EndpointPage(
         items=[endpoint_reply(view) for view in views],
@@ -96,10 +115,10 @@ async def request_scan(call: Call) -> s.ScanRequested:
 OPERATIONS = [
     Operation("POST", "/endpoints", create_endpoint, "Register an endpoint inside the agency's scope", ROLE_AGENCY,
               "endpoints", body=s.EndpointCreate, response=s.Endpoint, status=201, errors=(404, 409)),
-    Operation("GET", "/endpoints", list_endpoints, "Endpoints with their posture, by id, a page at a time",
+    Operation("GET", "/endpoints", list_endpoints, "Endpoints with their posture and status, by id, a page at a time",
               ROLE_ANY, "endpoints", query=s.EndpointQuery, response=s.EndpointPage),
-    Operation("GET", "/endpoints/{id}", get_endpoint, "One endpoint", ROLE_ANY, "endpoints",
-              response=s.Endpoint, errors=(404,)),
+    Operation("GET", "/endpoints/{id}", get_endpoint, "One endpoint, with the last run of each check", ROLE_ANY,
+              "endpoints", response=s.Endpoint, errors=(404,)),
     Operation("PATCH", "/endpoints/{id}", update_endpoint, "Change checks, interval, labels or expected ports",
               ROLE_AGENCY, "endpoints", body=s.EndpointUpdate, response=s.Endpoint, errors=(404,)),
     Operation("DELETE", "/endpoints/{id}", delete_endpoint, "Remove an endpoint and its findings", ROLE_AGENCY,

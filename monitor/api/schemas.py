@@ -10,6 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from monitor.models import Language
 
 SeverityLabel = Literal["info", "low", "medium", "high", "critical"]
+# monitor.models.EndpointStatus and CheckHealth (tests/api/test_endpoint_status.py keeps them equal)
+EndpointStatusLabel = Literal["ok", "pending", "incomplete", "failing", "unreachable"]
+CheckHealthLabel = Literal["pending", "ok", "incomplete", "unreachable", "timed_out", "misconfigured", "crashed"]
 Role = Literal["admin", "analyst", "agency", "metrics"]
 SLUG = r"^[a-z0-9-]{2,40}$"
 MAX_INT = 2**31 - 1
@@ -185,6 +188,26 @@ class EndpointUpdate(Body):
     interval: str | None = Field(default=None, max_length=20)
 
 
+class CheckRun(Reply):
+    name: str = Field(description="the check")
+    status: CheckHealthLabel = Field(
+        description="its last scan run: ok; incomplete (ran, but could not test every part: see `untested`); "
+        "unreachable, timed_out, misconfigured (our side: settings, a missing tool, out of scope), crashed (a bug); "
+        "pending: not run yet"
+    )
+    consecutive_failures: int = Field(
+        description="unreachable or timed-out runs in a row; at POSTURE_UNREACHABLE_AFTER of them (default 3) the "
+        "endpoint.unreachable alert is sent and the endpoint's status is unreachable"
+    )
+    last_run_at: datetime | None
+    next_due: datetime
+    reason: str | None = Field(
+        description="why the last run failed, or which parts it could not test: a short English technical text; "
+        "null when it ran to completion and tested everything, or has not run"
+    )
+    untested: list[str] = Field(description="incomplete: the finding keys (or `prefix.*` families) not tested")
+
+
 class Endpoint(Reply):
     id: int
     agency: str
@@ -198,6 +221,16 @@ class Endpoint(Reply):
     open_findings: int
     worst_severity: SeverityLabel | None
     last_scan_at: datetime | None
+    status: EndpointStatusLabel = Field(
+        description="the worst of its checks' last scan runs, in this order: unreachable (a check failed to reach "
+        "it POSTURE_UNREACHABLE_AFTER runs in a row, the rule of the endpoint.unreachable alert), failing (a check's "
+        "last run did not complete: unreachable or timed out fewer times than that, misconfigured, crashed), "
+        "incomplete (a check ran but could not test every part), pending (a check has not run yet), ok"
+    )
+    checks_status: list[CheckRun] = Field(
+        description="each check's last scan run, in the order of `checks`: in the replies about one endpoint "
+        "(GET, POST, PATCH); always empty in the list (GET /endpoints), which has `status` only"
+    )
 
 
 class EndpointPage(Reply):
@@ -210,6 +243,7 @@ class EndpointQuery(Query):
     after: int = Field(default=0, ge=0, le=MAX_INT, description="the last id of the previous page")
     agency: str | None = Field(default=None, pattern=SLUG, description="admins and analysts: one agency")
     host: str | None = Field(default=None, min_length=1, max_length=253, description="this name or below it")
+    status: EndpointStatusLabel | None = Field(default=None, description="only the endpoints of this status")
 
 
 class ScanRequested(Reply):

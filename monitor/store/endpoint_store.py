@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,10 +15,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import NotFound, RateLimited
+from monitor.findings import UNREACHABLE_AFTER
+from monitor.models import CheckHealth, CheckStatus, EndpointStatus
 from monitor.store.audit import Actor, write_audit
 from monitor.store.reads import reader
 from monitor.store.registry import Registry, schedule_checks
 from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING
+
+
+@dataclass(frozen=True, slots=True)
+class CheckView:
+    """One check's last scan run on the endpoint's page."""
+
+    name: str
+    status: CheckHealth
+    consecutive_failures: int  # target failures in a row (unreachable, timed out): `unreachable_after` of them alert
+    last_run_at: datetime | None
+    next_due: datetime
+    reason: str | None = None  # why the last run failed, or what it could not test: short English text
+    untested: tuple[str, ...] = ()  # incomplete: the finding keys (or `prefix.*` families) it could not test
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +50,8 @@ class EndpointView:
     open_findings: int = 0
     worst_severity: int | None = None
     last_scan_at: datetime | None = None
+    status: EndpointStatus = EndpointStatus.PENDING
+    checks_status: tuple[CheckView, ...] = ()  # loaded by `get` only, in the order of `checks`
 
 
 # The posture summary as correlated subqueries: index look-ups per row of the page, one round trip in all.
@@ -41,6 +59,23 @@ class EndpointView:
 # (endpoint_id, key) index rather than the one on state, which would scan every open finding.
 _OF_ENDPOINT = FINDING.c.endpoint_id == ENDPOINT.c.id
 _IS_OPEN = FINDING.c.state == "open"
+_STATUSES = tuple(EndpointStatus)  # rising: the rank of a status is its index
+_RANK = {status: rank for rank, status in enumerate(_STATUSES)}
+# The endpoint's status: the worst of its checks' last scan runs, each ranked in the first of these that holds
+# (one look-up of check_state by its primary key's endpoint_id, as last_scan_at). `unreachable` is exactly the
+# alerting rule of monitor/findings.py: a check with `unreachable_after` target failures in a row, counted by
+# recording; below that, a failed run makes the endpoint `failing`, as does a misconfigured or crashed one.
+_CHECK_RANK = case(
+    (CHECK_STATE.c.consecutive_failures >= bindparam("unreachable_after"), _RANK[EndpointStatus.UNREACHABLE]),
+    (CHECK_STATE.c.last_status.is_(None), _RANK[EndpointStatus.PENDING]),
+    (CHECK_STATE.c.last_status != CheckStatus.OK.value, _RANK[EndpointStatus.FAILING]),
+    (CHECK_STATE.c.last_untested.is_not(None), _RANK[EndpointStatus.INCOMPLETE]),
+    else_=_RANK[EndpointStatus.OK],
+)
+_STATUS_RANK = func.coalesce(
+    select(func.max(_CHECK_RANK)).where(CHECK_STATE.c.endpoint_id == ENDPOINT.c.id).scalar_subquery(),
+    _RANK[EndpointStatus.PENDING],
+)
 _COLUMNS = (
     ENDPOINT.c.id,
     AGENCY.c.slug,
@@ -62,21 +97,24 @@ _COLUMNS = (
     .where(CHECK_STATE.c.endpoint_id == ENDPOINT.c.id)
     .scalar_subquery()
     .label("last_scan_at"),
+    _STATUS_RANK.label("status"),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class EndpointQuery:
     """Which endpoints a page or a count covers. `agency_id` is the caller's filter (None only for admins and
-    analysts), `agency` an admin's choice, `host` this name or below it, `label` one (key, value) pair."""
+    analysts), `agency` an admin's choice, `host` this name or below it, `label` one (key, value) pair, `status`
+    only the endpoints of that status."""
 
     agency_id: int | None
     agency: str | None = None
     host: str | None = None
     label: tuple[str, str] | None = None
+    status: EndpointStatus | None = None
 
-    def shape(self) -> tuple[bool, bool, bool]:
-        return (self.agency_id is not None, self.agency is not None, self.host is not None)
+    def shape(self) -> tuple[bool, bool, bool, bool]:
+        return (self.agency_id is not None, self.agency is not None, self.host is not None, self.status is not None)
 
     def narrowed(self, query: Select[Any]) -> Select[Any]:
         """The cached query of this shape, with the label filter added (its key is part of the statement)."""
@@ -90,10 +128,12 @@ class EndpointQuery:
             values["suffix"] = "." + _like_literal(self.host)
         if self.label is not None:
             values["label_value"] = self.label[1]
+        if self.status is not None:
+            values["status_rank"] = _RANK[self.status]
         return values
 
 
-def _filtered(query: Select[Any], by_agency_id: bool, by_slug: bool, by_host: bool) -> Select[Any]:
+def _filtered(query: Select[Any], by_agency_id: bool, by_slug: bool, by_host: bool, by_status: bool) -> Select[Any]:
     if by_agency_id:
         query = query.where(ENDPOINT.c.agency_id == bindparam("agency_id"))
     if by_slug:
@@ -101,11 +141,13 @@ def _filtered(query: Select[Any], by_agency_id: bool, by_slug: bool, by_host: bo
     if by_host:
         subdomain = ENDPOINT.c.host.endswith(bindparam("suffix"), escape=LIKE_ESCAPE)
         query = query.where(or_(ENDPOINT.c.host == bindparam("host"), subdomain))
+    if by_status:  # the status of each endpoint in id order until a page is found: see docs/api.md for its cost
+        query = query.where(bindparam("status_rank") == _STATUS_RANK)
     return query
 
 
 @cache
-def _page_query(shape: tuple[bool, bool, bool]) -> Select[Any]:
+def _page_query(shape: tuple[bool, bool, bool, bool]) -> Select[Any]:
     """The page query of one combination of filters, built once: its values are bound parameters, so that
     SQLAlchemy neither builds the statement nor computes its cache key again on every request."""
     query = (
@@ -120,9 +162,41 @@ def _page_query(shape: tuple[bool, bool, bool]) -> Select[Any]:
 
 
 @cache
-def _count_query(shape: tuple[bool, bool, bool]) -> Select[Any]:
+def _count_query(shape: tuple[bool, bool, bool, bool]) -> Select[Any]:
     query = select(func.count()).select_from(ENDPOINT.join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id))
     return _filtered(query, *shape)
+
+
+_CHECKS_STATUS = select(
+    CHECK_STATE.c.check,
+    CHECK_STATE.c.last_status,
+    CHECK_STATE.c.consecutive_failures,
+    CHECK_STATE.c.last_run_at,
+    CHECK_STATE.c.next_due,
+    CHECK_STATE.c.last_error,
+    CHECK_STATE.c.last_untested,
+).where(CHECK_STATE.c.endpoint_id == bindparam("endpoint_id"))
+
+
+def _check_view(
+    name: str,
+    last_status: str | None,
+    failures: int,
+    last_run_at: datetime | None,
+    next_due: datetime,
+    error: str | None,
+    untested: list[str] | None,
+) -> CheckView:
+    """A check's row of check_state as its page shows it: an OK run that could not test everything is incomplete."""
+    parts = tuple(untested or ())
+    if last_status is None:
+        health = CheckHealth.PENDING
+    elif last_status == CheckStatus.OK.value and parts:
+        health = CheckHealth.INCOMPLETE
+    else:
+        health = CheckHealth(last_status)
+    reason = error or (f"not tested: {', '.join(parts)}" if parts else None)
+    return CheckView(name, health, failures, last_run_at, next_due, reason, parts)
 
 
 LIKE_ESCAPE = "/"
@@ -141,9 +215,12 @@ def _visible(agency_id: int | None) -> Any:
 
 
 class EndpointStore:
-    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK, unreachable_after: int = UNREACHABLE_AFTER
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self.unreachable_after = unreachable_after  # the daemon's POSTURE_UNREACHABLE_AFTER, for the status
         self.reads = reader(engine)
         self.registry = Registry(engine, clock)
 
@@ -164,10 +241,11 @@ class EndpointStore:
                 open_findings=open_findings,
                 worst_severity=worst_severity,
                 last_scan_at=last_scan_at,
+                status=_STATUSES[status],
             )
             for (
                 id_, slug, host, port, checks, created_at, intervals, labels, expected_ports, open_findings,
-                worst_severity, last_scan_at,
+                worst_severity, last_scan_at, status,
             ) in rows
         ]  # fmt: skip
 
@@ -180,28 +258,41 @@ class EndpointStore:
         agency: str | None = None,
         host: str | None = None,
         label: tuple[str, str] | None = None,
+        status: EndpointStatus | None = None,
         offset: int = 0,
     ) -> list[EndpointView]:
         """Endpoints with id > `after`, by id, skipping `offset` of them (the UI's page numbers); `agency_id` is
-        the caller's filter, `agency` an admin's choice."""
-        which = EndpointQuery(agency_id, agency, host, label)
-        values = which.values() | {"after": after, "limit": limit, "offset": offset}
+        the caller's filter, `agency` an admin's choice. Without their `checks_status` (see `get`)."""
+        which = EndpointQuery(agency_id, agency, host, label, status)
+        values = self._values(which) | {"after": after, "limit": limit, "offset": offset}
         return self._views(await self.reads.all(which.narrowed(_page_query(which.shape())), values))
 
     async def count(self, which: EndpointQuery) -> int:
-        row = await self.reads.first(which.narrowed(_count_query(which.shape())), which.values())
+        row = await self.reads.first(which.narrowed(_count_query(which.shape())), self._values(which))
         return int(row[0]) if row else 0
 
+    def _values(self, which: EndpointQuery) -> dict[str, Any]:
+        return which.values() | {"unreachable_after": self.unreachable_after}
+
     async def get(self, endpoint_id: int, agency_id: int | None) -> EndpointView:
+        """One endpoint, with the last scan run of each of its checks."""
         query = (
             select(*_COLUMNS)
             .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
             .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id))
         )
-        rows = await self.reads.all(query)
+        rows = await self.reads.all(query, {"unreachable_after": self.unreachable_after})
         if not rows:
             raise NotFound("id", f"no endpoint with id {endpoint_id}")
-        return self._views(rows)[0]
+        view = self._views(rows)[0]
+        states: Sequence[Any] = await self.reads.all(_CHECKS_STATUS, {"endpoint_id": endpoint_id})
+        order = {name: n for n, name in enumerate(view.checks)}
+        checks = sorted(
+            (_check_view(name, status, failures, run_at, due, error, untested)
+             for name, status, failures, run_at, due, error, untested in states),
+            key=lambda check: (order.get(check.name, len(order)), check.name),
+        )  # fmt: skip
+        return dataclasses.replace(view, checks_status=tuple(checks))
 
     async def update(
         self,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
+from monitor.findings import UNREACHABLE_AFTER
 from monitor.store.access_store import CACHE_SECONDS, AccessStore
 from monitor.store.endpoint_store import EndpointStore
 from monitor.store.engine import make_engine
@@ -30,14 +31,21 @@ from monitor.store.work import WorkQueue
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK, token_cache_s: float = CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock = SYSTEM_CLOCK,
+        token_cache_s: float = CACHE_SECONDS,
+        unreachable_after: int = UNREACHABLE_AFTER,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self._token_cache_s = token_cache_s
+        self._unreachable_after = unreachable_after  # POSTURE_UNREACHABLE_AFTER: when an endpoint reads unreachable
 
     @classmethod
-    def open(cls, database_url: str, clock: Clock = SYSTEM_CLOCK) -> Store:
-        return cls(make_engine(database_url), clock)
+    def open(cls, database_url: str, clock: Clock = SYSTEM_CLOCK, unreachable_after: int = UNREACHABLE_AFTER) -> Store:
+        return cls(make_engine(database_url), clock, unreachable_after=unreachable_after)
 
     async def ensure_current(self) -> None:
         """Refuse to work on a schema older than this version's (SchemaOutdated says to upgrade)."""
@@ -69,7 +77,7 @@ class Store:
 
     @cached_property
     def endpoints(self) -> EndpointStore:
-        return EndpointStore(self.engine, self.clock)
+        return EndpointStore(self.engine, self.clock, self._unreachable_after)
 
     @cached_property
     def findings(self) -> FindingQueries:

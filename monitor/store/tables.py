@@ -78,6 +78,9 @@ class CheckState(SQLModel, table=True):
     consecutive_failures: int = 0
     last_status: str | None = Field(default=None, max_length=20)
     last_run_at: datetime | None = _when(nullable=True)
+    last_error: str | None = Field(default=None, max_length=400)  # the last run's short reason, when it failed
+    # what the last run could not test (CheckResult.untested); SQL NULL when it tested everything, or failed
+    last_untested: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
 
 
 class LatestResult(SQLModel, table=True):

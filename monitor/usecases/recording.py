@@ -66,6 +66,8 @@ class Recorder:
                         "consecutive_failures": failures_after,
                         "last_status": result.status.value,
                         "last_run_at": result.started_at,
+                        "last_error": result.error,
+                        "last_untested": list(result.untested) or None,
                     }
                 )
             await tx.add_scan_runs(kept)
