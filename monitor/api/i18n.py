@@ -78,7 +78,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "state_resolved": "behoben",
         "state_accepted": "akzeptiert",
         "endpoint": "Endpunkt",
-        "page_of": "Seite {page} von {pages} · {total} Endpunkte",
+        "page_of": "Seite {page} von {pages} · Endpunkte insgesamt: {total}",
         "previous_page": "Vorherige Seite",
         "labels": "Labels",
         "labels_help": "Eine Angabe je Zeile im Format schlüssel=wert, z. B. standort=rathaus.",
@@ -150,7 +150,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reason": "Grund",
         "next_run": "Nächste Prüfung",
         "failures": "Fehlschläge in Folge",
+        "failures_short": "in Folge",
         "run_ok": "erfolgreich",
+        "run_pending": "noch nicht gelaufen",
+        "run_incomplete": "unvollständig",
         "run_unreachable": "nicht erreichbar",
         "run_timed_out": "Zeitüberschreitung",
         "run_misconfigured": "Konfigurationsfehler",
@@ -174,6 +177,10 @@ MESSAGES: dict[str, dict[str, str]] = {
             "Einige Teile konnten in diesem Lauf nicht getestet werden; der nächste Lauf versucht es erneut."
         ),
         "technical_detail": "Technische Angabe",
+        "not_checked_note": (
+            "Keine Befunde bedeutet hier nicht „in Ordnung“: Der Endpunkt konnte zuletzt nicht vollständig geprüft "
+            "werden (siehe Zustand der Prüfungen)."
+        ),
         "untested": "Nicht getestet",
         "health_pending": "noch nicht geprüft",
         "health_ok": "in Ordnung",
@@ -280,7 +287,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "state_resolved": "resolved",
         "state_accepted": "accepted",
         "endpoint": "Endpoint",
-        "page_of": "Page {page} of {pages} · {total} endpoints",
+        "page_of": "Page {page} of {pages} · endpoints in all: {total}",
         "previous_page": "Previous page",
         "labels": "Labels",
         "labels_help": "One per line as key=value, e.g. site=town-hall.",
@@ -349,7 +356,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reason": "Reason",
         "next_run": "Next check",
         "failures": "Failures in a row",
+        "failures_short": "in a row",
         "run_ok": "succeeded",
+        "run_pending": "not run yet",
+        "run_incomplete": "incomplete",
         "run_unreachable": "unreachable",
         "run_timed_out": "timed out",
         "run_misconfigured": "misconfigured",
@@ -366,6 +376,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "why_crashed": "The check hit an internal error. This is not your server's fault; the CERT sees it in the log.",
         "why_incomplete": "Some parts could not be tested in this run; the next run tries again.",
         "technical_detail": "Technical detail",
+        "not_checked_note": (
+            "No findings does not mean “fine” here: the endpoint could not be checked completely lately (see the "
+            "state of the checks)."
+        ),
         "untested": "Not tested",
         "health_pending": "not checked yet",
         "health_ok": "fine",

@@ -37,11 +37,13 @@ from monitor.api.web_base import (
 from monitor.catalogue import finding_texts
 from monitor.durations import format_duration
 from monitor.errors import UserError
+from monitor.models import CheckHealth, EndpointStatus
 from monitor.store.endpoint_store import EndpointQuery, EndpointView
 from monitor.store.finding_queries import FindingFilter
 from monitor.usecases.registration import EndpointChange, EndpointRequest
 
 PAGE_SIZE = 50
+FAILED = (CheckHealth.UNREACHABLE, CheckHealth.TIMED_OUT, CheckHealth.MISCONFIGURED, CheckHealth.CRASHED)  # a run
 LIST_NOTICES = ("registered", "deleted")
 ENDPOINT_NOTICES = ("registered", "rescan_requested", "saved")
 FORM_FIELDS = ("agency", "host", "port", "checks", "interval", "labels", "expected_ports")
@@ -57,6 +59,11 @@ def _label_filter(request: web.Request) -> tuple[str, str] | None:
     return next(iter(parsed.items())) if parsed and len(parsed) == 1 else None
 
 
+def _status_filter(request: web.Request) -> EndpointStatus | None:
+    raw = request.query.get("status", "")
+    return EndpointStatus(raw) if raw in EndpointStatus.__members__.values() else None
+
+
 def _blank_form(check_names: list[str]) -> Form:
     values = {"host": "", "port": "443", "checks": check_names, "agency": "", "interval": ""}
     return Form(values | {"labels": "", "expected_ports": ""})
@@ -67,11 +74,14 @@ async def endpoints_page(request: web.Request, form: Form | None = None, status:
     svc = services(request)
     who = principal(request)
     label = _label_filter(request)
-    which = EndpointQuery(agency_filter(who), label=label)
+    status_filter = _status_filter(request)
+    which = EndpointQuery(agency_filter(who), label=label, status=status_filter)
     total = await svc.endpoints.count(which)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(_page_number(request), pages)
-    views = await svc.endpoints.page(which.agency_id, label=label, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    views = await svc.endpoints.page(
+        which.agency_id, label=label, status=status_filter, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
     return render(
         request,
         "endpoints.html",
@@ -81,6 +91,8 @@ async def endpoints_page(request: web.Request, form: Form | None = None, status:
         pages=pages,
         total=total,
         label_filter=f"{label[0]}={label[1]}" if label else "",
+        status_filter=status_filter.value if status_filter else "",
+        statuses=[status.value for status in reversed(EndpointStatus)],
         check_names=list(svc.config.check_names),
         form=form or _blank_form(list(svc.config.check_names)),
         scope_hint=scope_hint,
@@ -150,6 +162,7 @@ async def endpoint_page(request: web.Request) -> web.Response:
         "endpoint.html",
         endpoint=endpoint,
         interval=_interval_text(endpoint),
+        worst_failure=next((check.status.value for check in endpoint.checks_status if check.status in FAILED), ""),
         findings=findings,
         notice=notice(request, ENDPOINT_NOTICES),
         may_write=may_write(request),

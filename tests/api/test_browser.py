@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from monitor.api.context import ApiConfig
 from monitor.cadence import Cadence
@@ -19,6 +20,7 @@ from monitor.catalogue import all_specs
 from monitor.store.audit import Actor
 from monitor.store.registry import Registry
 from monitor.store.scope_requests import ScopeStore
+from monitor.store.tables import CHECK_STATE
 from tests.api.conftest import FakeResolver, add_finding
 from tests.api.threaded_server import RunningApi, ThreadedApi
 
@@ -132,6 +134,15 @@ def seed_agency_day(running: RunningApi) -> dict[str, int]:
             ),
         }  # fmt: skip
         await ScopeStore(running.engine).request("lk-a", "neu-a.example", SEED)
+        async with running.engine.begin() as conn:  # the endpoint's reachability check failed three runs in a row
+            await conn.execute(
+                update(CHECK_STATE)
+                .where(CHECK_STATE.c.endpoint_id == endpoint, CHECK_STATE.c.check == "reachability")
+                .values(
+                    last_status="unreachable", consecutive_failures=3, last_run_at=datetime.now(UTC),
+                    last_error="TCP connect failed: [Errno 111] Connection refused " + "x" * 80,
+                )
+            )  # fmt: skip
         return {"endpoint": endpoint, **findings}
 
     return running.run(seed)
@@ -153,6 +164,7 @@ def test_every_page_is_german_fits_the_screen_and_passes_axe(running: RunningApi
         "/ui/endpoints",
         "/ui/endpoints?page=2",
         "/ui/endpoints?label=standort%3Drathaus-",
+        "/ui/endpoints?status=unreachable",
         f"/ui/endpoints/{ids['endpoint']}",
         f"/ui/endpoints/{ids['endpoint']}/edit",
         f"/ui/endpoints/{ids['endpoint']}/delete",

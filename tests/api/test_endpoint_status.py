@@ -217,3 +217,32 @@ async def test_a_new_check_on_a_scanned_endpoint_is_pending_until_it_runs(api: A
 def test_the_api_labels_are_the_domain_statuses() -> None:
     assert get_args(s.EndpointStatusLabel) == tuple(EndpointStatus)
     assert get_args(s.CheckHealthLabel) == tuple(CheckHealth)
+
+
+async def test_the_web_ui_shows_a_dead_endpoint_as_dead_with_the_reason_in_german(api: Api) -> None:
+    from tests.api.test_web_ui import sign_in
+
+    dead = await register(api, "127.0.0.5", closed_port("127.0.0.5"), ["reachability"])
+    port = closed_port("127.0.0.6")
+    alive = await register(api, "127.0.0.6", port, ["reachability"])
+    server = await asyncio.start_server(answer_http, "127.0.0.6", port)
+    try:
+        await scan(api)
+        await scan(api)
+    finally:
+        server.close()
+        await server.wait_closed()
+    await sign_in(api, api.tokens.agency_a)
+    async with api.client.get("/ui/endpoints") as page:
+        listing = await page.text()
+    row = listing[listing.index(f'/ui/endpoints/{dead}"') :].split("</tr>")[0]
+    assert "nicht erreichbar" in row and '<td data-label="Offene Befunde">0</td>' in row
+    async with api.client.get("/ui/endpoints", params={"status": "unreachable"}) as page:
+        only_dead = await page.text()
+    assert f"/ui/endpoints/{dead}" in only_dead and f"/ui/endpoints/{alive}" not in only_dead
+    assert "Endpunkte insgesamt: 1" in only_dead
+    async with api.client.get(f"/ui/endpoints/{dead}") as page:
+        text = await page.text()
+    assert 'id="endpoint-status"' in text and "Der Server hat nicht geantwortet" in text
+    assert "Keine Befunde bedeutet hier nicht „in Ordnung“" in text
+    assert "Technische Angabe: <code>TCP connect failed" in text  # the scanner's own words, marked as such

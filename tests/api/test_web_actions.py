@@ -206,7 +206,7 @@ async def test_the_list_pages_both_ways_with_totals_and_filters_by_label(api: Ap
     async with api.client.get("/ui/endpoints?page=2") as page:
         text = _text_of(await page.text())
         html = await page.text()
-    assert "Seite 2 von 3 · 120 Endpunkte" in text
+    assert "Seite 2 von 3 · Endpunkte insgesamt: 120" in text
     assert 'href="/ui/endpoints?page=1" rel="prev"' in html and 'href="/ui/endpoints?page=3" rel="next"' in html
     assert "127.0.1.51" in text and "127.0.1.100" in text and "127.0.1.50 " not in text
     async with api.client.get("/ui/endpoints?page=3") as page:
@@ -214,7 +214,7 @@ async def test_the_list_pages_both_ways_with_totals_and_filters_by_label(api: Ap
         assert "Seite 3 von 3" in html and 'rel="next"' not in html and html.count("/ui/endpoints/") == 20
     async with api.client.get("/ui/endpoints", params={"label": "standort=rathaus"}) as page:
         text = _text_of(await page.text())
-    assert "Seite 1 von 1 · 12 Endpunkte" in text and "127.0.1.10 " in text and "127.0.1.11 " not in text
+    assert "Seite 1 von 1 · Endpunkte insgesamt: 12" in text and "127.0.1.10 " in text and "127.0.1.11 " not in text
 
 
 async def test_an_agency_asks_for_more_scope_and_proves_it_by_dns(api: Api, resolver: FakeResolver) -> None:
