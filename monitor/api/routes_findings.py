@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -14,6 +14,7 @@ from monitor.api.auth import ROLE_AGENCY, ROLE_ANY, agency_filter
 from monitor.api.context import client_address, services
 from monitor.api.errors import ApiError
 from monitor.api.routing import Call, Operation
+from monitor.catalogue import finding_texts
 from monitor.models import Severity
 from monitor.store.finding_queries import FindingFilter, FindingView, display
 
@@ -130,27 +131,35 @@ async def export_findings(call: Call) -> web.StreamResponse:
         state=query.state,
     )
     name = call.principal.agency or query.agency or "all"
+    return await stream_csv(call.request, services(call.request).findings.stream(flt), name, query.dialect, query.lang)
+
+
+async def stream_csv(
+    request: web.Request, chunks: AsyncIterator[list[FindingView]], name: str, dialect: str, language: str
+) -> web.StreamResponse:
+    """The findings as CSV, a chunk at a time; title and remediation in `language` (monitor.catalogue)."""
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="findings-{name}.csv"',
         }
     )
-    await response.prepare(call.request)
+    await response.prepare(request)
     buffer = io.StringIO()
-    if query.dialect == "excel-de":
+    if dialect == "excel-de":
         buffer.write("\ufeff")
-    writer = csv.writer(buffer, delimiter=CSV_DELIMITERS[query.dialect])
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITERS[dialect])
     writer.writerow(CSV_COLUMNS)
-    async for chunk in services(call.request).findings.stream(flt):
+    async for chunk in chunks:
         for view in chunk:
+            texts = finding_texts(view.key, view.title, view.remediation, language)
             writer.writerow(
                 csv_cell(value)
                 for value in (
                     view.id, view.agency, display(view.host, view.port), view.check, view.key,
-                    Severity(view.severity).label, finding_state(view), view.title, view.first_seen, view.last_seen,
+                    Severity(view.severity).label, finding_state(view), texts.title, view.first_seen, view.last_seen,
                     view.due_at, view.resolved_at, view.resolution, view.accepted_until, view.accepted_reason,
-                    view.remediation, labels_cell(view.labels),
+                    texts.remediation, labels_cell(view.labels),
                 )
             )  # fmt: skip
         await response.write(buffer.getvalue().encode())

@@ -317,6 +317,11 @@ class ExportQuery(Query):
         description="excel-de: UTF-8 with BOM, `;`-separated (German Excel opens it as it is); "
         "rfc4180: UTF-8 without BOM, comma-separated (for scripts)",
     )
+    lang: Literal["de", "en"] = Field(
+        default="de",
+        description="the language of `title` and `remediation`: de, the finding catalogue's German; en, the texts "
+        "the checks stored (they can name a CVE's product and version). Use `key` to match findings in scripts.",
+    )
 
 
 class AcceptRisk(Body):

@@ -10,7 +10,7 @@ from aiohttp import web
 from monitor.api.auth import agency_filter
 from monitor.api.context import client_address, services
 from monitor.api.i18n import BERLIN
-from monitor.api.routes_findings import finding_reply
+from monitor.api.routes_findings import finding_reply, stream_csv
 from monitor.api.web_base import (
     UI,
     api_error,
@@ -27,6 +27,7 @@ from monitor.api.web_base import (
 from monitor.catalogue import finding_texts
 from monitor.errors import UserError
 from monitor.evidence import evidence_items
+from monitor.store.finding_queries import FindingFilter
 
 NOTICES = ("accepted", "revoked")
 
@@ -102,7 +103,16 @@ async def revoke_acceptance(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"{UI}/findings/{finding_id}?notice=revoked")
 
 
+async def export_csv(request: web.Request) -> web.StreamResponse:
+    """The signed-in agency's findings as CSV for German Excel (or `?dialect=rfc4180`), in the reader's language."""
+    who = principal(request)
+    dialect = "rfc4180" if request.query.get("dialect") == "rfc4180" else "excel-de"
+    chunks = services(request).findings.stream(FindingFilter(agency_id=agency_filter(who)))
+    return await stream_csv(request, chunks, who.agency or "all", dialect, language(request))
+
+
 ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/exports/findings.csv", export_csv),
     ("GET", "/findings/{id}", finding_detail),
     ("POST", "/findings/{id}/acceptance", accept_risk),
     ("POST", "/findings/{id}/acceptance/revoke", revoke_acceptance),

@@ -4,6 +4,8 @@ mistake answered in German, naming the field and the fix, with nothing written."
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -256,3 +258,24 @@ async def test_a_finding_reads_in_german_with_local_times_and_flapping_shown(api
     async with api.client.get(f"/ui/lang/en?next=/ui/findings/{finding_id}") as page:
         text = _text_of(await page.text())
     assert "The certificate has expired" in text and "2026-07-01 12:00 CEST" in text and "flapping" in text
+
+
+async def test_the_findings_download_for_excel_speaks_the_readers_language(api: Api) -> None:
+    created = await _register(api)
+    await add_finding(api.engine, created["id"], accepted_reason="Ersatz im März bestellt")
+    other = await api.call("POST", "/api/v1/endpoints", api.tokens.agency_b, {"host": "www.lk-b.example", "port": 443})
+    await add_finding(api.engine, other[1]["id"])
+    await sign_in(api, api.tokens.agency_a)
+    async with api.client.get("/ui/endpoints") as page:
+        assert 'href="/ui/exports/findings.csv"' in await page.text()
+    async with api.client.get("/ui/exports/findings.csv") as response:
+        assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
+        raw = await response.read()
+    text = raw.decode("utf-8")
+    assert text.startswith("\ufeffid;agency;")
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
+    assert [row["agency"] for row in rows] == ["lk-a"]  # only the agency's own
+    assert rows[0]["title"] == "Das Zertifikat des Servers ist abgelaufen"
+    assert rows[0]["accepted_reason"] == "Ersatz im März bestellt"
+    async with api.client.get("/ui/lang/en?next=/ui/exports/findings.csv") as response:
+        assert "The certificate has expired" in (await response.read()).decode("utf-8")
