@@ -185,7 +185,7 @@ class EndpointUpdate(Body):
     checks: list[str] | None = Field(default=None, min_length=1, max_length=20)
     labels: Labels | None = Field(default=None, max_length=20)
     expected_ports: list[int] | None = Field(default=None, max_length=100)
-    interval: str | None = Field(default=None, max_length=20)
+    interval: str | None = Field(default=None, max_length=20, description='e.g. 15m, 1h, 1d; "": the default')
 
 
 class CheckRun(Reply):

@@ -60,8 +60,10 @@ def _label_filter(request: web.Request) -> tuple[str, str] | None:
 
 
 def _status_filter(request: web.Request) -> EndpointStatus | None:
-    raw = request.query.get("status", "")
-    return EndpointStatus(raw) if raw in EndpointStatus.__members__.values() else None
+    try:
+        return EndpointStatus(request.query.get("status", ""))
+    except ValueError:
+        return None
 
 
 def _blank_form(check_names: list[str]) -> Form:
@@ -105,10 +107,11 @@ async def endpoints_list(request: web.Request) -> web.Response:
     return await endpoints_page(request)
 
 
-def _settings(form: Form) -> tuple[str | None, dict[str, str], list[int]]:
+def _settings(form: Form) -> tuple[str, dict[str, str], list[int]]:
+    """Interval ("" for the default), labels and expected ports, as the form checked them."""
     labels = parse_labels(form.values["labels"]) or {}
     ports = parse_ports(form.values["expected_ports"]) or []
-    return form.values["interval"] or None, labels, ports
+    return form.values["interval"], labels, ports
 
 
 def _checks(posted: MultiDictProxy[Any]) -> list[str]:
@@ -121,6 +124,7 @@ def _field_of(err: UserError | Exception, default: str) -> str:
 
 
 async def register_endpoint(request: web.Request) -> web.StreamResponse:
+    require_writer(request)
     posted = await request.post()
     who = principal(request)
     svc = services(request)
@@ -128,11 +132,10 @@ async def register_endpoint(request: web.Request) -> web.StreamResponse:
     if form.errors:
         return await endpoints_page(request, form, 400)
     try:
-        require_writer(request)
         interval, labels, ports = _settings(form)
         port = port_number(form.values["port"])
         assert port is not None  # the form checked it
-        wanted = EndpointRequest(form.values["host"], port, form.values["checks"], interval, labels, ports)
+        wanted = EndpointRequest(form.values["host"], port, form.values["checks"], interval or None, labels, ports)
         agency = target_agency(who, form.values["agency"].strip() or None)
         view = await svc.registration.register_endpoint(agency, wanted, who.actor(client_address(request)))
     except UserError as err:

@@ -188,8 +188,11 @@ def registration_from(settings: Settings, store: Store, resolver: Resolver | Non
 
 
 def interval_seconds(raw: str | None, checks: Sequence[str]) -> dict[str, float] | None:
+    """Each check's interval: None leaves them as they are, "" goes back to the default."""
     if raw is None:
         return None
+    if raw == "":
+        return {}
     try:
         seconds = parse_duration(raw, minimum_s=MIN_INTERVAL_S)
     except ValueError as err:

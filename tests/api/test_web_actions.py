@@ -68,6 +68,9 @@ async def test_an_endpoint_is_edited_checks_interval_labels_and_expected_ports(a
         text = _text_of(await page.text())
         assert "Die Änderungen sind gespeichert." in text and "standort=rathaus" in text and "6h" in text
         assert "Erreichbarkeit" in text  # the check by its German name
+    # an emptied interval goes back to the default, as the field's help says
+    status, _, _ = await _post(api, f"/ui/endpoints/{created['id']}/edit", form | {"interval": ""})
+    assert status == 303 and (await _endpoint(api, created["id"]))[1]["intervals"] == {}
 
 
 async def test_a_wrong_edit_names_each_field_in_german_and_changes_nothing(api: Api) -> None:
