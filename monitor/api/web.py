@@ -36,7 +36,6 @@ from monitor.api.web_base import (
 from monitor.errors import UserError
 
 LOGIN_COOKIE = "posture_login"  # the sign-in form's CSRF token, before there is a session
-SESSION_ENDINGS = ("expired", "revoked")
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
