@@ -284,9 +284,11 @@ class RecordingTx:
             "worker": self.owner,
         }
 
-    async def upsert_latest(self, results: Sequence[CheckResult[Any]]) -> None:
-        # A failed run updates the status but keeps the last good facts (a timeout must not forget the expiry date).
-        for ok in (True, False):
+    async def upsert_latest(self, results: Sequence[CheckResult[Any]], rejudged: bool = False) -> None:
+        """A failed run updates the status but keeps the last good facts (a timeout must not forget the expiry
+        date). A re-judgement ran no scan: it changes the observations (and the details it re-derived) only, so
+        that the last run's status, time and error, which /metrics shows, stay those of the scan."""
+        for ok in (True,) if rejudged else (True, False):  # a re-judgement is always of good facts
             rows = [
                 {
                     "endpoint_id": result.endpoint_id,
@@ -303,5 +305,6 @@ class RecordingTx:
                 for result in results
                 if (result.status is CheckStatus.OK) == ok
             ]
-            updated = ["status", "started_at", "duration_s", "error"] + (["details", "observations"] if ok else [])
+            scan = [] if rejudged else ["status", "started_at", "duration_s", "error"]
+            updated = scan + (["details", "observations"] if ok else [])
             await insert_rows(self.conn, LATEST, rows, conflict=["endpoint_id", "check"], update_columns=updated)

@@ -101,7 +101,7 @@ class Recorder:
                 )  # fmt: skip
                 stored = findings.setdefault(target.endpoint_id, {})
                 outbox += (await self._judge(tx, item, result, 0, stored, now))[2]
-            await tx.upsert_latest(results)
+            await tx.upsert_latest(results, rejudged=True)
             queued = await tx.queue_alerts(outbox)
         self._notify(queued)
         return queued

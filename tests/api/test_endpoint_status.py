@@ -29,7 +29,7 @@ from monitor.store.engine import make_engine
 from monitor.store.registry import Registry
 from monitor.store.schema import upgrade
 from monitor.store.store import Store
-from monitor.store.tables import CHECK_STATE, OUTBOX, SCAN_RUN
+from monitor.store.tables import CHECK_STATE, LATEST, OUTBOX, SCAN_RUN
 from monitor.store.work import WorkQueue
 from monitor.usecases.recording import Recorder
 from tests.api.conftest import Api, FakeResolver, seed
@@ -153,8 +153,13 @@ async def test_a_dead_endpoint_is_failing_at_once_and_unreachable_when_the_alert
 
     # a re-judgement of stored facts (a new vulnerability database) is no scan: it reaches nothing
     rejudged = CheckResult("reachability", dead, CheckStatus.OK, datetime.now(UTC), 0.0)
+    last_run = select(LATEST.c.status, LATEST.c.started_at, LATEST.c.error).where(LATEST.c.endpoint_id == dead)
+    async with api.engine.connect() as conn:
+        scanned = (await conn.execute(last_run)).one()
     await Recorder(WorkQueue(api.engine, "test-1", CADENCE, lease_s=60)).record_rejudged([rejudged])
     assert await endpoint(api, dead) == twice
+    async with api.engine.connect() as conn:  # what /metrics reads (posture_check_success) stays the scan's too
+        assert (await conn.execute(last_run)).one() == scanned and scanned.status == "unreachable"
 
     server = await asyncio.start_server(answer_http, "127.0.0.5", port)  # it comes back
     try:
