@@ -174,6 +174,11 @@ def test_a_real_scrape_passes_promtool(stack: dict[str, Any]) -> None:
     ):
         assert re.search(rf"^{name}[{{ ]", text, re.M), name
     assert f'posture_port_open{{agency="{AGENCY}",endpoint="127.0.0.21:8080",port="8080"' in text
+    # the exposure class and its severity, so that the dashboards count only risky exposures
+    redis = rf'posture_port_open{{agency="{AGENCY}",endpoint="127.0.0.21:8080",port="6379",service="[^"]*",'
+    assert re.search(rf'^{redis}exposure="redis",risk="critical"}} 1.0$', text, re.M)
+    # the web UI's endpoint id, for the dashboards' links to /ui/endpoints/{id}
+    assert re.search(rf'^posture_endpoint_info{{agency="{AGENCY}",.*,endpoint_id="\d+"}} 1.0$', text, re.M)
     # trustme's server sends its leaf alone, and its CA is in no store: the issuer is missing
     verify = f'posture_tls_cert_verify_ok{{agency="{AGENCY}",endpoint="127.0.0.21:8443",reason="incomplete_chain"}} 0.0'
     assert verify in text
