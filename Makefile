@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint pytest fuzz deps venv bench soak docs clean
+.PHONY: run test lint pytest fuzz deps venv bench soak docs dashboards clean
 
 run: deps venv
 	$(BIN)/posture db upgrade
@@ -43,6 +43,10 @@ $(STAMP): pyproject.toml
 
 docs: venv
 	$(BIN)/python -m monitor.catalogue > docs/findings.md
+
+# the Grafana JSON from dashboards/build.py (tests/test_dashboards.py fails while the committed files are stale)
+dashboards: venv
+	$(BIN)/python -m dashboards.build
 
 bench: venv
 	$(BIN)/python bench/scheduler.py

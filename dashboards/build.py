@@ -1,341 +1,462 @@
-"""Builds the Grafana dashboards as JSON from this one description (`make dashboards`).
+"""Builds the Grafana dashboards as JSON from this one description with Grafana's typed SDK (`make dashboards`).
 
-Panels are data: title (German, for the CERT's analysts), description (English), PromQL, and how to show it.
-A test rebuilds them and compares with the committed files, and evaluates every expression against a real
-Prometheus scraping a real daemon.
+Titles are German, for the CERT's analysts; descriptions are English and say what each panel counts. Drill-down:
+state overview → agency → endpoint → the endpoint's page in the web UI. Tests rebuild the JSON and compare it
+with the committed files, put every expression through promtool, check every metric name against
+docs/metrics.md, and evaluate every expression against a real Prometheus scraping a real daemon.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DATASOURCE = {"type": "prometheus", "uid": "posture-prometheus"}
+from grafana_foundation_sdk.models.common import BigValueTextMode
+
+from dashboards.kit import (
+    GRADE_LETTERS,
+    OK_WORDS,
+    RED_FROM_ONE,
+    RISK_WORDS,
+    SEVERITY_WORDS,
+    PrometheusAnnotation,
+    agency_variable,
+    bars,
+    cell,
+    check_variable,
+    coloured,
+    coloured_days,
+    dashboard,
+    endpoint_variable,
+    grade_series,
+    grid,
+    label,
+    lines,
+    severity_series,
+    severity_variable,
+    stat_panel,
+    to_agency,
+    to_endpoint,
+    to_json,
+    to_ui_endpoint,
+    ui_base_variable,
+    unit,
+)
+
 OUT = Path(__file__).resolve().parent / "grafana" / "dashboards"
+RISKY = 'risk!~"none|info"'  # the catalogue's classes above info: info is the expected public web and mail
+AGENCY_LINK = [to_agency(label("agency"))]
+NOT_ACCEPTED = "Accepted risks are not counted: the daemon exports them only in posture_findings_accepted."
 
 
-@dataclass(frozen=True)
-class Panel:
-    title: str
-    description: str
-    expr: str
-    kind: str = "timeseries"  # timeseries | stat | table | bargauge
-    unit: str = "short"
-    legend: str = ""
-    instant: bool = False
-    width: int = 12
-    height: int = 8
-    thresholds: list[tuple[float | None, str]] = field(default_factory=list)
+def finding_changes(selector: str) -> list[PrometheusAnnotation]:
+    """Annotations where the number of open findings of an agency and severity rose or fell within a minute.
+    posture_findings_overdue has a series (0 included) for every agency and severity that ever had a finding, so
+    a count that falls to nothing still compares."""
 
-
-def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
-    steps = [{"color": color, "value": value} for value, color in (panel.thresholds or [(None, "green")])]
-    return {
-        "id": panel_id,
-        "type": panel.kind,
-        "title": panel.title,
-        "description": panel.description,
-        "datasource": DATASOURCE,
-        "gridPos": {"x": x, "y": y, "w": panel.width, "h": panel.height},
-        "fieldConfig": {
-            "defaults": {"unit": panel.unit, "thresholds": {"mode": "absolute", "steps": steps}},
-            "overrides": [],
-        },
-        "options": {"reduceOptions": {"calcs": ["lastNotNull"]}} if panel.kind in ("stat", "bargauge") else {},
-        "targets": [
-            {
-                "refId": "A",
-                "datasource": DATASOURCE,
-                "expr": panel.expr,
-                "legendFormat": panel.legend,
-                "instant": panel.instant,
-                "range": not panel.instant,
-                **({"format": "table"} if panel.kind == "table" else {}),
-            }
-        ],
-    }
-
-
-def dashboard(
-    uid: str, title: str, description: str, panels: list[Panel], agency_variable: bool = False
-) -> dict[str, Any]:
-    laid_out, x, y, row_height = [], 0, 0, 0
-    for panel_id, panel in enumerate(panels, start=1):
-        if x + panel.width > 24:
-            x, y, row_height = 0, y + row_height, 0
-        laid_out.append(_panel(panel, panel_id, x, y))
-        x, row_height = x + panel.width, max(row_height, panel.height)
-    variables = []
-    if agency_variable:
-        variables.append(
-            {
-                "name": "agency",
-                "label": "Behörde",
-                "type": "query",
-                "datasource": DATASOURCE,
-                "query": {"query": "label_values(posture_endpoint_info, agency)", "refId": "agency"},
-                "definition": "label_values(posture_endpoint_info, agency)",
-                "refresh": 2,
-                "includeAll": False,
-                "multi": False,
-            }
+    def count(offset: str = "") -> str:
+        return (
+            f"(sum by (agency, severity) (posture_findings_open{{{selector}}}{offset})"
+            f" or sum by (agency, severity) (posture_findings_overdue{{{selector}}}{offset}) * 0)"
         )
-    return {
-        "uid": uid,
-        "title": title,
-        "description": description,
-        "tags": ["posture-monitor"],
-        "timezone": "browser",
-        "schemaVersion": 39,
-        "version": 1,
-        "editable": False,
-        "refresh": "1m",
-        "time": {"from": "now-7d", "to": "now"},
-        "templating": {"list": variables},
-        "panels": laid_out,
-    }
 
+    return [
+        PrometheusAnnotation(
+            "Befunde hinzugekommen",
+            f"{count()} > {count(' offset 1m')}",
+            "red",
+            "{{agency}}: neue Befunde",
+            "agency,severity",
+        ),
+        PrometheusAnnotation(
+            "Befunde erledigt oder akzeptiert",
+            f"{count()} < {count(' offset 1m')}",
+            "green",
+            "{{agency}}: weniger offene Befunde",
+            "agency,severity",
+        ),
+    ]
 
-RED = [(None, "green"), (1, "red")]
 
 OVERVIEW = dashboard(
     "posture-overview",
     "Sicherheitslage Niedersachsen",
-    "State-wide posture for CERT analysts: who has what open, what is overdue, what is exposed.",
+    "State-wide posture for CERT analysts: who has what open, what is overdue, what is exposed. "
+    "Click an agency for its dashboard.",
     [
-        Panel(
+        bars(
             "Offene kritische/hohe Befunde je Behörde",
-            "Agencies ranked by open critical and high findings (accepted risks excluded).",
-            'sort_desc(sum by (agency) (posture_findings_open{severity=~"critical|high"}))',
-            kind="bargauge",
-            instant=True,
-            legend="{{agency}}",
-            thresholds=RED,
+            f"Question 1: which agencies have the most open critical and high findings? {NOT_ACCEPTED}",
+            'sort_desc(sum by (agency) (posture_findings_open{agency=~"$agency", check=~"$check", '
+            'severity=~"critical|high"}))',
+            "{{agency}}",
+            steps=RED_FROM_ONE,
+            links=AGENCY_LINK,
         ),
-        Panel(
-            "Offene Befunde nach Schwere",
-            "Open findings state-wide by severity (accepted risks excluded).",
-            "sum by (severity) (posture_findings_open)",
-            legend="{{severity}}",
+        bars(
+            "Überfällige Befunde je Behörde",
+            "Question 2: which agencies have open findings past their remediation deadline (due_at: by severity, "
+            f"KEV by CISA's due date)? Filtered by the severity variable. {NOT_ACCEPTED}",
+            'sort_desc(sum by (agency) (posture_findings_overdue{agency=~"$agency", severity=~"$severity"}))',
+            "{{agency}}",
+            steps=RED_FROM_ONE,
+            links=AGENCY_LINK,
         ),
-        Panel(
-            "Akzeptierte Risiken nach Schwere",
-            "Open findings whose risk an agency accepted (until its expiry): not alerted, not counted as open.",
-            "sum by (severity) (posture_findings_accepted)",
-            kind="bargauge",
-            instant=True,
-            legend="{{severity}}",
+        bars(
+            "Riskante offene Ports nach Expositionsklasse",
+            "Question 3: which risky services are reachable? Open ports of the ports catalogue's exposure classes "
+            "with severity low or higher (Redis, RDP, SMB, databases …), by class; the expected public web and "
+            "mail ports (class severity info) and ports of no class are not counted.",
+            f'sort_desc(sum by (exposure) (posture_port_open{{agency=~"$agency", {RISKY}}}))',
+            "{{exposure}}",
+            steps=RED_FROM_ONE,
         ),
-        Panel(
-            "Überfällige Befunde",
-            "Open findings past their remediation deadline, by agency (accepted risks excluded).",
-            "sum by (agency) (posture_findings_overdue)",
-            kind="bargauge",
-            instant=True,
-            legend="{{agency}}",
-            thresholds=RED,
-        ),
-        Panel(
-            "Riskante offene Ports",
-            "Open ports by service across all agencies.",
-            "sum by (service) (posture_port_open)",
-            kind="bargauge",
-            instant=True,
-            legend="{{service}}",
-        ),
-        Panel(
-            "Ältester offener Befund",
-            "Age of the oldest open finding per severity.",
-            "max by (severity) (posture_finding_oldest_open_age_seconds)",
-            unit="s",
-            legend="{{severity}}",
-        ),
-        Panel(
-            "Zertifikate, die in < 30 Tagen ablaufen",
-            "Certificates expiring within 30 days, per agency.",
-            "count by (agency) ((posture_tls_cert_not_after_timestamp_seconds - time()) < 30 * 86400) "
-            "or count by (agency) (posture_tls_cert_not_after_timestamp_seconds) * 0",
-            kind="bargauge",
-            instant=True,
-            legend="{{agency}}",
-            thresholds=RED,
-        ),
-        Panel(
-            "TLS nicht konform",
-            "Endpoints not compliant with each TLS profile (BSI TR-02102-2, Mozilla).",
-            "count by (profile) (posture_tls_compliant == 0) or count by (profile) (posture_tls_compliant) * 0",
-            kind="bargauge",
-            instant=True,
-            legend="{{profile}}",
-            thresholds=RED,
-        ),
-        Panel(
-            "TLS-Noten",
-            "Endpoints per TLS grade.",
-            "count by (grade) (posture_tls_grade_info)",
-            kind="bargauge",
-            instant=True,
-            legend="{{grade}}",
-        ),
-        Panel(
+        bars(
             "KEV-Schwachstellen je Behörde",
-            "Open vulnerabilities that CISA lists as known exploited, per agency.",
-            "sort_desc(sum by (agency) (posture_kev_vulnerabilities))",
-            kind="bargauge",
-            instant=True,
-            legend="{{agency}}",
-            thresholds=RED,
+            "Question 4: which agencies expose vulnerabilities that CISA lists as known exploited (KEV)? Open CVE "
+            f"findings, counted per agency. {NOT_ACCEPTED}",
+            'sort_desc(sum by (agency) (posture_kev_vulnerabilities{agency=~"$agency"}))',
+            "{{agency}}",
+            steps=RED_FROM_ONE,
+            links=AGENCY_LINK,
         ),
-        Panel(
+        bars(
+            "Zertifikate, die in < 30 Tagen ablaufen",
+            "Question 5: whose certificates expire within 30 days (or have expired)? Served leaf certificates per "
+            "agency, also those that fail verification.",
+            'sort_desc(count by (agency) ((posture_tls_cert_not_after_timestamp_seconds{agency=~"$agency"} - time()) '
+            '< 30 * 86400) or count by (agency) (posture_tls_cert_not_after_timestamp_seconds{agency=~"$agency"}) * 0)',
+            "{{agency}}",
+            steps=RED_FROM_ONE,
+            links=AGENCY_LINK,
+        ),
+        lines(
+            "Offene Befunde nach Schwere",
+            f"Open findings over time by severity, for the chosen agencies, checks and severities. {NOT_ACCEPTED}",
+            'sum by (severity) (posture_findings_open{agency=~"$agency", check=~"$check", severity=~"$severity"})',
+            "{{severity}}",
+            overrides=severity_series(),
+        ),
+        bars(
+            "Akzeptierte Risiken nach Schwere",
+            "Open findings whose risk an agency accepted, until the acceptance expires: not alerted and not counted "
+            "in any other panel.",
+            'sum by (severity) (posture_findings_accepted{agency=~"$agency", severity=~"$severity"})',
+            "{{severity}}",
+            overrides=severity_series(),
+            width=8,
+        ),
+        bars(
+            "Ältester offener Befund",
+            f"How long the oldest open finding of each severity has been open. {NOT_ACCEPTED}",
+            'max by (severity) (posture_finding_oldest_open_age_seconds{agency=~"$agency", severity=~"$severity"})',
+            "{{severity}}",
+            unit="dtdurations",
+            overrides=severity_series(),
+            width=8,
+        ),
+        bars(
+            "TLS-Noten",
+            "Endpoints per TLS grade (A+ … F).",
+            'count by (grade) (posture_tls_grade_info{agency=~"$agency"})',
+            "{{grade}}",
+            overrides=grade_series(),
+            width=8,
+        ),
+        bars(
+            "TLS nicht konform",
+            "Endpoints not compliant with each TLS profile (BSI TR-02102-2, Mozilla intermediate).",
+            'count by (profile) (posture_tls_compliant{agency=~"$agency"} == 0) '
+            'or count by (profile) (posture_tls_compliant{agency=~"$agency"}) * 0',
+            "{{profile}}",
+            steps=RED_FROM_ONE,
+            width=8,
+        ),
+        bars(
             "Software ohne Herstellerunterstützung",
-            "Products whose release line is out of support, per agency.",
-            "count by (agency) (posture_eol_software) or sum by (agency) (posture_kev_vulnerabilities) * 0",
-            kind="bargauge",
-            instant=True,
-            legend="{{agency}}",
-            thresholds=RED,
+            "Products whose release line is out of support, counted per agency.",
+            'count by (agency) (posture_eol_software{agency=~"$agency"}) '
+            'or sum by (agency) (posture_kev_vulnerabilities{agency=~"$agency"}) * 0',
+            "{{agency}}",
+            steps=RED_FROM_ONE,
+            links=AGENCY_LINK,
+            width=8,
         ),
-        Panel(
+        bars(
             "Registrierte Endpunkte",
             "Registered endpoints per agency.",
-            "count by (agency) (posture_endpoint_info)",
-            kind="bargauge",
-            instant=True,
-            legend="{{agency}}",
+            'count by (agency) (posture_endpoint_info{agency=~"$agency"})',
+            "{{agency}}",
+            links=AGENCY_LINK,
+            width=8,
         ),
     ],
+    [agency_variable(multi=True), check_variable(), severity_variable()],
+    finding_changes('agency=~"$agency"'),
 )
+
+ENDPOINT_OF_AGENCY = [to_endpoint("${agency:percentencode}", cell("endpoint")), to_ui_endpoint(cell("endpoint_id"))]
+WITH_ID = '* on (agency, endpoint) group_left (endpoint_id) posture_endpoint_info{agency="$agency"}'
 
 AGENCY = dashboard(
     "posture-agency",
     "Behörde im Detail",
-    "One agency: its endpoints, their checks, open ports and findings.",
+    "One agency: its endpoints, their checks, open ports and findings. Click an endpoint for its dashboard or its "
+    "page in the web UI.",
     [
-        Panel(
+        grid(
             "Endpunkte",
-            "Registered endpoints of the agency.",
-            'posture_endpoint_info{agency="$agency"}',
-            kind="table",
-            instant=True,
-            width=24,
+            "The agency's registered endpoints; 'alle Prüfungen erfolgreich' is yes when the last run of every "
+            "check of the endpoint completed.",
+            [f'min by (agency, endpoint, endpoint_id) (posture_check_success{{agency="$agency"}} {WITH_ID})'],
+            [("endpoint", "Endpunkt"), ("Value", "alle Prüfungen erfolgreich")],
+            hidden=["endpoint_id"],
+            columns_config={"alle Prüfungen erfolgreich": coloured(OK_WORDS)},
+            links={"Endpunkt": ENDPOINT_OF_AGENCY},
+            sort=("alle Prüfungen erfolgreich", False),
+            width=12,
         ),
-        Panel(
-            "Offene Befunde nach Prüfung",
-            "Open findings by check and severity (accepted risks excluded).",
-            'sum by (check, severity) (posture_findings_open{agency="$agency"})',
-            kind="table",
-            instant=True,
+        grid(
+            "Offene Befunde nach Prüfung und Schwere",
+            f"Open findings of the agency by check and severity. {NOT_ACCEPTED}",
+            [
+                'sum by (check, severity) (posture_findings_open{agency="$agency", check=~"$check", '
+                'severity=~"$severity"})'
+            ],
+            [("check", "Prüfung"), ("severity", "Schwere"), ("Value", "offen")],
+            columns_config={"Schwere": coloured(SEVERITY_WORDS)},
+            sort=("offen", True),
+            width=12,
         ),
-        Panel(
-            "Akzeptierte Risiken",
-            "Open findings whose risk the agency accepted, by severity.",
-            'sum by (severity) (posture_findings_accepted{agency="$agency"})',
-            kind="table",
-            instant=True,
+        bars(
+            "Überfällige Befunde nach Schwere",
+            f"Open findings past their remediation deadline (due_at), by severity. {NOT_ACCEPTED}",
+            'sum by (severity) (posture_findings_overdue{agency="$agency", severity=~"$severity"})',
+            "{{severity}}",
+            steps=RED_FROM_ONE,
+            overrides=severity_series(),
+            width=8,
         ),
-        Panel(
+        bars(
+            "Akzeptierte Risiken nach Schwere",
+            "Open findings whose risk the agency accepted, until the acceptance expires.",
+            'sum by (severity) (posture_findings_accepted{agency="$agency", severity=~"$severity"})',
+            "{{severity}}",
+            overrides=severity_series(),
+            width=8,
+        ),
+        lines(
             "Alter des ältesten Befunds",
-            "Age of the oldest open finding by severity.",
-            'posture_finding_oldest_open_age_seconds{agency="$agency"}',
-            unit="s",
-            legend="{{severity}}",
+            f"How long the oldest open finding of each severity has been open. {NOT_ACCEPTED}",
+            'posture_finding_oldest_open_age_seconds{agency="$agency", severity=~"$severity"}',
+            "{{severity}}",
+            unit="dtdurations",
+            overrides=severity_series(),
+            width=8,
         ),
-        Panel(
+        grid(
+            "Riskante offene Ports",
+            "Open ports of a risky exposure class (catalogue severity low or higher), per endpoint; the expected "
+            "web and mail ports are left out.",
+            [f'posture_port_open{{agency="$agency", {RISKY}}} {WITH_ID}'],
+            [
+                ("endpoint", "Endpunkt"),
+                ("port", "Port"),
+                ("service", "Dienst"),
+                ("exposure", "Klasse"),
+                ("risk", "Risiko"),
+            ],
+            hidden=["endpoint_id"],
+            columns_config={"Risiko": coloured(RISK_WORDS)},
+            links={"Endpunkt": ENDPOINT_OF_AGENCY},
+            width=12,
+        ),
+        grid(
             "TLS je Endpunkt",
-            "Grade score (F=0 … A+=7) per endpoint.",
-            'posture_tls_grade_score{agency="$agency"}',
-            kind="table",
-            instant=True,
+            "TLS grade (A+ … F) and certificate expiry of each TLS endpoint.",
+            [
+                f'posture_tls_grade_score{{agency="$agency"}} {WITH_ID}',
+                'posture_tls_cert_not_after_timestamp_seconds{agency="$agency"} * 1000',
+            ],
+            [("endpoint", "Endpunkt"), ("Value #A", "Note"), ("Value #B", "Zertifikat läuft ab")],
+            hidden=["endpoint_id"],
+            columns_config={"Note": coloured(GRADE_LETTERS), "Zertifikat läuft ab": unit("dateTimeFromNow")},
+            links={"Endpunkt": ENDPOINT_OF_AGENCY},
+            sort=("Note", False),
+            width=12,
         ),
-        Panel(
-            "Zertifikatsablauf",
-            "Days until each endpoint's certificate expires.",
-            '(posture_tls_cert_not_after_timestamp_seconds{agency="$agency"} - time()) / 86400',
-            kind="table",
-            instant=True,
-        ),
-        Panel(
+        grid(
             "Schwachstellen je Endpunkt",
-            "Open CVE findings per endpoint and severity; KEV ones separately.",
-            'posture_vulnerabilities{agency="$agency"} > 0 or posture_kev_vulnerabilities{agency="$agency"}',
-            kind="table",
-            instant=True,
+            f"Open CVE findings per endpoint and severity (endpoints without any are left out). {NOT_ACCEPTED}",
+            [f'(posture_vulnerabilities{{agency="$agency", severity=~"$severity"}} > 0) {WITH_ID}'],
+            [("endpoint", "Endpunkt"), ("severity", "Schwere"), ("Value", "offen")],
+            hidden=["endpoint_id"],
+            columns_config={"Schwere": coloured(SEVERITY_WORDS)},
+            links={"Endpunkt": ENDPOINT_OF_AGENCY},
+            width=12,
         ),
-        Panel(
-            "Offene Ports",
-            "Open ports per endpoint.",
-            'posture_port_open{agency="$agency"}',
-            kind="table",
-            instant=True,
-        ),
-        Panel(
-            "Prüfungen erfolgreich",
-            "1 when the last run of a check completed.",
-            'posture_check_success{agency="$agency"}',
-            kind="table",
-            instant=True,
+        grid(
+            "Letzte Prüfläufe",
+            "Each check's last run per endpoint: when it started and whether it completed.",
+            [
+                f'posture_check_last_run_timestamp_seconds{{agency="$agency", check=~"$check"}} * 1000 {WITH_ID}',
+                'posture_check_success{agency="$agency", check=~"$check"}',
+            ],
+            [("endpoint", "Endpunkt"), ("check", "Prüfung"), ("Value #A", "letzter Lauf"), ("Value #B", "erfolgreich")],
+            hidden=["endpoint_id"],
+            columns_config={"letzter Lauf": unit("dateTimeAsIso"), "erfolgreich": coloured(OK_WORDS)},
+            links={"Endpunkt": ENDPOINT_OF_AGENCY},
+            width=12,
         ),
     ],
-    agency_variable=True,
+    [agency_variable(multi=False), check_variable(), severity_variable(), ui_base_variable()],
+    finding_changes('agency="$agency"'),
+)
+
+THIS = 'agency="$agency", endpoint="$endpoint"'
+
+ENDPOINT = dashboard(
+    "posture-endpoint",
+    "Endpunkt im Detail",
+    "One endpoint (host:port) of one agency: its checks, ports, TLS and vulnerabilities. The first panel links to "
+    "the endpoint's page in the web UI, where its findings are.",
+    [
+        stat_panel(
+            "Web-Oberfläche",
+            "The endpoint's id in the web UI; click it for the endpoint's page with its findings and history.",
+            f"max by (endpoint_id) (posture_endpoint_info{{{THIS}}})",
+            "Endpunkt #{{endpoint_id}}",
+            links=[to_ui_endpoint(label("endpoint_id")), to_agency("${agency:percentencode}")],
+            text_mode=BigValueTextMode.NAME,
+        ),
+        stat_panel(
+            "TLS-Note",
+            "The endpoint's TLS grade.",
+            f"posture_tls_grade_score{{{THIS}}}",
+            mappings=[GRADE_LETTERS],
+        ),
+        stat_panel(
+            "Zertifikat läuft ab",
+            "When the served leaf certificate expires (also when it fails verification).",
+            f"posture_tls_cert_not_after_timestamp_seconds{{{THIS}}} * 1000",
+            unit="dateTimeFromNow",
+        ),
+        stat_panel(
+            "KEV-Schwachstellen",
+            f"Open CVE findings on this endpoint that CISA lists as known exploited. {NOT_ACCEPTED}",
+            f"posture_kev_vulnerabilities{{{THIS}}}",
+            steps=RED_FROM_ONE,
+        ),
+        grid(
+            "Prüfungen",
+            "Each check of the endpoint: when its last run started and whether it completed.",
+            [f"posture_check_last_run_timestamp_seconds{{{THIS}}} * 1000", f"posture_check_success{{{THIS}}}"],
+            [("check", "Prüfung"), ("Value #A", "letzter Lauf"), ("Value #B", "erfolgreich")],
+            columns_config={"letzter Lauf": unit("dateTimeAsIso"), "erfolgreich": coloured(OK_WORDS)},
+            width=12,
+        ),
+        grid(
+            "Offene Ports",
+            "Every open port of the last scan with its exposure class and that class's severity (info: expected "
+            "web and mail ports; keine Klasse: not in the catalogue).",
+            [f"posture_port_open{{{THIS}}}"],
+            [("port", "Port"), ("service", "Dienst"), ("exposure", "Klasse"), ("risk", "Risiko")],
+            columns_config={"Risiko": coloured(RISK_WORDS)},
+            width=12,
+        ),
+        bars(
+            "Schwachstellen nach Schwere",
+            f"Open CVE findings on this endpoint by severity. {NOT_ACCEPTED}",
+            f'posture_vulnerabilities{{{THIS}, severity=~"$severity"}}',
+            "{{severity}}",
+            overrides=severity_series(),
+            width=8,
+        ),
+        grid(
+            "TLS-Profile",
+            "Whether the endpoint meets every requirement of each TLS profile.",
+            [f"posture_tls_compliant{{{THIS}}}"],
+            [("profile", "Profil"), ("Value", "konform")],
+            columns_config={"konform": coloured(OK_WORDS)},
+            width=8,
+        ),
+        grid(
+            "Protokolle",
+            "Which protocol versions the server accepts.",
+            [f"posture_tls_protocol_enabled{{{THIS}}}"],
+            [("protocol", "Protokoll"), ("Value", "angeboten")],
+            columns_config={"angeboten": coloured(OK_WORDS)},
+            width=8,
+        ),
+        lines(
+            "Verbindungsaufbau",
+            "TCP connect time of the reachability check's runs.",
+            f"posture_reachability_connect_seconds{{{THIS}}}",
+            "{{endpoint}}",
+            unit="s",
+            width=24,
+        ),
+    ],
+    [agency_variable(multi=False), endpoint_variable(), ui_base_variable()],
 )
 
 HEALTH = dashboard(
     "posture-health",
     "Monitor-Zustand",
-    "Is the monitor itself healthy: check success, durations, backlog, alert delivery.",
+    "Is the monitor itself healthy: check success, durations, backlog, alert delivery, data freshness.",
     [
-        Panel(
+        lines(
             "Erfolgsquote je Prüfung",
             "Share of endpoints whose last run of each check completed.",
-            "avg by (check) (posture_check_success)",
+            'avg by (check) (posture_check_success{check=~"$check"})',
+            "{{check}}",
             unit="percentunit",
-            legend="{{check}}",
         ),
-        Panel(
+        lines(
             "Laufzeit (p95) je Prüfung",
-            "95th percentile duration of check runs.",
-            "histogram_quantile(0.95, sum by (check, le) (rate(posture_check_duration_seconds_bucket[5m])))",
+            "95th percentile duration of check runs, over all scanner processes.",
+            "histogram_quantile(0.95, sum by (check, le) "
+            '(rate(posture_check_duration_seconds_bucket{check=~"$check"}[5m])))',
+            "{{check}}",
             unit="s",
-            legend="{{check}}",
         ),
-        Panel(
+        lines(
             "Prüfläufe je Status",
-            "Check runs per second by result status.",
-            "sum by (check, status) (rate(posture_check_runs_total[5m]))",
+            "Check runs per second by result status, over all scanner processes.",
+            'sum by (check, status) (rate(posture_check_runs_total{check=~"$check"}[5m]))',
+            "{{check}} {{status}}",
             unit="ops",
-            legend="{{check}} {{status}}",
         ),
-        Panel(
+        stat_panel(
             "Rückstau fälliger Prüfungen",
             "Checks due now that no scanner has claimed yet.",
             "posture_scheduler_due_backlog",
-            kind="stat",
-            width=6,
         ),
-        Panel(
+        stat_panel(
             "Ausstehende Alarme",
             "Alert events waiting for the broker's acknowledgement.",
             "posture_alert_outbox_pending",
-            kind="stat",
-            width=6,
+            steps=((None, "green"), (100, "red")),
         ),
-        Panel(
-            "Aktualität der Schwachstellendaten",
-            "Age of each vulnerability feed (CISA KEV, NVD, end-of-life).",
+        bars(
+            "Alter der Schwachstellendaten",
+            "How old each vulnerability feed is (CISA KEV, NVD, end-of-life); the alert fires after 3 days.",
             "time() - posture_vulndb_last_update_timestamp_seconds",
-            unit="s",
-            legend="{{source}}",
+            "{{source}}",
+            unit="dtdurations",
+            steps=((None, "green"), (3 * 86400, "red")),
         ),
-        Panel(
+        bars(
             "Letztes Ergebnis je Prüfart",
-            "Seconds since each check type last produced a result.",
-            "time() - posture_check_last_result_timestamp_seconds",
-            unit="s",
-            legend="{{check}}",
+            "How long ago each check type last produced a result; the alert fires after 6 hours.",
+            'time() - posture_check_last_result_timestamp_seconds{check=~"$check"}',
+            "{{check}}",
+            unit="dtdurations",
+            steps=((None, "green"), (6 * 3600, "red")),
         ),
     ],
+    [check_variable()],
 )
 
 CERTIFICATES = dashboard(
@@ -343,39 +464,58 @@ CERTIFICATES = dashboard(
     "Zertifikatsabläufe",
     "Every served certificate by expiry, also where verification fails (expired, self-signed, wrong host).",
     [
-        Panel(
-            "Tage bis zum Ablauf",
-            "Days until expiry, soonest first; negative means expired.",
-            "sort((posture_tls_cert_not_after_timestamp_seconds - time()) / 86400)",
-            kind="table",
-            instant=True,
-            width=24,
+        grid(
+            "Ablauf der Zertifikate",
+            "Every served leaf certificate, soonest expiry first: days left (negative: expired), the date, and the "
+            "verification result.",
+            [
+                '(posture_tls_cert_not_after_timestamp_seconds{agency=~"$agency"} - time()) / 86400',
+                'posture_tls_cert_not_after_timestamp_seconds{agency=~"$agency"} * 1000',
+                'posture_tls_cert_verify_ok{agency=~"$agency"}',
+            ],
+            [
+                ("agency", "Behörde"),
+                ("endpoint", "Endpunkt"),
+                ("Value #A", "Tage bis zum Ablauf"),
+                ("Value #B", "läuft ab am"),
+                ("reason", "Prüfergebnis"),
+            ],
+            columns_config={
+                "Tage bis zum Ablauf": unit("d", *coloured_days()),
+                "läuft ab am": unit("dateTimeAsIso"),
+            },
+            links={
+                "Behörde": [to_agency(cell("agency"))],
+                "Endpunkt": [to_endpoint(cell("agency"), cell("endpoint"))],
+            },
+            sort=("Tage bis zum Ablauf", False),
             height=12,
         ),
-        Panel(
+        bars(
             "Prüfergebnis der Zertifikate",
-            "Certificates by verification result.",
-            "count by (reason) (posture_tls_cert_verify_ok)",
-            kind="bargauge",
-            instant=True,
-            legend="{{reason}}",
+            "Certificates by verification result: ok, or the first reason it fails.",
+            'count by (reason) (posture_tls_cert_verify_ok{agency=~"$agency"})',
+            "{{reason}}",
         ),
-        Panel(
+        bars(
             "Aktivierte Protokolle",
             "Endpoints accepting each protocol version.",
-            "sum by (protocol) (posture_tls_protocol_enabled)",
-            kind="bargauge",
-            instant=True,
-            legend="{{protocol}}",
+            'sum by (protocol) (posture_tls_protocol_enabled{agency=~"$agency"})',
+            "{{protocol}}",
         ),
     ],
+    [agency_variable(multi=True)],
 )
 
 DASHBOARDS = {
-    "overview.json": OVERVIEW,
-    "agency.json": AGENCY,
-    "certificates.json": CERTIFICATES,
-    "health.json": HEALTH,
+    name: to_json(board)
+    for name, board in {
+        "overview.json": OVERVIEW,
+        "agency.json": AGENCY,
+        "endpoint.json": ENDPOINT,
+        "certificates.json": CERTIFICATES,
+        "health.json": HEALTH,
+    }.items()
 }
 
 
@@ -383,7 +523,11 @@ def render(board: dict[str, Any]) -> str:
     return json.dumps(board, indent=2, ensure_ascii=False) + "\n"
 
 
-if __name__ == "__main__":
+def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, board in DASHBOARDS.items():
         (OUT / name).write_text(render(board))
+
+
+if __name__ == "__main__":
+    main()

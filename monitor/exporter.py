@@ -93,10 +93,13 @@ class SnapshotCollector(Collector):
 
     def _inventory(self, snapshot: Snapshot) -> Iterable[Metric]:
         info = GaugeMetricFamily(
-            "posture_endpoint_info", "Registered endpoints", labels=["agency", "endpoint", "host", "port"]
+            "posture_endpoint_info",
+            "Registered endpoints",
+            labels=["agency", "endpoint", "host", "port", "endpoint_id"],
         )
         for endpoint in snapshot.endpoints.values():
-            info.add_metric([endpoint.agency, endpoint.label, endpoint.host, str(endpoint.port)], 1)
+            # endpoint_id: the web UI's /ui/endpoints/{id}, for the dashboards' links (one series per endpoint anyway)
+            info.add_metric([endpoint.agency, endpoint.label, endpoint.host, str(endpoint.port), str(endpoint.id)], 1)
         yield info
         yield GaugeMetricFamily(
             "posture_scheduler_due_backlog", "Checks due now and not yet claimed", value=snapshot.due_backlog

@@ -89,12 +89,19 @@ class PortsCheck(Check[PortsConfig, PortsDetails]):
     reads_previous: ClassVar[bool] = True  # drift: ports.new_open
     compares_with_previous: ClassVar[tuple[str, ...]] = (NEW_OPEN.key,)
     metric_families = (
-        MetricFamily("posture_port_open", "1 for every open port of the last scan", ("port", "service")),
+        MetricFamily(
+            "posture_port_open",
+            "1 for every open port of the last scan, with its exposure class and that class's severity",
+            ("port", "service", "exposure", "risk"),
+        ),
     )
 
     def metrics(self, details: PortsDetails, now: datetime) -> Iterable[MetricSample]:
         for open_port in details.open_ports:
-            yield MetricSample("posture_port_open", (str(open_port.port), open_port.service or "unknown"), 1.0)
+            cls = classify(open_port)  # the catalogue's class: what evaluate() reports as ports.exposed.<class>
+            exposure, risk = (cls.slug, cls.spec.severity.label) if cls is not None else ("none", "none")
+            labels = (str(open_port.port), open_port.service or "unknown", exposure, risk)
+            yield MetricSample("posture_port_open", labels, 1.0)
 
     async def run(self, target: Target, cfg: PortsConfig, ctx: CheckContext) -> PortsDetails:
         address = target.address or await resolve_address(validate_host(target.host))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from checks.base import CheckContext
@@ -159,3 +161,16 @@ def test_nmap_error_exit_in_xml_is_a_failure() -> None:
     broken = SAVED_XML.replace('exit="success"', 'exit="error" errormsg="Failed to open device"')
     with pytest.raises(NmapFailed, match="nmap reported an error: Failed to open device"):
         parse_nmap_xml(broken)
+
+
+def test_each_open_port_is_exported_with_its_exposure_class_and_that_class_severity() -> None:
+    """posture_port_open carries the class evaluate() reports as ports.exposed.<class>, so that a dashboard can
+    count risky exposures without counting the expected web ports; an unclassified port says "none"."""
+    scanned = details(port(6379, "redis"), port(22, "ssh"), port(443, "https"), port(40000, "unknown"))
+    samples = {s.labels[0]: s.labels[1:] for s in CHECK.metrics(scanned, datetime.now(UTC))}
+    assert samples["6379"] == ("redis", "redis", "critical")
+    assert samples["22"][1:] == ("ssh", "low")
+    assert samples["443"][2] == "info"  # the expected public web port: exposed, but not a risk
+    assert samples["40000"][1:] == ("none", "none")
+    [family] = PortsCheck.metric_families
+    assert family.labels == ("port", "service", "exposure", "risk")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,9 +84,20 @@ def _walk(node: Any) -> list[dict[str, Any]]:
     return found
 
 
-def test_dashboards_render_no_label_as_html_or_link() -> None:
-    """Grafana escapes label values in tables, legends and stats; only text panels (HTML/markdown), links and
-    HTML cell types would render them as markup."""
+# the only values a dashboard link may carry: ids and names our own registration validated, percent-encoded into
+# one path segment or query value of a fixed address (Grafana's dashboards, or the web UI's endpoint page)
+LINK_VALUES = {
+    "${agency:percentencode}",
+    *(f"${{__{kind}.{name}:percentencode}}" for kind in ("field.labels", "data.fields")
+      for name in ("agency", "endpoint", "endpoint_id")),
+    "${ui_base}",
+}  # fmt: skip
+
+
+def test_dashboards_render_no_label_as_html_and_link_only_validated_values() -> None:
+    """Grafana escapes label values in tables, legends and stats; only text panels (HTML/markdown), HTML cell types
+    and links would render them as markup. Links exist for the drill-down, and interpolate only registered agency
+    slugs, endpoints (host:port, in scope) and endpoint ids, never a scanned value such as a service name."""
     files = sorted((ROOT / "dashboards" / "grafana" / "dashboards").glob("*.json"))
     assert files
     for path in files:
@@ -93,9 +105,14 @@ def test_dashboards_render_no_label_as_html_or_link() -> None:
         for panel in dashboard["panels"]:
             assert panel["type"] in {"timeseries", "stat", "table", "bargauge", "row"}, (path.name, panel["type"])
         for node in _walk(dashboard):
-            assert not node.get("links") and "url" not in node, (path.name, node.get("title"))
+            if "url" in node:
+                url = node["url"]
+                assert url.startswith(("/d/posture-", "${ui_base}/ui/endpoints/")), (path.name, url)
+                assert set(re.findall(r"\$\{[^}]*\}", url)) <= LINK_VALUES, (path.name, url)
+                assert not re.sub(r"\$\{[^}]*\}", "", url).count(":"), (path.name, url)  # no scheme of its own
             assert node.get("mode") not in ("html", "markdown"), path.name
             assert node.get("type") not in ("text", "html", "dynamictext", "json-view", "image"), path.name
             cell = node.get("cellOptions", {})
             assert cell.get("type") not in ("json-view", "image", "data-links"), path.name
-        assert "${__" not in path.read_text(), path.name  # no data-link interpolation of values
+            if isinstance(node.get("value"), dict):
+                assert node["value"].get("type") not in ("json-view", "image", "data-links"), path.name
