@@ -4,6 +4,7 @@ dashboard panel and every alerting rule: no dead panels."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import signal
@@ -227,6 +228,7 @@ def test_every_dashboard_panel_and_every_rule_returns_data(stack: dict[str, Any]
 
 async def test_rendering_never_stalls_the_event_loop(engine: Any) -> None:
     from monitor.exporter import MetricsEndpoint
+    from monitor.heap import freeze_startup_heap
     from monitor.store.store import Store
     from tests.fake_checks import FAKE_REGISTRY
     from tests.test_scheduler import seed
@@ -244,11 +246,17 @@ async def test_rendering_never_stalls_the_event_loop(engine: Any) -> None:
             await asyncio.sleep(0.005)
             worst = max(worst, loop.time() - before - 0.005)
 
+    # As the daemon does once it serves (monitor/app.py): else a full collection over everything this test
+    # session imported (150 ms and more) lands inside the measurement, and it is not the exporter's.
+    freeze_startup_heap()
     task = asyncio.create_task(ticker())
-    for _ in range(3):
-        await endpoint.refresh()
-    stop.set()
-    await task
+    try:
+        for _ in range(3):
+            await endpoint.refresh()
+    finally:
+        stop.set()
+        await task
+        gc.unfreeze()
     assert endpoint.rendered is not None and endpoint.rendered.count(b"posture_endpoint_info{") == 2000
     assert worst < 0.1, f"the loop stalled for {worst * 1000:.0f} ms"
 
