@@ -291,30 +291,25 @@ def unit(name: str, *extra: model.DynamicConfigValue) -> list[model.DynamicConfi
 # dashboards ------------------------------------------------------------------------------------------------------
 
 
-def agency_variable(*, multi: bool) -> board.QueryVariable:
+def _label_variable(name: str, label: str, query: str, *, multi: bool) -> board.QueryVariable:
+    """A variable over a label's values; `multi`: several at once, "All" meaning every value (`.*`)."""
     variable = (
-        board.QueryVariable("agency")
-        .label("Behörde")
+        board.QueryVariable(name)
+        .label(label)
         .datasource(DATASOURCE)
-        .query("label_values(posture_endpoint_info, agency)")
+        .query(query)
         .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(model.VariableSort.ALPHABETICAL_ASC)
     )
     return variable.multi(True).include_all(True).all_value(".*") if multi else variable
 
 
+def agency_variable(*, multi: bool) -> board.QueryVariable:
+    return _label_variable("agency", "Behörde", "label_values(posture_endpoint_info, agency)", multi=multi)
+
+
 def check_variable() -> board.QueryVariable:
-    return (
-        board.QueryVariable("check")
-        .label("Prüfung")
-        .datasource(DATASOURCE)
-        .query("label_values(posture_check_success, check)")
-        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(model.VariableSort.ALPHABETICAL_ASC)
-        .multi(True)
-        .include_all(True)
-        .all_value(".*")
-    )
+    return _label_variable("check", "Prüfung", "label_values(posture_check_success, check)", multi=True)
 
 
 def severity_variable() -> board.CustomVariable:
@@ -384,14 +379,8 @@ def to_json(built: board.Dashboard) -> dict[str, Any]:
 
 
 def endpoint_variable() -> board.QueryVariable:
-    return (
-        board.QueryVariable("endpoint")
-        .label("Endpunkt")
-        .datasource(DATASOURCE)
-        .query('label_values(posture_endpoint_info{agency="$agency"}, endpoint)')
-        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(model.VariableSort.ALPHABETICAL_ASC)
-    )
+    query = 'label_values(posture_endpoint_info{agency="$agency"}, endpoint)'
+    return _label_variable("endpoint", "Endpunkt", query, multi=False)
 
 
 def coloured_days() -> list[model.DynamicConfigValue]:
