@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-LANGUAGES = ("de", "en")
-DEFAULT_LANGUAGE = "de"
+from monitor.models import DEFAULT_LANGUAGE
 
 MESSAGES: dict[str, dict[str, str]] = {
     "de": {
@@ -427,9 +426,13 @@ BERLIN = ZoneInfo("Europe/Berlin")
 _ZONE_NAMES_DE = {"CET": "MEZ", "CEST": "MESZ"}
 
 
+def _in_berlin(moment: datetime) -> datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(BERLIN)
+
+
 def local_time(moment: datetime, language: str) -> str:
     """`moment` in Lower Saxony's time with the zone named: "04.12.2026, 11:30 MEZ" or "2026-12-04 11:30 CET"."""
-    here = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(BERLIN)
+    here = _in_berlin(moment)
     zone = here.tzname() or ""
     if language == "de":
         return f"{here:%d.%m.%Y, %H:%M} {_ZONE_NAMES_DE.get(zone, zone)}"
@@ -437,5 +440,5 @@ def local_time(moment: datetime, language: str) -> str:
 
 
 def local_date(moment: datetime, language: str) -> str:
-    here = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(BERLIN)
+    here = _in_berlin(moment)
     return f"{here:%d.%m.%Y}" if language == "de" else f"{here:%Y-%m-%d}"

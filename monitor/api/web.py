@@ -19,7 +19,6 @@ from monitor.api import web_endpoints, web_findings, web_scope
 from monitor.api.auth import principal_of
 from monitor.api.context import services
 from monitor.api.errors import ApiError, Handler
-from monitor.api.i18n import LANGUAGES
 from monitor.api.web_base import (
     LANG_COOKIE,
     SESSION,
@@ -34,6 +33,7 @@ from monitor.api.web_base import (
     words,
 )
 from monitor.errors import UserError
+from monitor.models import LANGUAGES
 
 LOGIN_COOKIE = "posture_login"  # the sign-in form's CSRF token, before there is a session
 CSP = (

@@ -12,9 +12,9 @@ from markupsafe import Markup, escape
 from monitor.api import schemas as s
 from monitor.api.context import services
 from monitor.api.errors import ApiError, from_user_error
-from monitor.api.i18n import DEFAULT_LANGUAGE, LANGUAGES, local_date, local_time, translator
+from monitor.api.i18n import local_date, local_time, translator
 from monitor.errors import RateLimited, UserError
-from monitor.models import Severity
+from monitor.models import DEFAULT_LANGUAGE, LANGUAGES, Severity
 from monitor.store.access_store import Principal, SessionInfo
 
 UI = "/ui"

@@ -118,9 +118,9 @@ def _checks(posted: MultiDictProxy[Any]) -> list[str]:
     return [str(name) for name in posted.getall("checks", [])]
 
 
-def _field_of(err: UserError | Exception, default: str) -> str:
-    field = getattr(err, "field", None) or default
-    return field if field in FORM_FIELDS else default
+def _field_of(err: UserError, default: str) -> str:
+    """The form field a use case's complaint is about, else `default`."""
+    return err.field if err.field in FORM_FIELDS else default
 
 
 async def register_endpoint(request: web.Request) -> web.StreamResponse:
