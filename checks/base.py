@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from monitor.models import Observation, OpenFinding, Severity, Target, key_matches
+from monitor.models import AssetKind, Observation, OpenFinding, Severity, Target, key_matches
 
 
 class CheckError(Exception):
@@ -191,6 +191,8 @@ class Check(ABC, Generic[C, D]):
     config_model: ClassVar[type[CheckConfig]]
     details_model: ClassVar[type[CheckDetails]]
     findings: ClassVar[tuple[FindingSpec, ...]] = ()
+    # the kind of asset the check runs on: an endpoint (host:port) or a domain (a name; Target.port is DOMAIN_PORT)
+    asset_kind: ClassVar[AssetKind] = "endpoint"
     # checks whose details this one reads through CheckContext.peer_details; they run first
     depends_on: ClassVar[tuple[str, ...]] = ()
     # True: the check also reads its own previous details (drift: "a port opened since the last scan")

@@ -73,9 +73,27 @@ class EndpointStatus(StrEnum):
     UNREACHABLE = "unreachable"  # a check failed to reach it `unreachable_after` runs in a row: alerted as such
 
 
+# The kinds of registered assets. A domain is stored as an asset without a port (DOMAIN_PORT): the scheduler, findings,
+# alerts and metrics treat both kinds alike, and a check declares the kind it runs on (`Check.asset_kind`).
+AssetKind = Literal["endpoint", "domain"]
+ASSET_KINDS: tuple[AssetKind, ...] = get_args(AssetKind)
+DOMAIN_PORT = 0  # never a TCP port: parse_port refuses it
+
+
+def asset_kind(port: int) -> AssetKind:
+    return "domain" if port == DOMAIN_PORT else "endpoint"
+
+
+def asset_name(host: str, port: int) -> str:
+    """How an asset is named wherever it is shown: `host:port` (`[v6]:port`) for an endpoint, the name for a domain."""
+    if port == DOMAIN_PORT:
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What a check looks at: one registered endpoint, or an ad-hoc host for `posture scan`."""
+    """What a check looks at: one registered endpoint or domain, or an ad-hoc host or name for `posture scan`."""
 
     host: str
     port: int
@@ -92,8 +110,12 @@ class Target:
         return self.address or self.host
 
     @property
+    def kind(self) -> AssetKind:
+        return asset_kind(self.port)
+
+    @property
     def display(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return asset_name(self.host, self.port)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from monitor.api.context import client_address, services
 from monitor.api.errors import ApiError
 from monitor.api.routing import Call, Operation
 from monitor.catalogue import finding_texts
-from monitor.models import Severity
-from monitor.store.finding_queries import FindingFilter, FindingView, display
+from monitor.models import Severity, asset_name
+from monitor.store.finding_queries import FindingFilter, FindingView
 
 CSV_COLUMNS = (
     "id", "agency", "endpoint", "check", "key", "severity", "state", "title", "first_seen", "last_seen",
@@ -35,7 +35,7 @@ def finding_reply(view: FindingView) -> s.Finding:
         id=view.id,
         agency=view.agency,
         endpoint_id=view.endpoint_id,
-        endpoint=display(view.host, view.port),
+        endpoint=asset_name(view.host, view.port),
         check=view.check,
         key=view.key,
         severity=Severity(view.severity).label,
@@ -156,7 +156,7 @@ async def stream_csv(
             writer.writerow(
                 csv_cell(value)
                 for value in (
-                    view.id, view.agency, display(view.host, view.port), view.check, view.key,
+                    view.id, view.agency, asset_name(view.host, view.port), view.check, view.key,
                     Severity(view.severity).label, finding_state(view), texts.title, view.first_seen, view.last_seen,
                     view.due_at, view.resolved_at, view.resolution, view.accepted_until, view.accepted_reason,
                     texts.remediation, labels_cell(view.labels),

@@ -30,10 +30,6 @@ def open_at(now: datetime) -> ColumnElement[bool]:
     return and_(FINDING.c.state == "open", or_(FINDING.c.accepted_until.is_(None), FINDING.c.accepted_until <= now))
 
 
-def display(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 @dataclass(frozen=True, slots=True)
 class FindingView:
     id: int

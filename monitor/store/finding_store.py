@@ -12,7 +12,7 @@ from sqlalchemy import and_, false, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.findings import FindingState
-from monitor.models import DEFAULT_LANGUAGE, Language, Severity, parse_language
+from monitor.models import DEFAULT_LANGUAGE, Language, Severity, asset_name, parse_language
 from monitor.store.columns import one_of
 from monitor.store.tables import AGENCY, ENDPOINT, FINDING, OUTBOX
 
@@ -36,8 +36,8 @@ class AlertTarget:
 
     @property
     def endpoint(self) -> str:
-        """host:port as shown to people ([v6]:port for IPv6)."""
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        """The asset as shown to people: host:port ([v6]:port for IPv6), or a domain's name."""
+        return asset_name(self.host, self.port)
 
 
 def _state(row: Any) -> FindingState:

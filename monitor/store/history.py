@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import SYSTEM_CLOCK, Clock
+from monitor.models import asset_name
 from monitor.store.tables import ENDPOINT, OUTBOX, SCAN_RUN
 
 
@@ -68,7 +69,7 @@ class History:
             return [
                 RunRecord(
                     row.id,
-                    f"{row.host}:{row.port}",
+                    asset_name(row.host, row.port),
                     row.check,
                     row.status,
                     row.started_at,

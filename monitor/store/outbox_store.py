@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.alert_format import OutboxEvent
 from monitor.clock import SYSTEM_CLOCK, Clock
-from monitor.models import Severity
+from monitor.models import Severity, asset_name
 from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, LATEST, OUTBOX
 
 
@@ -97,7 +97,7 @@ class OutboxStore:
             {
                 "agency": row.slug,
                 "endpoint_id": endpoint_id,
-                "endpoint": f"{row.host}:{row.port}",
+                "endpoint": asset_name(row.host, row.port),
                 "open_findings": open_findings[endpoint_id],
                 "last_scan": last.isoformat() if (last := last_runs.get(endpoint_id)) else None,
                 "grade": (grades.get(endpoint_id) or {}).get("grade"),

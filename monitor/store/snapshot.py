@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.clock import SYSTEM_CLOCK, Clock
-from monitor.models import OpenFinding, Severity
+from monitor.models import OpenFinding, Severity, asset_name
 from monitor.store.finding_queries import accepted_at, open_at
 from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, LATEST, OUTBOX, VULN_SOURCE
 
@@ -25,7 +25,7 @@ class EndpointRow:
 
     @property
     def label(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return asset_name(self.host, self.port)
 
 
 @dataclass(frozen=True, slots=True)
