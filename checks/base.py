@@ -170,6 +170,11 @@ def read_peer(ctx: CheckContext, name: str, model: type[P]) -> P | None:
         raise PeerDetailsUnreadable(f"stored {name} details do not parse ({where}: {first['msg']})") from None
 
 
+# CheckContext.resources key: the DNS resolvers a check that asks DNS itself must ask (POSTURE_DNS_SERVERS), as
+# (address, port) pairs; absent or empty: the system's resolvers (resolv.conf)
+DNS_NAMESERVERS = "dns_nameservers"
+
+
 class VulnToolkit(Protocol):
     """What the daemon needs to keep a vulnerability database for the check that declares it (`Check.vulndb`):
     read feeds, build the in-memory database from feeds or from the store's rows, look a banner up."""

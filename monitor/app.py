@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from checks import REGISTRY, Registry
-from checks.base import Check
+from checks.base import DNS_NAMESERVERS, Check
 from monitor.aio import first_of
 from monitor.alerter import BrokerConfig, Publisher
 from monitor.api.app import build_app, build_scanner_app
@@ -27,7 +27,7 @@ from monitor.findings import Policy
 from monitor.heap import freeze_startup_heap
 from monitor.models import Severity
 from monitor.scheduler import Limits, Scheduler
-from monitor.scope_resolution import DnsResolver
+from monitor.scope_resolution import DnsResolver, nameserver_addresses
 from monitor.settings import Settings, check_configs
 from monitor.store.availability import Outage
 from monitor.store.leader import Job
@@ -135,7 +135,8 @@ class Daemon:
             if self.publisher is not None:
                 self.publisher.on_connection = self.metrics.mqtt.set
             resolver = DnsResolver(settings.dns_servers)
-            resources: dict[str, Any] = {}  # shared by every check context: the vulnerability database
+            # shared by every check context: the resolvers to ask, the vulnerability database
+            resources: dict[str, Any] = {DNS_NAMESERVERS: nameserver_addresses(settings.dns_servers)}
             rejudging = Rejudging(store, recorder, checks, configs, resources)
             vulndb = self._live_vulndb(store, rejudging, resources) if self.role != "api" else None
             if vulndb is not None:

@@ -72,6 +72,17 @@ class Resolver(Protocol):
 
 
 def _nameserver(spec: str) -> dns.nameserver.Do53Nameserver:
+    address, port = nameserver_address(spec)
+    return dns.nameserver.Do53Nameserver(address, port)
+
+
+def nameserver_addresses(specs: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    """POSTURE_DNS_SERVERS as (address, port) pairs: what checks that ask DNS themselves read as
+    CheckContext.resources[DNS_NAMESERVERS] (empty: the system's resolvers)."""
+    return tuple(nameserver_address(spec) for spec in specs)
+
+
+def nameserver_address(spec: str) -> tuple[str, int]:
     """`IP` or `IP:PORT` or `[IPv6]:PORT`."""
     text = spec.strip()
     port = 53
@@ -85,7 +96,7 @@ def _nameserver(spec: str) -> dns.nameserver.Do53Nameserver:
     else:
         host = text
     ipaddress.ip_address(host)  # a name server is given by address, never by name
-    return dns.nameserver.Do53Nameserver(host, port)
+    return host, port
 
 
 SYSTEM_REUSE_S = 30.0  # getaddrinfo gives no TTL: how long its answer serves the checks of one endpoint due together
