@@ -15,16 +15,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from checks import REGISTRY
+from checks.base import DNS_NAMESERVERS
 from monitor import __version__, cli_vulndb
 from monitor.app import DAEMON_ROLES, Daemon
 from monitor.display import printable, result_report, table
 from monitor.errors import InvalidInput, UserError
 from monitor.happy_eyeballs import CONNECT_PROBE_S, first_answering
 from monitor.memory import limit_malloc_arenas
-from monitor.models import LANGUAGES, Target
-from monitor.oneoff import EXIT_ERROR, EXIT_FINDINGS, document, exit_code, parse_check_names, scan
+from monitor.models import DOMAIN_PORT, LANGUAGES, AssetKind, CheckResult, Target, asset_name
+from monitor.oneoff import EXIT_ERROR, EXIT_FINDINGS, document, exit_code, parse_check_names, scan, target_kind
 from monitor.scope import parse_host_port, parse_ip, parse_port
-from monitor.scope_resolution import DnsResolver, HostUnresolvable
+from monitor.scope_resolution import DnsResolver, HostUnresolvable, nameserver_addresses
 from monitor.settings import Settings, SettingsError, check_configs, configure_logging, load_settings
 from monitor.store.audit import Actor
 from monitor.store.availability import describe
@@ -32,11 +33,15 @@ from monitor.store.registry import ROLES
 from monitor.store.schema import SchemaOutdated
 from monitor.store.store import Store
 from monitor.usecases.check_settings import endpoint_config, stored_check_settings
-from monitor.usecases.registration import EndpointRequest, registration_from
+from monitor.usecases.registration import DomainRequest, EndpointRequest, domain_name, registration_from
 
 log = logging.getLogger("posture")
 CLI_ACTOR = Actor(name="cli", source="cli")
 PROFILE_HELP = "tls check: compliance profile to report on, repeatable (bsi_tr_02102_2, mozilla_intermediate)"
+
+
+def _names_for(kind: AssetKind) -> list[str]:
+    return [name for name, check in REGISTRY.items() if check.asset_kind == kind]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,9 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
         "PostgreSQL); api: serve the API, web UI and /metrics from the shared database",
     )
 
-    scan_cmd = commands.add_parser("scan", help="scan one HOST[:PORT] now, without the database")
-    scan_cmd.add_argument("target", metavar="HOST[:PORT]", help="port 443 when omitted")
-    scan_cmd.add_argument("--checks", help=f"comma-separated, default all ({', '.join(REGISTRY)})")
+    scan_cmd = commands.add_parser("scan", help="scan one HOST[:PORT] or one domain now, without the database")
+    scan_cmd.add_argument(
+        "target", metavar="HOST[:PORT]|DOMAIN", help="port 443 when omitted; a bare name with domain checks is a domain"
+    )
+    scan_cmd.add_argument(
+        "--checks",
+        help=f"comma-separated, default the endpoint checks ({', '.join(_names_for('endpoint'))}); domain checks: "
+        f"{', '.join(_names_for('domain'))}",
+    )
     scan_cmd.add_argument("--json", action="store_true", help="print the JSON document (docs/scan-json.md)")
     scan_cmd.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80,8000-8100")
     scan_cmd.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors (an internal PKI's root)")
@@ -112,6 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     endpoint_list.add_argument("slug", nargs="?")
     endpoint_remove = endpoint.add_parser("remove", help="remove an endpoint by id")
     endpoint_remove.add_argument("id", type=int)
+
+    domain = commands.add_parser("domain", help="registered domains").add_subparsers(dest="action", required=True)
+    domain_add = domain.add_parser("add", help="register a domain for an agency (inside its domain scope)")
+    domain_add.add_argument("slug")
+    domain_add.add_argument("name", metavar="NAME")
+    domain_add.add_argument(
+        "--checks", help=f"comma-separated; default: every domain check ({', '.join(_names_for('domain'))})"
+    )
+    domain_add.add_argument("--interval", help="e.g. 1h, 1d (minimum 5s); default from settings")
+    domain_add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    domain_list = domain.add_parser("list", help="list domains")
+    domain_list.add_argument("slug", nargs="?")
+    domain_remove = domain.add_parser("remove", help="remove a domain by id")
+    domain_remove.add_argument("id", type=int)
 
     token = commands.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     token_create = token.add_parser("create", help="create a token; printed once, alone on the last line")
@@ -187,13 +212,17 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _scan(args: argparse.Namespace, settings: Settings) -> int:
-    host, port = parse_host_port(args.target, default_port=443, field="target")
     names = parse_check_names(args.checks, REGISTRY)
     configs = check_configs(settings, REGISTRY)
     overrides = _check_settings(args)
     for name, values in overrides.items():
         configs[name] = endpoint_config(configs[name], values)
     stored_check_settings(configs, overrides)  # what only this host can tell: the CA file parses
+    if target_kind(names, REGISTRY) == "domain":
+        target = Target(host=domain_name(args.target, "target"), port=DOMAIN_PORT)
+        resources = {DNS_NAMESERVERS: nameserver_addresses(settings.dns_servers)}
+        return _report(args, target, await scan(target, names, REGISTRY, configs, resources=resources))
+    host, port = parse_host_port(args.target, default_port=443, field="target")
     target = Target(host=host, port=port)
     if parse_ip(host) is None:  # resolved as the daemon does: the system resolver, or POSTURE_DNS_SERVERS alone
         try:
@@ -214,6 +243,10 @@ async def _scan(args: argparse.Namespace, settings: Settings) -> int:
     results = await scan(target, names, REGISTRY, configs, progress if show_progress else None)
     if show_progress:
         print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+    return _report(args, target, results)
+
+
+def _report(args: argparse.Namespace, target: Target, results: list[CheckResult[Any]]) -> int:
     if args.json:
         print(json.dumps(document(target, results), indent=2))
     else:
@@ -303,7 +336,7 @@ async def _endpoint_add(args: argparse.Namespace, settings: Settings, store: Sto
         check_settings=_check_settings(args),
     )
     record = await registration_from(settings, store).register_endpoint(args.slug, request, CLI_ACTOR)
-    print(f"endpoint {record.id} registered: {record.host}:{record.port} ({', '.join(record.checks)})")
+    print(f"endpoint {record.id} registered: {asset_name(record.host, record.port)} ({', '.join(record.checks)})")
     return 0
 
 
@@ -331,7 +364,7 @@ def _label(text: str) -> tuple[str, str]:
 
 async def _endpoint_list(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     endpoints = await store.registry.list_endpoints(args.slug)
-    rows = [(e.id, e.agency, f"{e.host}:{e.port}", ",".join(e.checks)) for e in endpoints]
+    rows = [(e.id, e.agency, e.name, ",".join(e.checks)) for e in endpoints]
     print(table(["id", "agency", "endpoint", "checks"], rows))
     return 0
 
@@ -339,6 +372,30 @@ async def _endpoint_list(args: argparse.Namespace, settings: Settings, store: St
 async def _endpoint_remove(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     await registration_from(settings, store).remove_endpoint(args.id, None, CLI_ACTOR)
     print(f"endpoint {args.id} removed")
+    return 0
+
+
+async def _domain_add(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    request = DomainRequest(
+        args.name,
+        checks=[name.strip() for name in args.checks.split(",") if name.strip()] if args.checks is not None else None,
+        interval=args.interval,
+        labels=dict(_label(text) for text in args.label),
+    )
+    record = await registration_from(settings, store).register_domain(args.slug, request, CLI_ACTOR)
+    print(f"domain {record.id} registered: {record.host} ({', '.join(record.checks)})")
+    return 0
+
+
+async def _domain_list(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    domains = await store.registry.list_endpoints(args.slug, "domain")
+    print(table(["id", "agency", "domain", "checks"], [(d.id, d.agency, d.host, ",".join(d.checks)) for d in domains]))
+    return 0
+
+
+async def _domain_remove(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    await registration_from(settings, store).remove_endpoint(args.id, None, CLI_ACTOR, "domain")
+    print(f"domain {args.id} removed")
     return 0
 
 
@@ -369,6 +426,9 @@ _ADMIN: dict[tuple[str, str], Handler] = {
     ("endpoint", "add"): _endpoint_add,
     ("endpoint", "list"): _endpoint_list,
     ("endpoint", "remove"): _endpoint_remove,
+    ("domain", "add"): _domain_add,
+    ("domain", "list"): _domain_list,
+    ("domain", "remove"): _domain_remove,
     ("token", "create"): _token_create,
     ("db", "upgrade"): _db_upgrade,
     ("vulndb", "update"): cli_vulndb.update,

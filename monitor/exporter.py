@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from checks.base import Check
 from monitor.aio import first_of
-from monitor.models import CheckResult, CheckStatus, Severity
+from monitor.models import CheckResult, CheckStatus, Severity, asset_kind
 from monitor.store.availability import Outage
 from monitor.store.snapshot import Snapshot
 from monitor.store.store import Store
@@ -94,12 +94,15 @@ class SnapshotCollector(Collector):
     def _inventory(self, snapshot: Snapshot) -> Iterable[Metric]:
         info = GaugeMetricFamily(
             "posture_endpoint_info",
-            "Registered endpoints",
-            labels=["agency", "endpoint", "host", "port", "endpoint_id"],
+            "Registered assets: endpoints (host:port) and domains (kind=domain; `endpoint` is the name, `port` empty)",
+            labels=["agency", "endpoint", "host", "port", "endpoint_id", "kind"],
         )
         for endpoint in snapshot.endpoints.values():
-            # endpoint_id: the web UI's /ui/endpoints/{id}, for the dashboards' links (one series per endpoint anyway)
-            info.add_metric([endpoint.agency, endpoint.label, endpoint.host, str(endpoint.port), str(endpoint.id)], 1)
+            # endpoint_id: the web UI's /ui/endpoints/{id} or /ui/domains/{id}, for the dashboards' links (one series
+            # per asset anyway)
+            kind = asset_kind(endpoint.port)
+            port = "" if kind == "domain" else str(endpoint.port)
+            info.add_metric([endpoint.agency, endpoint.label, endpoint.host, port, str(endpoint.id), kind], 1)
         yield info
         yield GaugeMetricFamily(
             "posture_scheduler_due_backlog", "Checks due now and not yet claimed", value=snapshot.due_backlog

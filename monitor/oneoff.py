@@ -14,7 +14,7 @@ from checks import Registry
 from checks.base import CheckConfig
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import InvalidInput
-from monitor.models import CheckResult, CheckStatus, Severity, Target
+from monitor.models import AssetKind, CheckResult, CheckStatus, Severity, Target
 from monitor.runner import execute
 from monitor.usecases.preparation import AssetSettings, prepare
 
@@ -23,9 +23,9 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def parse_check_names(raw: str | None, registry: Registry) -> list[str]:
-    """`a,b` → the named checks; None → all. Unknown names are an error naming the allowed ones."""
+    """`a,b` → the named checks; None → every endpoint check. Unknown names are an error naming the allowed ones."""
     if raw is None:
-        return list(registry)
+        return [name for name, check in registry.items() if check.asset_kind == "endpoint"]
     names = [name.strip() for name in raw.split(",") if name.strip()]
     unknown = [name for name in names if name not in registry]
     if unknown or not names:
@@ -33,6 +33,18 @@ def parse_check_names(raw: str | None, registry: Registry) -> list[str]:
             "checks", f"unknown check {', '.join(unknown) or '(none given)'}; known: {', '.join(registry)}"
         )
     return list(dict.fromkeys(names))
+
+
+def target_kind(names: Sequence[str], registry: Registry) -> AssetKind:
+    """What the scan target is: a domain when every check asked for runs on domains (dnssec), else an endpoint."""
+    kinds = {registry[name].asset_kind for name in names}
+    if len(kinds) > 1:
+        domain_checks = ", ".join(name for name in names if registry[name].asset_kind == "domain")
+        raise InvalidInput(
+            "checks",
+            f"{domain_checks} runs on a domain, the others on HOST:PORT: scan the domain and the endpoint apart",
+        )
+    return kinds.pop() if kinds else "endpoint"
 
 
 def in_dependency_order(names: Sequence[str], registry: Registry) -> list[str]:
@@ -88,7 +100,7 @@ def exit_code(results: Sequence[CheckResult[Any]]) -> int:
 def document(target: Target, results: Sequence[CheckResult[Any]]) -> dict[str, Any]:
     """The `posture scan --json` document (schema in docs/scan-json.md)."""
     return {
-        "target": {"host": target.host, "port": target.port},
+        "target": {"host": target.host, "port": None if target.kind == "domain" else target.port, "kind": target.kind},
         "results": [
             {
                 "check": result.check,

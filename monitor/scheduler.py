@@ -13,7 +13,7 @@ from typing import Any
 from checks.base import Check, CheckConfig
 from monitor.aio import first_of
 from monitor.happy_eyeballs import CONNECT_PROBE_S, first_answering
-from monitor.models import CheckResult, CheckStatus, Observation, Target
+from monitor.models import DOMAIN_PORT, CheckResult, CheckStatus, Observation, Target, asset_kind, asset_name
 from monitor.runner import execute
 from monitor.scope import ScopeEntry, in_scope
 from monitor.scope_resolution import (
@@ -216,8 +216,30 @@ class Scheduler:
             return self._refused(item, f"unknown check {item.check!r}: not in this version's registry")
         if not in_scope(item.host, scopes):
             # The scanner is also a weapon: nothing outside the agency's registered scope is ever touched.
-            log.warning("refused %s on %s:%s: %s", item.check, item.host, item.port, OUT_OF_SCOPE)
+            log.warning("refused %s on %s: %s", item.check, asset_name(item.host, item.port), OUT_OF_SCOPE)
             return self._refused(item, OUT_OF_SCOPE)
+        kind = asset_kind(item.port)
+        if type(check).asset_kind != kind:  # registration refuses this; a hand-edited row must not slip through
+            return self._refused(item, f"{item.check} runs on {type(check).asset_kind}s, not on {kind}s")
+        if kind == "domain":
+            # a domain's checks ask DNS (the configured resolvers) about the name: no address of its own is touched
+            target = Target(item.host, DOMAIN_PORT, item.endpoint_id, item.agency)
+        else:
+            resolved = await self._endpoint_target(item, scopes)
+            if isinstance(resolved, CheckResult):
+                return resolved
+            target = resolved
+        asset = AssetSettings(item.check_settings, item.agency_settings, item.expected_ports)
+        stored = await self._peer_details(check, item)
+        now = self.queue.clock.now()
+        try:
+            prepared = prepare(check, self.configs[item.check], asset, stored, now, self.executor, self.resources)
+        except SettingsRefused as err:
+            return self._refused(item, str(err))
+        return await execute(check, target, prepared.config, prepared.context)
+
+    async def _endpoint_target(self, item: DueItem, scopes: list[ScopeEntry]) -> Target | CheckResult[Any]:
+        """The endpoint with the addresses its name resolves to now, all inside the scope; or the refusal."""
         try:
             # the name is resolved again at every scan: a DNS change must not turn the scanner on someone else
             addresses = await resolve_and_check(item.host, scopes, self.resolver)
@@ -229,15 +251,7 @@ class Scheduler:
         checked = tuple(address.compressed for address in addresses)
         # dual stack: scan an address that answers (a family that refuses is the reachability check's finding)
         address = await first_answering(checked, item.port, self.limits.connect_probe_s) or checked[0]
-        target = Target(item.host, item.port, item.endpoint_id, item.agency, address=address, addresses=checked)
-        asset = AssetSettings(item.check_settings, item.agency_settings, item.expected_ports)
-        stored = await self._peer_details(check, item)
-        now = self.queue.clock.now()
-        try:
-            prepared = prepare(check, self.configs[item.check], asset, stored, now, self.executor, self.resources)
-        except SettingsRefused as err:
-            return self._refused(item, str(err))
-        return await execute(check, target, prepared.config, prepared.context)
+        return Target(item.host, item.port, item.endpoint_id, item.agency, address=address, addresses=checked)
 
     async def _peer_details(self, check: Check[Any, Any], item: DueItem) -> dict[str, Any]:
         """The stored details the check reads, as stored: each check reads them as its peer's model

@@ -110,7 +110,7 @@ def test_scan_json_against_a_local_listener(posture_subprocess: Posture, listene
     result = posture_subprocess("scan", f"127.0.0.1:{listener}", "--json", "--checks", "reachability")
     assert result.code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["target"] == {"host": "127.0.0.1", "port": listener}
+    assert doc["target"] == {"host": "127.0.0.1", "port": listener, "kind": "endpoint"}
     [reach] = doc["results"]
     assert set(reach) >= {"check", "status", "duration_s", "observations", "details", "error"}
     assert (reach["check"], reach["status"], reach["error"]) == ("reachability", "ok", None)

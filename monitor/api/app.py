@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from monitor.api import routes_admin, routes_endpoints, routes_findings
+from monitor.api import routes_admin, routes_domains, routes_endpoints, routes_findings
 from monitor.api.context import SERVICES, ApiConfig, Services
 from monitor.api.errors import error_middleware
 from monitor.api.health import healthz, readyz
@@ -14,7 +14,12 @@ from monitor.scope_resolution import Resolver
 from monitor.store.store import Store
 from monitor.usecases.registration import SettingsChanged
 
-OPERATIONS: list[Operation] = [*routes_admin.OPERATIONS, *routes_endpoints.OPERATIONS, *routes_findings.OPERATIONS]
+OPERATIONS: list[Operation] = [
+    *routes_admin.OPERATIONS,
+    *routes_endpoints.OPERATIONS,
+    *routes_domains.OPERATIONS,
+    *routes_findings.OPERATIONS,
+]
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 
 

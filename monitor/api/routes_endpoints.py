@@ -30,19 +30,23 @@ def endpoint_reply(view: EndpointView) -> s.Endpoint:
         worst_severity=None if view.worst_severity is None else Severity(view.worst_severity).label,
         last_scan_at=view.last_scan_at,
         status=view.status.value,
-        checks_status=[
-            s.CheckRun(
-                name=check.name,
-                status=check.status.value,
-                consecutive_failures=check.consecutive_failures,
-                last_run_at=check.last_run_at,
-                next_due=check.next_due,
-                reason=check.reason,
-                untested=list(check.untested),
-            )
-            for check in view.checks_status
-        ],
+        checks_status=check_runs(view),
     )
+
+
+def check_runs(view: EndpointView) -> list[s.CheckRun]:
+    return [
+        s.CheckRun(
+            name=check.name,
+            status=check.status.value,
+            consecutive_failures=check.consecutive_failures,
+            last_run_at=check.last_run_at,
+            next_due=check.next_due,
+            reason=check.reason,
+            untested=list(check.untested),
+        )
+        for check in view.checks_status
+    ]
 
 
 def target_agency(principal: Principal, requested: str | None) -> str:

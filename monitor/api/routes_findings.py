@@ -15,7 +15,7 @@ from monitor.api.context import client_address, services
 from monitor.api.errors import ApiError
 from monitor.api.routing import Call, Operation
 from monitor.catalogue import finding_texts
-from monitor.models import Severity, asset_name
+from monitor.models import Severity, asset_kind, asset_name
 from monitor.store.finding_queries import FindingFilter, FindingView
 
 CSV_COLUMNS = (
@@ -36,6 +36,7 @@ def finding_reply(view: FindingView) -> s.Finding:
         agency=view.agency,
         endpoint_id=view.endpoint_id,
         endpoint=asset_name(view.host, view.port),
+        asset_kind=asset_kind(view.port),
         check=view.check,
         key=view.key,
         severity=Severity(view.severity).label,

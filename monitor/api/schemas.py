@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from monitor.models import Language
+from monitor.models import AssetKind, Language
 
 SeverityLabel = Literal["info", "low", "medium", "high", "critical"]
 # monitor.models.EndpointStatus and CheckHealth (tests/api/test_endpoint_status.py keeps them equal)
@@ -246,6 +246,57 @@ class EndpointQuery(Query):
     status: EndpointStatusLabel | None = Field(default=None, description="only the endpoints of this status")
 
 
+# --- domains (agency staff, their own agency): names judged as a whole (DNSSEC, mail) ----------------------------
+
+
+class DomainCreate(Body):
+    name: str = Field(
+        min_length=1, max_length=255, description="a name inside the agency's domain scope (IDNA allowed)"
+    )
+    checks: list[str] | None = Field(
+        default=None, min_length=1, max_length=20, description="default: every domain check"
+    )
+    agency: str | None = Field(default=None, pattern=SLUG, description="admins only; staff register for their own")
+    labels: Labels | None = Field(default=None, max_length=20)
+    interval: str | None = Field(default=None, max_length=20, description="e.g. 15m, 1h, 1d; minimum 5s")
+
+
+class DomainUpdate(Body):
+    checks: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    labels: Labels | None = Field(default=None, max_length=20)
+    interval: str | None = Field(default=None, max_length=20, description='e.g. 15m, 1h, 1d; "": the default')
+
+
+class Domain(Reply):
+    id: int
+    agency: str
+    name: str = Field(description="the domain, in its ASCII (IDNA) form")
+    checks: list[str]
+    labels: Labels
+    intervals: dict[str, float] = Field(description="seconds, by check; absent: the default interval")
+    created_at: datetime
+    open_findings: int
+    worst_severity: SeverityLabel | None
+    last_scan_at: datetime | None
+    status: EndpointStatusLabel = Field(description="the worst of its checks' last scan runs, as an endpoint's")
+    checks_status: list[CheckRun] = Field(
+        description="each check's last scan run: in the replies about one domain; always empty in the list"
+    )
+
+
+class DomainPage(Reply):
+    items: list[Domain]
+    next_after: int | None = Field(description="pass as `after` for the next page; null on the last page")
+
+
+class DomainQuery(Query):
+    limit: int = Field(default=100, ge=1, le=500)
+    after: int = Field(default=0, ge=0, le=MAX_INT, description="the last id of the previous page")
+    agency: str | None = Field(default=None, pattern=SLUG, description="admins and analysts: one agency")
+    name: str | None = Field(default=None, min_length=1, max_length=253, description="this name or below it")
+    status: EndpointStatusLabel | None = Field(default=None, description="only the domains of this status")
+
+
 class ScanRequested(Reply):
     endpoint_id: int
     requested_at: datetime
@@ -258,8 +309,9 @@ class ScanRequested(Reply):
 class Finding(Reply):
     id: int
     agency: str
-    endpoint_id: int
-    endpoint: str
+    endpoint_id: int = Field(description="the id of the finding's asset: an endpoint, or a domain (see `asset_kind`)")
+    endpoint: str = Field(description="the asset's name: host:port ([v6]:port) for an endpoint, the name of a domain")
+    asset_kind: AssetKind
     check: str
     key: str
     severity: SeverityLabel

@@ -95,8 +95,8 @@ async def endpoints_page(request: web.Request, form: Form | None = None, status:
         label_filter=f"{label[0]}={label[1]}" if label else "",
         status_filter=status_filter.value if status_filter else "",
         statuses=[status.value for status in reversed(EndpointStatus)],
-        check_names=list(svc.config.check_names),
-        form=form or _blank_form(list(svc.config.check_names)),
+        check_names=svc.registration.rules.names_for("endpoint"),
+        form=form or _blank_form(svc.registration.rules.names_for("endpoint")),
         scope_hint=scope_hint,
         notice=notice(request, LIST_NOTICES),
         may_write=may_write(request),
@@ -198,7 +198,7 @@ async def edit_page(request: web.Request, form: Form | None = None, status: int 
         status,
         endpoint=endpoint,
         form=form or _edit_form(endpoint),
-        check_names=list(svc.config.check_names),
+        check_names=svc.registration.rules.names_for("endpoint"),
     )
 
 

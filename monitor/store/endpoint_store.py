@@ -9,17 +9,17 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import NotFound, RateLimited
 from monitor.findings import UNREACHABLE_AFTER
-from monitor.models import CheckHealth, CheckStatus, EndpointStatus
+from monitor.models import AssetKind, CheckHealth, CheckStatus, EndpointStatus
 from monitor.store.audit import Actor, write_audit
 from monitor.store.reads import reader
-from monitor.store.registry import Registry, schedule_checks
+from monitor.store.registry import Registry, audited_asset, of_kind, schedule_checks
 from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING
 
 
@@ -105,16 +105,23 @@ _COLUMNS = (
 class EndpointQuery:
     """Which endpoints a page or a count covers. `agency_id` is the caller's filter (None only for admins and
     analysts), `agency` an admin's choice, `host` this name or below it, `label` one (key, value) pair, `status`
-    only the endpoints of that status."""
+    only the endpoints of that status; `kind` endpoints or domains (the same table: a domain has no port)."""
 
     agency_id: int | None
     agency: str | None = None
     host: str | None = None
     label: tuple[str, str] | None = None
     status: EndpointStatus | None = None
+    kind: AssetKind = "endpoint"
 
-    def shape(self) -> tuple[bool, bool, bool, bool]:
-        return (self.agency_id is not None, self.agency is not None, self.host is not None, self.status is not None)
+    def shape(self) -> tuple[bool, bool, bool, bool, bool]:
+        return (
+            self.agency_id is not None,
+            self.agency is not None,
+            self.host is not None,
+            self.status is not None,
+            self.kind == "domain",
+        )
 
     def narrowed(self, query: Select[Any]) -> Select[Any]:
         """The cached query of this shape, with the label filter added (its key is part of the statement)."""
@@ -133,7 +140,10 @@ class EndpointQuery:
         return values
 
 
-def _filtered(query: Select[Any], by_agency_id: bool, by_slug: bool, by_host: bool, by_status: bool) -> Select[Any]:
+def _filtered(
+    query: Select[Any], by_agency_id: bool, by_slug: bool, by_host: bool, by_status: bool, domains: bool
+) -> Select[Any]:
+    query = query.where(of_kind("domain" if domains else "endpoint"))
     if by_agency_id:
         query = query.where(ENDPOINT.c.agency_id == bindparam("agency_id"))
     if by_slug:
@@ -147,7 +157,7 @@ def _filtered(query: Select[Any], by_agency_id: bool, by_slug: bool, by_host: bo
 
 
 @cache
-def _page_query(shape: tuple[bool, bool, bool, bool]) -> Select[Any]:
+def _page_query(shape: tuple[bool, bool, bool, bool, bool]) -> Select[Any]:
     """The page query of one combination of filters, built once: its values are bound parameters, so that
     SQLAlchemy neither builds the statement nor computes its cache key again on every request."""
     query = (
@@ -162,7 +172,7 @@ def _page_query(shape: tuple[bool, bool, bool, bool]) -> Select[Any]:
 
 
 @cache
-def _count_query(shape: tuple[bool, bool, bool, bool]) -> Select[Any]:
+def _count_query(shape: tuple[bool, bool, bool, bool, bool]) -> Select[Any]:
     query = select(func.count()).select_from(ENDPOINT.join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id))
     return _filtered(query, *shape)
 
@@ -209,9 +219,15 @@ def _like_literal(text: str) -> str:
     return text
 
 
-def _visible(agency_id: int | None) -> Any:
-    """The filter every agency-scoped query carries: None only for admins and analysts."""
-    return True if agency_id is None else ENDPOINT.c.agency_id == agency_id
+def _visible(agency_id: int | None, kind: AssetKind) -> Any:
+    """The filter every agency-scoped query of one asset carries: its kind, and the caller's agency (None only for
+    admins and analysts). Another agency's asset, or a domain's id asked for as an endpoint, is not found."""
+    kind_filter = of_kind(kind)
+    return kind_filter if agency_id is None else and_(kind_filter, ENDPOINT.c.agency_id == agency_id)
+
+
+def _not_found(kind: AssetKind, asset_id: int) -> NotFound:
+    return NotFound("id", f"no {kind} with id {asset_id}")
 
 
 class EndpointStore:
@@ -260,10 +276,11 @@ class EndpointStore:
         label: tuple[str, str] | None = None,
         status: EndpointStatus | None = None,
         offset: int = 0,
+        kind: AssetKind = "endpoint",
     ) -> list[EndpointView]:
-        """Endpoints with id > `after`, by id, skipping `offset` of them (the UI's page numbers); `agency_id` is
-        the caller's filter, `agency` an admin's choice. Without their `checks_status` (see `get`)."""
-        which = EndpointQuery(agency_id, agency, host, label, status)
+        """Endpoints (or domains) with id > `after`, by id, skipping `offset` of them (the UI's page numbers);
+        `agency_id` is the caller's filter, `agency` an admin's choice. Without their `checks_status` (see `get`)."""
+        which = EndpointQuery(agency_id, agency, host, label, status, kind)
         values = self._values(which) | {"after": after, "limit": limit, "offset": offset}
         return self._views(await self.reads.all(which.narrowed(_page_query(which.shape())), values))
 
@@ -274,16 +291,16 @@ class EndpointStore:
     def _values(self, which: EndpointQuery) -> dict[str, Any]:
         return which.values() | {"unreachable_after": self.unreachable_after}
 
-    async def get(self, endpoint_id: int, agency_id: int | None) -> EndpointView:
-        """One endpoint, with the last scan run of each of its checks."""
+    async def get(self, endpoint_id: int, agency_id: int | None, kind: AssetKind = "endpoint") -> EndpointView:
+        """One endpoint (or domain), with the last scan run of each of its checks."""
         query = (
             select(*_COLUMNS)
             .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
-            .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id))
+            .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id, kind))
         )
         rows = await self.reads.all(query, {"unreachable_after": self.unreachable_after})
         if not rows:
-            raise NotFound("id", f"no endpoint with id {endpoint_id}")
+            raise _not_found(kind, endpoint_id)
         view = self._views(rows)[0]
         states: Sequence[Any] = await self.reads.all(_CHECKS_STATUS, {"endpoint_id": endpoint_id})
         order = {name: n for n, name in enumerate(view.checks)}
@@ -305,19 +322,20 @@ class EndpointStore:
         intervals: Mapping[str, float] | None = None,
         labels: Mapping[str, str] | None = None,
         expected_ports: Sequence[int] | None = None,
+        kind: AssetKind = "endpoint",
     ) -> EndpointView:
-        """Change what is checked and how; `host` and `port` are the endpoint's identity and stay."""
+        """Change what is checked and how; `host` and `port` are the asset's identity and stay."""
         now = self.clock.now()
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(
                     select(ENDPOINT.c.id, ENDPOINT.c.checks, ENDPOINT.c.intervals, AGENCY.c.slug)
                     .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
-                    .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id))
+                    .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id, kind))
                 )
             ).first()
             if row is None:
-                raise NotFound("id", f"no endpoint with id {endpoint_id}")
+                raise _not_found(kind, endpoint_id)
             values: dict[str, Any] = {}
             if checks is not None:
                 values["checks"] = list(checks)
@@ -343,32 +361,38 @@ class EndpointStore:
             detail = {name: value for name, value in values.items() if name != "intervals"}
             if intervals is not None:
                 detail["intervals"] = dict(intervals)
-            await write_audit(conn, self.clock.now(), actor, "endpoint.update", f"{row.slug}/{endpoint_id}", detail)
-        return await self.get(endpoint_id, agency_id)
+            target = f"{row.slug}/{endpoint_id}"
+            await write_audit(conn, self.clock.now(), actor, f"{kind}.update", target, detail)
+        return await self.get(endpoint_id, agency_id, kind)
 
-    async def remove(self, endpoint_id: int, agency_id: int | None, actor: Actor) -> None:
+    async def remove(self, endpoint_id: int, agency_id: int | None, actor: Actor, kind: AssetKind = "endpoint") -> None:
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(
                     select(ENDPOINT.c.host, ENDPOINT.c.port, AGENCY.c.slug)
                     .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
-                    .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id))
+                    .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id, kind))
                 )
             ).first()
             if row is None:
-                raise NotFound("id", f"no endpoint with id {endpoint_id}")
+                raise _not_found(kind, endpoint_id)
             await conn.execute(delete(ENDPOINT).where(ENDPOINT.c.id == endpoint_id))
             await write_audit(
                 conn,
                 self.clock.now(),
                 actor,
-                "endpoint.remove",
+                f"{kind}.remove",
                 f"{row.slug}/{endpoint_id}",
-                {"host": row.host, "port": row.port},
+                audited_asset(row.host, row.port),
             )
 
     async def request_rescan(
-        self, endpoint_id: int, agency_id: int | None, min_interval: timedelta, actor: Actor
+        self,
+        endpoint_id: int,
+        agency_id: int | None,
+        min_interval: timedelta,
+        actor: Actor,
+        kind: AssetKind = "endpoint",
     ) -> tuple[datetime, list[str]]:
         """Make every check of the endpoint due now, at most once per `min_interval` (shared by replicas).
 
@@ -381,11 +405,11 @@ class EndpointStore:
                 await conn.execute(
                     select(ENDPOINT.c.id, ENDPOINT.c.rescan_requested_at, AGENCY.c.slug)
                     .join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
-                    .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id))
+                    .where(ENDPOINT.c.id == endpoint_id, _visible(agency_id, kind))
                 )
             ).first()
             if row is None:
-                raise NotFound("id", f"no endpoint with id {endpoint_id}")
+                raise _not_found(kind, endpoint_id)
             # One conditional UPDATE: two requests racing (or two replicas) cannot both pass.
             granted = await conn.execute(
                 update(ENDPOINT)
@@ -401,7 +425,7 @@ class EndpointStore:
             if granted.rowcount != 1:
                 last = row.rescan_requested_at or now
                 wait = max(1.0, (last + min_interval - now).total_seconds())
-                raise RateLimited("id", f"a re-scan of this endpoint was asked for at {last:%H:%M:%S} UTC", wait)
+                raise RateLimited("id", f"a re-scan of this {kind} was asked for at {last:%H:%M:%S} UTC", wait)
             made_due = await conn.execute(
                 update(CHECK_STATE)
                 .where(
@@ -413,6 +437,6 @@ class EndpointStore:
             )
             checks = sorted(made_due.scalars())
             await write_audit(
-                conn, self.clock.now(), actor, "endpoint.rescan", f"{row.slug}/{endpoint_id}", {"checks": checks}
+                conn, self.clock.now(), actor, f"{kind}.rescan", f"{row.slug}/{endpoint_id}", {"checks": checks}
             )
         return now, checks

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import Conflict, InvalidInput, NotFound
-from monitor.models import DEFAULT_LANGUAGE, Language, parse_language
+from monitor.models import DEFAULT_LANGUAGE, DOMAIN_PORT, AssetKind, Language, asset_kind, asset_name, parse_language
 from monitor.scope import ScopeEntry, validate_agency_slug
 from monitor.store.audit import Actor, agency_id_of, write_audit
 from monitor.store.columns import one_of
@@ -54,6 +54,24 @@ class EndpointRecord:
     labels: Mapping[str, str] = field(default_factory=dict)
     expected_ports: tuple[int, ...] = ()
     check_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> AssetKind:
+        return asset_kind(self.port)
+
+    @property
+    def name(self) -> str:
+        return asset_name(self.host, self.port)
+
+
+def of_kind(kind: AssetKind) -> Any:
+    """The rows of one kind of asset: endpoints and domains share the table, and a domain has no port."""
+    return ENDPOINT.c.port == DOMAIN_PORT if kind == "domain" else ENDPOINT.c.port != DOMAIN_PORT
+
+
+def audited_asset(host: str, port: int) -> dict[str, Any]:
+    """What an audit row records of an asset: its host and port, a domain its name."""
+    return {"name": host} if port == DOMAIN_PORT else {"host": host, "port": port}
 
 
 def hash_token(token: str) -> str:
@@ -214,7 +232,8 @@ class Registry:
         expected_ports: Sequence[int] = (),
         check_settings: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> EndpointRecord:
-        """Register an endpoint; host, checks and scope were checked by registration (monitor/usecases)."""
+        """Register an endpoint, or a domain (port DOMAIN_PORT); host, checks and scope were checked by registration
+        (monitor/usecases)."""
         if not checks:
             raise InvalidInput("checks", "at least one check is needed")
         now = self.clock.now()
@@ -240,10 +259,11 @@ class Registry:
                 ).scalar_one()
                 await schedule_checks(conn, endpoint_id, checks, cadence, now)
                 await write_audit(
-                    conn, self.clock.now(), actor, "endpoint.add", f"{slug}/{endpoint_id}", {"host": host, "port": port}
-                )
+                    conn, self.clock.now(), actor, f"{asset_kind(port)}.add", f"{slug}/{endpoint_id}",
+                    audited_asset(host, port),
+                )  # fmt: skip
         except IntegrityError:
-            raise Conflict("endpoint", f"{host}:{port} is already registered for {slug!r}") from None
+            raise Conflict(asset_kind(port), f"{asset_name(host, port)} is already registered for {slug!r}") from None
         return EndpointRecord(
             endpoint_id,
             slug,
@@ -256,8 +276,8 @@ class Registry:
             settings_map,
         )
 
-    async def list_endpoints(self, slug: str | None = None) -> list[EndpointRecord]:
-        query = select(ENDPOINT, AGENCY.c.slug).join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id)
+    async def list_endpoints(self, slug: str | None = None, kind: AssetKind = "endpoint") -> list[EndpointRecord]:
+        query = select(ENDPOINT, AGENCY.c.slug).join(AGENCY, AGENCY.c.id == ENDPOINT.c.agency_id).where(of_kind(kind))
         if slug is not None:
             query = query.where(AGENCY.c.slug == slug)
         async with self.engine.connect() as conn:

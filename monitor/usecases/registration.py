@@ -1,6 +1,6 @@
-"""Registration: agencies, their scope and check settings, their endpoints and re-scans. One implementation of each
-rule (validation, the scope with the addresses a name resolves to now, labels, audit), called by the CLI, the API,
-the web UI and the demo."""
+"""Registration: agencies, their scope and check settings, their assets (endpoints and domains) and re-scans. One
+implementation of each rule (validation, the scope with the addresses a name resolves to now, labels, audit), called
+by the CLI, the API, the web UI and the demo."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from checks.base import CheckConfig
 from monitor.cadence import Cadence, cadence_from
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.errors import InvalidInput, OutOfScope
-from monitor.models import Language, parse_language
-from monitor.scope import ScopeEntry, in_scope, normalise_host, parse_port
+from monitor.models import DOMAIN_PORT, AssetKind, Language, parse_language
+from monitor.scope import ScopeEntry, in_scope, normalise_host, parse_ip, parse_port
 from monitor.scope_resolution import DnsResolver, HostUnresolvable, Resolver, ScopeViolation, check_addresses
 from monitor.settings import Settings, check_configs
 from monitor.store.audit import Actor
@@ -32,8 +32,17 @@ MAX_LABEL_VALUE = 200
 class RegistrationRules:
     cadence: Cadence
     check_configs: Mapping[str, CheckConfig]  # the global configs, under which stored settings are validated
-    check_names: Sequence[str]  # the checks an endpoint may be registered for
+    check_names: Sequence[str]  # the checks an asset may be registered for, of both kinds
     rescan_min_interval: timedelta = timedelta(minutes=5)
+
+    def names_for(self, kind: AssetKind) -> list[str]:
+        """The checks that run on assets of `kind` (a check declares its kind: `Check.asset_kind`)."""
+        return [name for name in self.check_names if check_kind(name) == kind]
+
+
+def check_kind(name: str) -> AssetKind:
+    check = REGISTRY.get(name)
+    return "endpoint" if check is None else check.asset_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,15 @@ class EndpointRequest:
     labels: Mapping[str, str] | None = None
     expected_ports: Sequence[int] | None = None
     check_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the endpoint's own overrides
+
+
+@dataclass(frozen=True, slots=True)
+class DomainRequest:
+    name: str  # as the user typed it
+    checks: Sequence[str] | None = None  # None: every domain check
+    interval: str | None = None
+    labels: Mapping[str, str] | None = None
+    check_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the domain's own overrides
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +120,7 @@ class Registration:
     # --- endpoints ----------------------------------------------------------------------------------------------
 
     async def register_endpoint(self, agency: str, request: EndpointRequest, actor: Actor) -> EndpointView:
-        checks = self.known_checks(request.checks)
+        checks = self.known_checks(request.checks, "endpoint")
         intervals = interval_seconds(request.interval, checks)
         labels = valid_labels(request.labels)
         ports = valid_ports(request.expected_ports) or []
@@ -115,10 +133,18 @@ class Registration:
         return await self.store.endpoints.get(record.id, None)
 
     async def update_endpoint(
-        self, endpoint_id: int, agency_id: int | None, change: EndpointChange, actor: Actor
+        self,
+        endpoint_id: int,
+        agency_id: int | None,
+        change: EndpointChange,
+        actor: Actor,
+        kind: AssetKind = "endpoint",
     ) -> EndpointView:
-        current = await self.store.endpoints.get(endpoint_id, agency_id)
-        checks = self.known_checks(change.checks) if change.checks is not None else None
+        """Change an endpoint's, or a domain's, checks, interval and labels (a domain has no expected ports)."""
+        current = await self.store.endpoints.get(endpoint_id, agency_id, kind)
+        checks = self.known_checks(change.checks, kind) if change.checks is not None else None
+        if kind == "domain" and change.expected_ports is not None:
+            raise InvalidInput("expected_ports", "a domain has no ports: expected ports belong to an endpoint")
         return await self.store.endpoints.update(
             current.id,
             agency_id,
@@ -128,28 +154,65 @@ class Registration:
             intervals=interval_seconds(change.interval, checks or current.checks),
             labels=valid_labels(change.labels),
             expected_ports=valid_ports(change.expected_ports),
+            kind=kind,
         )
 
-    async def remove_endpoint(self, endpoint_id: int, agency_id: int | None, actor: Actor) -> None:
-        await self.store.endpoints.remove(endpoint_id, agency_id, actor)
+    async def remove_endpoint(
+        self, endpoint_id: int, agency_id: int | None, actor: Actor, kind: AssetKind = "endpoint"
+    ) -> None:
+        await self.store.endpoints.remove(endpoint_id, agency_id, actor, kind)
 
-    async def request_rescan(self, endpoint_id: int, agency_id: int | None, actor: Actor) -> tuple[datetime, list[str]]:
-        """Every check of the endpoint due now, at most once per the rules' interval (429 until then)."""
-        return await self.store.endpoints.request_rescan(endpoint_id, agency_id, self.rules.rescan_min_interval, actor)
+    async def request_rescan(
+        self, endpoint_id: int, agency_id: int | None, actor: Actor, kind: AssetKind = "endpoint"
+    ) -> tuple[datetime, list[str]]:
+        """Every check of the asset due now, at most once per the rules' interval (429 until then)."""
+        return await self.store.endpoints.request_rescan(
+            endpoint_id, agency_id, self.rules.rescan_min_interval, actor, kind
+        )
+
+    # --- domains ------------------------------------------------------------------------------------------------
+
+    async def register_domain(self, agency: str, request: DomainRequest, actor: Actor) -> EndpointView:
+        """A domain inside the agency's domain scope, for the checks that judge a name (DNSSEC, mail)."""
+        checks = self.known_checks(request.checks, "domain")
+        intervals = interval_seconds(request.interval, checks)
+        labels = valid_labels(request.labels)
+        overrides = await self._endpoint_settings(agency, checks, request.check_settings, ())
+        name = await self.in_scope_domain(agency, request.name)
+        record = await self.store.registry.add_endpoint(
+            agency, name, DOMAIN_PORT, checks, self.rules.cadence, actor, intervals, labels, (), overrides
+        )
+        return await self.store.endpoints.get(record.id, None, "domain")
 
     # --- the rules ----------------------------------------------------------------------------------------------
 
-    def known_checks(self, names: Sequence[str] | None) -> list[str]:
-        """The named checks, each once, in the order given; None: every check."""
-        known = self.rules.check_names
+    def known_checks(self, names: Sequence[str] | None, kind: AssetKind) -> list[str]:
+        """The named checks, each once, in the order given; None: every check of the asset's kind."""
+        known = self.rules.names_for(kind)
         if names is None:
-            return list(known)
+            return known
         if not names:
             raise InvalidInput("checks", "at least one check is needed")
+        other: AssetKind = "domain" if kind == "endpoint" else "endpoint"
+        wrong_kind = [name for name in names if name in self.rules.names_for(other)]
+        if wrong_kind:
+            raise InvalidInput(
+                "checks", f"{', '.join(wrong_kind)} runs on {other}s, not on {kind}s; {kind} checks: {', '.join(known)}"
+            )
         unknown = [name for name in names if name not in known]
         if unknown:
             raise InvalidInput("checks", f"unknown check {', '.join(unknown)}; known: {', '.join(known)}")
         return list(dict.fromkeys(names))
+
+    async def in_scope_domain(self, agency: str, raw_name: str) -> str:
+        """The name normalised, if it lies inside one of the agency's domain scopes. Nothing is looked up: the
+        checks of a domain ask DNS about the name itself, and a name that does not exist is their finding."""
+        name = domain_name(raw_name, "name")
+        scopes = [entry for _, entry in await self.store.registry.list_scopes(agency)]
+        if not in_scope(name, scopes):
+            allowed = ", ".join(entry.value for entry in scopes if entry.kind == "domain") or "no domain scope yet"
+            raise OutOfScope("name", f"{name} is outside the domain scope of {agency!r} (scope: {allowed})")
+        return name
 
     async def in_scope_host(self, agency: str, raw_host: str) -> str:
         """The host normalised, if it and every address it resolves to now lie inside the agency's scope."""
@@ -185,6 +248,14 @@ def registration_from(settings: Settings, store: Store, resolver: Resolver | Non
     """Registration with the daemon's rules and resolver (POSTURE_DNS_SERVERS), for the CLI and the demo."""
     rules = RegistrationRules(cadence_from(settings), check_configs(settings), tuple(REGISTRY))
     return Registration(store, resolver or DnsResolver(settings.dns_servers), rules)
+
+
+def domain_name(raw: str, field: str) -> str:
+    """A domain's canonical name (IDNA, lower case, no trailing dot); an IP address or a port is refused."""
+    name = normalise_host(raw, field)
+    if parse_ip(name) is not None:
+        raise InvalidInput(field, f"{name} is an IP address; a domain is a name such as example.niedersachsen.de")
+    return name
 
 
 def interval_seconds(raw: str | None, checks: Sequence[str]) -> dict[str, float] | None:
