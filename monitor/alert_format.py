@@ -45,13 +45,20 @@ def status_topic(prefix: str, instance: str) -> str:
     return f"{prefix}/status/{instance}"
 
 
+def event_subject(event: OutboxEvent) -> str:
+    """`agency/endpoint-id` for an endpoint; `agency/name` for a domain, whose name is its identity (ASCII)."""
+    if event.data.get("asset_kind") == "domain":
+        return f"{event.agency}/{event.data.get('host')}"
+    return f"{event.agency}/{event.endpoint_id}"
+
+
 def cloudevent(event: OutboxEvent, source: str) -> dict[str, Any]:
     return {
         "specversion": "1.0",
         "id": event.event_id,
         "source": source,
         "type": TYPE_PREFIX + event.type,
-        "subject": f"{event.agency}/{event.endpoint_id}",
+        "subject": event_subject(event),
         "time": event.created_at.isoformat(),
         "datacontenttype": "application/json",
         "data": dict(event.data),
@@ -92,7 +99,7 @@ def intelmq_event(event: OutboxEvent, feed: str) -> dict[str, Any]:
         "classification.type": kind,
         "classification.identifier": key.lower(),
         address_field: host,
-        "source.port": int(data.get("port", 0)),
+        **({"source.port": int(port)} if (port := data.get("port")) else {}),
         "severity": event.severity,
         "event_description.text": str(data.get("title", "")),
         "event_description.url": data.get("link"),

@@ -12,7 +12,7 @@ from sqlalchemy import and_, false, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.findings import FindingState
-from monitor.models import DEFAULT_LANGUAGE, Language, Severity, asset_name, parse_language
+from monitor.models import DEFAULT_LANGUAGE, AssetKind, Language, Severity, asset_kind, asset_name, parse_language
 from monitor.store.columns import one_of
 from monitor.store.tables import AGENCY, ENDPOINT, FINDING, OUTBOX
 
@@ -33,6 +33,10 @@ class AlertTarget:
     port: int
     min_severity: Severity | None  # the agency's own routing; None: the global default
     language: Language = DEFAULT_LANGUAGE  # of the agency's alerts
+
+    @property
+    def kind(self) -> AssetKind:
+        return asset_kind(self.port)
 
     @property
     def endpoint(self) -> str:

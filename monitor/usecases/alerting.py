@@ -36,8 +36,9 @@ class AlertRouter:
             "agency": target.agency,
             "endpoint_id": target.endpoint_id,
             "endpoint": target.endpoint,
+            "asset_kind": target.kind,
             "host": target.host,
-            "port": target.port,
+            "port": None if target.kind == "domain" else target.port,
             "check": event.check,
             "key": event.key,
             "severity": event.severity.label,
@@ -53,7 +54,7 @@ class AlertRouter:
             "observed_at": now.isoformat(),
             "link": f"{self.ui_base_url}/findings/{finding_id}"
             if finding_id
-            else f"{self.ui_base_url}/endpoints/{target.endpoint_id}",
+            else f"{self.ui_base_url}/{target.kind}s/{target.endpoint_id}",
         }
         return {
             "event_id": str(uuid.uuid4()),
