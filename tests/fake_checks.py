@@ -130,6 +130,22 @@ class SlowCheck(NoopCheck):
         return FakeDetails(host=target.host, port=target.port)
 
 
+class DomainFindingCheck(NoopCheck):
+    """A check of domains: reports `fake.noticed` on every domain, and remembers the targets it was given."""
+
+    name: ClassVar[str] = "domainfinding"
+    asset_kind = "domain"
+    findings = (NOTICED,)
+    targets: ClassVar[list[Target]] = []
+
+    async def run(self, target: Target, cfg: FakeConfig, ctx: CheckContext) -> FakeDetails:
+        self.targets.append(target)
+        return FakeDetails(host=target.host, port=target.port)
+
+    def evaluate(self, details: FakeDetails, cfg: FakeConfig, ctx: CheckContext) -> list[Observation]:
+        return [NOTICED.observe({"name": details.host})]
+
+
 FAKE_REGISTRY = {
     check.name: check
     for check in (
@@ -142,5 +158,6 @@ FAKE_REGISTRY = {
         MisconfiguredCheck,
         UncataloguedCheck,
         SlowCheck,
+        DomainFindingCheck,
     )
 }
