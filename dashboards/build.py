@@ -33,12 +33,14 @@ from dashboards.kit import (
     grid,
     label,
     lines,
+    row,
     severity_series,
     severity_variable,
     stat_panel,
     to_agency,
     to_endpoint,
     to_json,
+    to_ui_domain,
     to_ui_endpoint,
     ui_base_variable,
     unit,
@@ -185,14 +187,48 @@ OVERVIEW = dashboard(
         ),
         bars(
             "Registrierte Endpunkte",
-            "Registered endpoints per agency.",
-            'count by (agency) (posture_endpoint_info{agency=~"$agency"})',
+            "Registered endpoints per agency (domains are counted in the DNSSEC row).",
+            'count by (agency) (posture_endpoint_info{agency=~"$agency", kind!="domain"})',
             "{{agency}}",
             links=AGENCY_LINK,
             width=8,
         ),
+        row("DNSSEC"),
+        bars(
+            "Domains ohne gültiges DNSSEC je Behörde",
+            "Registered domains whose DNSSEC does not validate (bogus: dark for validating resolvers) or that are "
+            "unsigned (no DS at the parent), per agency.",
+            'sort_desc(count by (agency) (posture_dnssec_secure{agency=~"$agency"} == 0) '
+            'or count by (agency) (posture_dnssec_secure{agency=~"$agency"}) * 0)',
+            "{{agency}}",
+            steps=RED_FROM_ONE,
+            links=AGENCY_LINK,
+            width=8,
+        ),
+        grid(
+            "DNSSEC-Signaturen nach Ablauf",
+            "Every signed domain, soonest signature expiry first: days until the earliest RRSIG of its SOA, NS, "
+            "DNSKEY and apex A/AAAA/MX sets expires (the alert fires within 3 days; a signer that stopped "
+            "re-signing takes the domain offline for validating resolvers then), and whether it validates.",
+            [
+                '(posture_dnssec_signature_expiry_timestamp_seconds{agency=~"$agency"} - time()) / 86400 '
+                "* on (agency, endpoint) group_left (endpoint_id) posture_endpoint_info",
+                'posture_dnssec_secure{agency=~"$agency"}',
+            ],
+            [
+                ("agency", "Behörde"),
+                ("endpoint", "Domain"),
+                ("Value #A", "Tage bis zum Ablauf"),
+                ("Value #B", "validiert"),
+            ],
+            hidden=["endpoint_id"],
+            columns_config={"Tage bis zum Ablauf": unit("d", *coloured_days(3, 7)), "validiert": coloured(OK_WORDS)},
+            links={"Behörde": [to_agency(cell("agency"))], "Domain": [to_ui_domain(cell("endpoint_id"))]},
+            sort=("Tage bis zum Ablauf", False),
+            width=16,
+        ),
     ],
-    [agency_variable(multi=True), check_variable(), severity_variable()],
+    [agency_variable(multi=True), check_variable(), severity_variable(), ui_base_variable()],
     finding_changes('agency=~"$agency"'),
 )
 
@@ -307,6 +343,25 @@ AGENCY = dashboard(
             hidden=["endpoint_id"],
             columns_config={"letzter Lauf": unit("dateTimeAsIso"), "erfolgreich": coloured(OK_WORDS)},
             links={"Endpunkt": ENDPOINT_OF_AGENCY},
+            width=12,
+        ),
+        row("DNSSEC"),
+        grid(
+            "Domains",
+            "The agency's registered domains: whether DNSSEC validates (no: unsigned or bogus; the findings say "
+            "which) and the days until the earliest signature of the zone expires (empty: unsigned).",
+            [
+                f'posture_dnssec_secure{{agency="$agency"}} {WITH_ID}',
+                '(posture_dnssec_signature_expiry_timestamp_seconds{agency="$agency"} - time()) / 86400',
+            ],
+            [("endpoint", "Domain"), ("Value #A", "validiert"), ("Value #B", "Tage bis zum Ablauf der Signaturen")],
+            hidden=["endpoint_id"],
+            columns_config={
+                "validiert": coloured(OK_WORDS),
+                "Tage bis zum Ablauf der Signaturen": unit("d", *coloured_days(3, 7)),
+            },
+            links={"Domain": [to_ui_domain(cell("endpoint_id"))]},
+            sort=("validiert", False),
             width=12,
         ),
     ],

@@ -106,6 +106,15 @@ def to_ui_endpoint(endpoint_id: str) -> board.DashboardLink:
     return link("Endpunkt in der Web-Oberfläche", f"${{{UI_BASE}}}/ui/endpoints/{endpoint_id}")
 
 
+def to_ui_domain(domain_id: str) -> board.DashboardLink:
+    return link("Domain in der Web-Oberfläche", f"${{{UI_BASE}}}/ui/domains/{domain_id}")
+
+
+def row(title: str) -> board.Row:
+    """A row heading: the panels after it, up to the next row, belong to it."""
+    return board.Row(title)
+
+
 def label(name: str) -> str:
     """A series label in a bar gauge, stat or time series link."""
     return f"${{__field.labels.{name}:percentencode}}"
@@ -369,7 +378,9 @@ def dashboard(
     for annotation in annotations:
         built = built.annotation(Annotation(annotation))
     for panel_id, panel in enumerate(rows, start=1):
-        built = built.with_panel(panel.id(panel_id))
+        built = (
+            built.with_row(panel.id(panel_id)) if isinstance(panel, board.Row) else built.with_panel(panel.id(panel_id))
+        )
     return built
 
 
@@ -383,9 +394,9 @@ def endpoint_variable() -> board.QueryVariable:
     return _label_variable("endpoint", "Endpunkt", query, multi=False)
 
 
-def coloured_days() -> list[model.DynamicConfigValue]:
-    """Days left: red within 14 days (the alert's threshold), orange within 30."""
-    steps = thresholds((None, "red"), (14, "orange"), (30, "green")).build()
+def coloured_days(red: float = 14, orange: float = 30) -> list[model.DynamicConfigValue]:
+    """Days left: red within `red` days (the alert's threshold: 14 for certificates), orange within `orange`."""
+    steps = thresholds((None, "red"), (red, "orange"), (orange, "green")).build()
     return [
         model.DynamicConfigValue("thresholds", steps),
         model.DynamicConfigValue("custom.cellOptions", {"type": "color-text"}),
