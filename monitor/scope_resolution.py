@@ -83,20 +83,26 @@ def nameserver_addresses(specs: Sequence[str]) -> tuple[tuple[str, int], ...]:
 
 
 def nameserver_address(spec: str) -> tuple[str, int]:
-    """`IP` or `IP:PORT` or `[IPv6]:PORT`."""
+    """`IP` or `IP:PORT` or `[IPv6]:PORT`; a ValueError names what is wrong."""
     text = spec.strip()
-    port = 53
+    port_text = "53"
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        if rest.startswith(":"):
-            port = int(rest[1:])
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"{spec!r} is not IP, IP:PORT or [IPv6]:PORT")
+            port_text = rest[1:]
     elif text.count(":") == 1:
         host, port_text = text.split(":")
-        port = int(port_text)
     else:
         host = text
-    ipaddress.ip_address(host)  # a name server is given by address, never by name
-    return host, port
+    try:
+        ipaddress.ip_address(host)  # a name server is given by address, never by name
+    except ValueError:
+        raise ValueError(f"{spec!r} is not an IP address, IP:PORT or [IPv6]:PORT") from None
+    if not (port_text.isdigit() and 0 < int(port_text) < 65536):
+        raise ValueError(f"{spec!r} has a bad port")
+    return host, int(port_text)
 
 
 SYSTEM_REUSE_S = 30.0  # getaddrinfo gives no TTL: how long its answer serves the checks of one endpoint due together

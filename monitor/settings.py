@@ -29,6 +29,7 @@ from checks import REGISTRY, Registry
 from checks.base import CheckConfig, InvalidSetting
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.models import Severity
+from monitor.scope_resolution import nameserver_address
 
 ENV_PREFIX = "POSTURE_"
 CONFIG_FILE_ENV = "POSTURE_CONFIG_FILE"
@@ -217,13 +218,7 @@ class Settings(BaseSettings):
     @classmethod
     def _dns_servers(cls, value: list[str]) -> list[str]:
         for spec in value:
-            host, _, port = spec.rpartition(":") if spec.count(":") == 1 else (spec, "", "")
-            try:
-                ipaddress.ip_address(host.strip("[]"))
-            except ValueError:
-                raise ValueError(f"{spec!r} is not an IP address or IP:PORT") from None
-            if port and not (port.isdigit() and 0 < int(port) < 65536):
-                raise ValueError(f"{spec!r} has a bad port")
+            nameserver_address(spec)
         return value
 
     @field_validator("trusted_proxies")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from monitor.settings import DEFAULT_DATABASE_URL, SettingsError, load_settings
+from monitor.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
 
 
 def test_defaults_are_the_embedded_sqlite_and_loopback_http() -> None:
@@ -84,3 +85,22 @@ def test_every_setting_is_documented() -> None:
 
     for name in Settings.model_fields:
         assert f"POSTURE_{name.upper()}" in documented, name
+
+
+@pytest.mark.parametrize("spec", ["127.0.0.53", "127.0.0.53:5353", "::1", "[::1]:5353"])
+def test_name_servers_are_ip_ip_port_or_bracketed_v6_port(spec: str) -> None:
+    assert Settings(dns_servers=[spec]).dns_servers == [spec]
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        ("resolver.local", "not an IP address"),
+        ("127.0.0.1:0", "bad port"),
+        ("[::1]x", "not IP"),
+        ("::1:70000", "not an IP address"),
+    ],
+)
+def test_a_bad_name_server_is_refused_with_the_reason(spec: str, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        Settings(dns_servers=[spec])
