@@ -86,15 +86,14 @@ def interval_ok(raw: str) -> bool:
     return True
 
 
-def endpoint_settings_form(posted: Mapping[str, Any], checks: Sequence[str], words: Mapping[str, str]) -> Form:
-    """The settings an endpoint can be registered with and changed: checks, interval, labels, expected ports."""
+def settings_form(posted: Mapping[str, Any], checks: Sequence[str], words: Mapping[str, str]) -> Form:
+    """The settings every asset (endpoint or domain) is registered with and can change: checks, interval, labels."""
     chosen = [str(name) for name in checks]
     form = Form(
         {
             "checks": chosen,
             "interval": str(posted.get("interval", "")).strip(),
             "labels": str(posted.get("labels", "")),
-            "expected_ports": str(posted.get("expected_ports", "")),
         }
     )
     if not chosen:
@@ -103,6 +102,13 @@ def endpoint_settings_form(posted: Mapping[str, Any], checks: Sequence[str], wor
         form.fail("interval", words["form_interval"])
     if parse_labels(form.values["labels"]) is None:
         form.fail("labels", words["form_labels"])
+    return form
+
+
+def endpoint_settings_form(posted: Mapping[str, Any], checks: Sequence[str], words: Mapping[str, str]) -> Form:
+    """The settings an endpoint can be registered with and changed: those of every asset, and expected ports."""
+    form = settings_form(posted, checks, words)
+    form.values["expected_ports"] = str(posted.get("expected_ports", ""))
     if parse_ports(form.values["expected_ports"]) is None:
         form.fail("expected_ports", words["form_expected_ports"])
     return form
