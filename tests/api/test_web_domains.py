@@ -7,7 +7,9 @@ they look the kinds of checks up in (ApiConfig.check_registry)."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -365,3 +367,26 @@ async def test_without_a_domain_check_the_page_says_so_instead_of_offering_a_for
 async def test_alert_links_to_a_domain_lead_to_its_page(api: Api) -> None:
     async with api.client.get("/domains/5", allow_redirects=False) as response:
         assert (response.status, response.headers["Location"]) == (303, "/ui/domains/5")
+
+
+async def test_a_domains_finding_is_named_by_the_domain_and_leads_back_to_it(api: Api) -> None:
+    created = await _domain(api)
+    finding_id = await add_finding(api.engine, created["id"], check=DOMAIN_CHECK)
+    await sign_in(api, api.tokens.agency_a)
+    status, page = await _get(api, f"/ui/findings/{finding_id}")
+    text = _text_of(page)
+    assert status == 200 and f'<a href="/ui/domains/{created["id"]}">lk-a.example</a>' in page
+    assert "<dt>Domain</dt>" in page and "<dt>Endpunkt</dt>" not in page and "lk-a.example:0" not in text
+    assert '<a href="/ui/domains">Zurück zur Übersicht</a>' in page
+    # an endpoint's finding still leads to its endpoint
+    _, endpoint = await api.call("POST", "/api/v1/endpoints", api.tokens.agency_a, {"host": "127.0.0.1", "port": 443})
+    other = await add_finding(api.engine, endpoint["id"])
+    _, page = await _get(api, f"/ui/findings/{other}")
+    assert f'<a href="/ui/endpoints/{endpoint["id"]}">127.0.0.1:443</a>' in page and "<dt>Endpunkt</dt>" in page
+    # the download names each asset as the pages do: a domain by its name
+    async with api.client.get("/ui/exports/findings.csv") as response:
+        rows = list(csv.DictReader(io.StringIO((await response.read()).decode().removeprefix("\ufeff")), delimiter=";"))
+    assert {row["id"]: row["endpoint"] for row in rows} == {
+        str(finding_id): "lk-a.example",
+        str(other): "127.0.0.1:443",
+    }
