@@ -14,7 +14,7 @@ from checks.base import (
     FindingSpec,
     TargetUnreachable,
 )
-from monitor.models import Observation, Severity, Target
+from monitor.models import AssetKind, Observation, Severity, Target
 
 
 class FakeConfig(CheckConfig):
@@ -63,6 +63,15 @@ class ToggleCheck(NoopCheck):
 
     def evaluate(self, details: FakeDetails, cfg: FakeConfig, ctx: CheckContext) -> list[Observation]:
         return [NOTICED.observe({"port": details.port, "banner": "<script>alert(1)</script>"})] if self.present else []
+
+
+class DomainCheck(NoopCheck):
+    """Runs on a domain (a name without a port) and finds nothing: registers domains in tests until a real domain
+    check is in checks.REGISTRY. Not in FAKE_REGISTRY: tests hand it to the rules with the registry they build."""
+
+    name: ClassVar[str] = "fake_domain"
+    description: ClassVar[str] = "a domain check that does nothing"
+    asset_kind: ClassVar[AssetKind] = "domain"
 
 
 class HangingCheck(NoopCheck):

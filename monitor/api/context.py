@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 
 from aiohttp import web
 
-from checks import REGISTRY
+from checks import REGISTRY, Registry
 from checks.base import CheckConfig
 from monitor.api.throttle import FailedAuthLimiter
 from monitor.cadence import Cadence, cadence_from
@@ -29,6 +29,7 @@ IPNetwork = IPv4Network | IPv6Network
 class ApiConfig:
     cadence: Cadence = field(default_factory=lambda: Cadence(3600.0))
     check_names: Sequence[str] = field(default_factory=lambda: tuple(REGISTRY))
+    check_registry: Registry = field(default_factory=lambda: REGISTRY)  # the checks' classes: a check's asset kind
     dns_servers: Sequence[str] = ()  # IP or IP:PORT; empty: the system's resolvers
     dns_timeout_s: float = 3.0
     rescan_min_interval: timedelta = timedelta(minutes=5)
@@ -71,8 +72,9 @@ class Services:
 
     @property
     def registration(self) -> Registration:
+        config = self.config
         rules = RegistrationRules(
-            self.config.cadence, self.config.check_configs, self.config.check_names, self.config.rescan_min_interval
+            config.cadence, config.check_configs, config.check_names, config.rescan_min_interval, config.check_registry
         )
         return Registration(self.store, self.resolver, rules, self.on_settings_changed)
 

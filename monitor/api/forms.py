@@ -13,7 +13,7 @@ from typing import Any
 
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.errors import InvalidInput
-from monitor.scope import normalise_host
+from monitor.scope import normalise_host, parse_ip
 from monitor.usecases.registration import MAX_LABEL_KEY, MAX_LABEL_VALUE
 
 MAX_LABELS = 20
@@ -47,6 +47,23 @@ def host_error(raw: str, words: Mapping[str, str]) -> str | None:
     except InvalidInput:
         return words["form_host_invalid"]
     return None
+
+
+def domain_error(raw: str, words: Mapping[str, str]) -> str | None:
+    """Why `raw` is no domain name, in the reader's words; None when it is one. A domain is a name: an IP address
+    or a port belongs to an endpoint."""
+    text = raw.strip()
+    if not text:
+        return words["form_domain_missing"]
+    if any(part in text for part in _URL_PARTS):
+        return words["form_domain_url"]
+    if _HOST_WITH_PORT.match(text):
+        return words["form_domain_port"]
+    try:
+        name = normalise_host(text, "name")
+    except InvalidInput:
+        return words["form_domain_invalid"]
+    return words["form_domain_ip"] if parse_ip(name) is not None else None
 
 
 def port_number(raw: str) -> int | None:
@@ -86,15 +103,14 @@ def interval_ok(raw: str) -> bool:
     return True
 
 
-def endpoint_settings_form(posted: Mapping[str, Any], checks: Sequence[str], words: Mapping[str, str]) -> Form:
-    """The settings an endpoint can be registered with and changed: checks, interval, labels, expected ports."""
+def settings_form(posted: Mapping[str, Any], checks: Sequence[str], words: Mapping[str, str]) -> Form:
+    """The settings every asset (endpoint or domain) is registered with and can change: checks, interval, labels."""
     chosen = [str(name) for name in checks]
     form = Form(
         {
             "checks": chosen,
             "interval": str(posted.get("interval", "")).strip(),
             "labels": str(posted.get("labels", "")),
-            "expected_ports": str(posted.get("expected_ports", "")),
         }
     )
     if not chosen:
@@ -103,6 +119,13 @@ def endpoint_settings_form(posted: Mapping[str, Any], checks: Sequence[str], wor
         form.fail("interval", words["form_interval"])
     if parse_labels(form.values["labels"]) is None:
         form.fail("labels", words["form_labels"])
+    return form
+
+
+def endpoint_settings_form(posted: Mapping[str, Any], checks: Sequence[str], words: Mapping[str, str]) -> Form:
+    """The settings an endpoint can be registered with and changed: those of every asset, and expected ports."""
+    form = settings_form(posted, checks, words)
+    form.values["expected_ports"] = str(posted.get("expected_ports", ""))
     if parse_ports(form.values["expected_ports"]) is None:
         form.fail("expected_ports", words["form_expected_ports"])
     return form
@@ -116,6 +139,16 @@ def register_form(posted: Mapping[str, Any], checks: Sequence[str], words: Mappi
         form.fail("host", problem)
     if port_number(form.values["port"]) is None:
         form.fail("port", words["form_port"])
+    return form
+
+
+def domain_form(posted: Mapping[str, Any], checks: Sequence[str], words: Mapping[str, str]) -> Form:
+    """A domain to register: its name, the agency (an admin's choice) and the settings of every asset."""
+    form = settings_form(posted, checks, words)
+    form.values.update({name: str(posted.get(name, "")) for name in ("name", "agency")})
+    problem = domain_error(form.values["name"], words)
+    if problem:
+        form.fail("name", problem)
     return form
 
 

@@ -121,7 +121,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "time_zone_note": "Zeiten in deutscher Zeit (MEZ/MESZ).",
         "scope": "Prüfbereich",
         "scope_intro": (
-            "Diese Domains und Netze gehören Ihrer Behörde; nur darin dürfen Endpunkte registriert und geprüft werden."
+            "Diese Domains und Netze gehören Ihrer Behörde; nur darin dürfen Endpunkte und Domains registriert und "
+            "geprüft werden."
         ),
         "scope_empty": "Noch kein Prüfbereich eingetragen.",
         "scope_requests": "Anträge auf Erweiterung",
@@ -191,6 +192,51 @@ MESSAGES: dict[str, dict[str, str]] = {
         "check_ports": "Offene Ports",
         "check_patches": "Patch-Stand",
         "check_reachability": "Erreichbarkeit",
+        "check_dnssec": "DNSSEC",
+        "domains": "Domains",
+        "domain": "Domain",
+        "domains_intro": (
+            "Hier prüfen wir Namen Ihrer Behörde, z. B. stadt-beispiel.de, im DNS (etwa DNSSEC). Server mit Port "
+            "registrieren Sie unter „Endpunkte“."
+        ),
+        "domain_name": "Domainname",
+        "domain_name_help": "Nur der Name, z. B. stadt-beispiel.de. Er muss im Prüfbereich Ihrer Behörde liegen.",
+        "register_domain": "Domain registrieren",
+        "domain_registered": "Die Domain wurde registriert.",
+        "domain_deleted": "Die Domain wurde gelöscht.",
+        "no_domains": "Noch keine Domains registriert.",
+        "no_domain_checks": (
+            "Für Domains ist noch keine Prüfung eingerichtet. Sobald das CERT eine einrichtet (z. B. DNSSEC), "
+            "können Sie hier Domains registrieren."
+        ),
+        "page_of_domains": "Seite {page} von {pages} · Domains insgesamt: {total}",
+        "edit_domain_title": "Domain bearbeiten",
+        "delete_domain": "Domain löschen",
+        "delete_domain_title": "Domain löschen?",
+        "delete_domain_confirm": (
+            "Die Domain wird nicht mehr geprüft; ihre Befunde und deren Verlauf werden gelöscht. "
+            "Das lässt sich nicht rückgängig machen."
+        ),
+        "why_domain_unreachable": (
+            "Die Nameserver der Domain haben nicht geantwortet, oder der Name ließ sich nicht auflösen. Offene Befunde "
+            "bleiben offen, bis die Domain wieder geprüft werden kann."
+        ),
+        "domain_not_checked_note": (
+            "Keine Befunde bedeutet hier nicht „in Ordnung“: Die Domain konnte zuletzt nicht vollständig geprüft "
+            "werden (siehe Zustand der Prüfungen)."
+        ),
+        "domain_scope_is": "Zum Prüfbereich der Behörde gehören diese Domains samt ihren Subdomains:",
+        "domain_scope_empty": "Zum Prüfbereich der Behörde gehört noch keine Domain.",
+        "form_domain_missing": "Bitte einen Domainnamen eingeben, z. B. stadt-beispiel.de.",
+        "form_domain_url": "Bitte nur den Namen ohne https:// und ohne Pfad eingeben, z. B. stadt-beispiel.de.",
+        "form_domain_port": "Eine Domain hat keinen Port. Bitte nur den Namen eingeben, z. B. stadt-beispiel.de.",
+        "form_domain_invalid": "Bitte einen gültigen Domainnamen eingeben, z. B. stadt-beispiel.de.",
+        "form_domain_ip": (
+            "Eine Domain ist ein Name wie stadt-beispiel.de, keine IP-Adresse. Einen Server mit IP-Adresse "
+            "registrieren Sie als Endpunkt."
+        ),
+        "error_domain_out_of_scope": "Diese Domain liegt außerhalb des Prüfbereichs Ihrer Behörde.",
+        "error_domain_conflict": "Diese Domain ist bereits registriert.",
         "form_host_url": "Bitte nur den Namen ohne https:// und ohne Pfad eingeben, z. B. www.stadt-beispiel.de.",
         "form_host_port": "Bitte den Port nicht hier, sondern im Feld „Port“ angeben.",
         "form_host_invalid": (
@@ -329,8 +375,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "time_zone_note": "Times in German time (CET/CEST).",
         "scope": "Scope",
         "scope_intro": (
-            "These domains and networks belong to your agency; endpoints can be registered and checked only "
-            "inside them."
+            "These domains and networks belong to your agency; endpoints and domains can be registered and checked "
+            "only inside them."
         ),
         "scope_empty": "No scope yet.",
         "scope_requests": "Requests for more scope",
@@ -391,6 +437,50 @@ MESSAGES: dict[str, dict[str, str]] = {
         "check_ports": "Open ports",
         "check_patches": "Patch level",
         "check_reachability": "Reachability",
+        "check_dnssec": "DNSSEC",
+        "domains": "Domains",
+        "domain": "Domain",
+        "domains_intro": (
+            "Here we check your agency's names, e.g. town-example.de, in the DNS (DNSSEC, for instance). Servers with "
+            "a port are registered under “Endpoints”."
+        ),
+        "domain_name": "Domain name",
+        "domain_name_help": "The name only, e.g. town-example.de. It must lie inside your agency's scope.",
+        "register_domain": "Register domain",
+        "domain_registered": "The domain was registered.",
+        "domain_deleted": "The domain was deleted.",
+        "no_domains": "No domains registered yet.",
+        "no_domain_checks": (
+            "No check for domains is set up yet. Once the CERT sets one up (DNSSEC, for instance), you can register "
+            "domains here."
+        ),
+        "page_of_domains": "Page {page} of {pages} · domains in all: {total}",
+        "edit_domain_title": "Edit domain",
+        "delete_domain": "Delete domain",
+        "delete_domain_title": "Delete this domain?",
+        "delete_domain_confirm": (
+            "The domain is no longer checked; its findings and their history are deleted. This cannot be undone."
+        ),
+        "why_domain_unreachable": (
+            "The domain's name servers did not answer, or the name did not resolve. Open findings stay open until the "
+            "domain can be checked again."
+        ),
+        "domain_not_checked_note": (
+            "No findings does not mean “fine” here: the domain could not be checked completely lately (see the "
+            "state of the checks)."
+        ),
+        "domain_scope_is": "The agency's scope holds these domains with their subdomains:",
+        "domain_scope_empty": "The agency's scope holds no domain yet.",
+        "form_domain_missing": "Enter a domain name, e.g. town-example.de.",
+        "form_domain_url": "Enter the name only, without https:// and without a path, e.g. town-example.de.",
+        "form_domain_port": "A domain has no port. Enter the name only, e.g. town-example.de.",
+        "form_domain_invalid": "Enter a valid domain name, e.g. town-example.de.",
+        "form_domain_ip": (
+            "A domain is a name such as town-example.de, not an IP address. Register a server by its IP address as "
+            "an endpoint."
+        ),
+        "error_domain_out_of_scope": "This domain is outside your agency's scope.",
+        "error_domain_conflict": "This domain is registered already.",
         "form_host_url": "Enter the name only, without https:// and without a path, e.g. www.town-example.de.",
         "form_host_port": "Enter the port in the “Port” field, not here.",
         "form_host_invalid": "Enter a valid host name (e.g. www.town-example.de) or an IP address.",

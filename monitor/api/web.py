@@ -2,7 +2,8 @@
 
 Sign-in with a token gives a session cookie (HttpOnly, SameSite=Strict, Secure behind TLS); every form carries a
 CSRF token; templates escape everything, because banners and certificate fields come from scanned servers.
-The pages themselves are in web_endpoints, web_findings and web_scope; what they share is in web_base.
+The pages themselves are in web_endpoints, web_domains, web_findings and web_scope; what they share is in web_base,
+and what the pages of endpoints and domains share (the two kinds of asset) in web_assets.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from monitor.api import web_endpoints, web_findings, web_scope
+from monitor.api import web_domains, web_endpoints, web_findings, web_scope
 from monitor.api.auth import principal_of
 from monitor.api.context import services
 from monitor.api.errors import ApiError, Handler
@@ -171,8 +172,9 @@ def setup_web(app: web.Application) -> None:
     add("POST", f"{UI}/login", login)
     add("POST", f"{UI}/logout", logout)
     add("GET", f"{UI}/lang/{{code}}", switch_language)
-    for method, path, handler in (*web_endpoints.ROUTES, *web_findings.ROUTES, *web_scope.ROUTES):
+    for method, path, handler in (*web_endpoints.ROUTES, *web_domains.ROUTES, *web_findings.ROUTES, *web_scope.ROUTES):
         add(method, f"{UI}{path}", handler)
-    # Alerts link to {POSTURE_UI_BASE_URL}/findings/{id} and /endpoints/{id}: send those to the UI's pages.
-    add("GET", "/findings/{id}", alert_link)
-    add("GET", "/endpoints/{id}", alert_link)
+    # Alerts link to {POSTURE_UI_BASE_URL}/findings/{id}, /endpoints/{id} and /domains/{id}: send those to the UI's
+    # pages.
+    for alerted in ("findings", "endpoints", "domains"):
+        add("GET", f"/{alerted}/{{id}}", alert_link)

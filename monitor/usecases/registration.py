@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from checks import REGISTRY
+from checks import REGISTRY, Registry
 from checks.base import CheckConfig
 from monitor.cadence import Cadence, cadence_from
 from monitor.durations import MIN_INTERVAL_S, parse_duration
@@ -34,14 +34,15 @@ class RegistrationRules:
     check_configs: Mapping[str, CheckConfig]  # the global configs, under which stored settings are validated
     check_names: Sequence[str]  # the checks an asset may be registered for, of both kinds
     rescan_min_interval: timedelta = timedelta(minutes=5)
+    registry: Registry = field(default_factory=lambda: REGISTRY)  # where the kinds of check_names are looked up
 
     def names_for(self, kind: AssetKind) -> list[str]:
         """The checks that run on assets of `kind` (a check declares its kind: `Check.asset_kind`)."""
-        return [name for name in self.check_names if check_kind(name) == kind]
+        return [name for name in self.check_names if check_kind(name, self.registry) == kind]
 
 
-def check_kind(name: str) -> AssetKind:
-    check = REGISTRY.get(name)
+def check_kind(name: str, registry: Registry = REGISTRY) -> AssetKind:
+    check = registry.get(name)
     return "endpoint" if check is None else check.asset_kind
 
 

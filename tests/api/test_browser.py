@@ -7,21 +7,23 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import update
 
-from monitor.api.context import ApiConfig
+from checks import REGISTRY
 from monitor.cadence import Cadence
 from monitor.catalogue import all_specs
+from monitor.models import DOMAIN_PORT
 from monitor.store.audit import Actor
 from monitor.store.registry import Registry
 from monitor.store.scope_requests import ScopeStore
 from monitor.store.tables import CHECK_STATE
 from tests.api.conftest import FakeResolver, add_finding
+from tests.api.test_web_domains import DOMAIN_CHECK, config
 from tests.api.threaded_server import RunningApi, ThreadedApi
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,8 +44,8 @@ pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="Debian
 
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[RunningApi]:
-    config = ApiConfig(rescan_min_interval=timedelta(minutes=5))
-    with ThreadedApi(f"sqlite+aiosqlite:///{tmp_path}/posture.db", config, FakeResolver()) as api:
+    every_check = config((*REGISTRY, DOMAIN_CHECK))  # and a test-only domain check: none is registered yet
+    with ThreadedApi(f"sqlite+aiosqlite:///{tmp_path}/posture.db", every_check, FakeResolver()) as api:
         yield api
 
 
@@ -133,6 +135,18 @@ def seed_agency_day(running: RunningApi) -> dict[str, int]:
                 running.engine, endpoint, key="tls.cert.expiring", state="resolved", flapping=True
             ),
         }  # fmt: skip
+        domains = []
+        for number in range(1, 56):  # two pages of domains, the first with a long name
+            name = f"{'sehr-lange-subdomain-der-stadtverwaltung-' * (number == 1)}d{number}.lk-a.example"
+            record = await registry.add_endpoint(
+                "lk-a", name, DOMAIN_PORT, [DOMAIN_CHECK], Cadence(3600), SEED, labels={"zone": "intern"}
+            )
+            domains.append(record.id)
+        domain = domains[0]
+        findings["domain_finding"] = await add_finding(
+            running.engine, domain, check=DOMAIN_CHECK, key="ports.exposed.telnet", severity=3,
+            title="Telnet is reachable from the internet", detail={"ports": [{"port": 23, "banner": PLANTED}]},
+        )  # fmt: skip
         await ScopeStore(running.engine).request("lk-a", "neu-a.example", SEED)
         async with running.engine.begin() as conn:  # the endpoint's reachability check failed three runs in a row
             await conn.execute(
@@ -143,7 +157,15 @@ def seed_agency_day(running: RunningApi) -> dict[str, int]:
                     last_error="TCP connect failed: [Errno 111] Connection refused " + "x" * 80,
                 )
             )  # fmt: skip
-        return {"endpoint": endpoint, **findings}
+            await conn.execute(  # the domain's check could not reach its name servers, twice in a row
+                update(CHECK_STATE)
+                .where(CHECK_STATE.c.endpoint_id == domain)
+                .values(
+                    last_status="unreachable", consecutive_failures=2, last_run_at=datetime.now(UTC),
+                    last_error="SERVFAIL: no name server answered for " + "sehr-lange-subdomain." * 6 + PLANTED,
+                )
+            )  # fmt: skip
+        return {"endpoint": endpoint, "domain": domain, **findings}
 
     return running.run(seed)
 
@@ -171,7 +193,16 @@ def test_every_page_is_german_fits_the_screen_and_passes_axe(running: RunningApi
         *(f"/ui/findings/{ids[kind]}" for kind in ("compliance", "banner", "expired", "flapping")),
         "/ui/scope",
         "/ui/findings/999999",  # the error page
+        "/ui/domains",
+        "/ui/domains?page=2",
+        "/ui/domains?status=unreachable",
+        f"/ui/domains/{ids['domain']}",
+        f"/ui/domains/{ids['domain']}/edit",
+        f"/ui/domains/{ids['domain']}/delete",
+        f"/ui/findings/{ids['domain_finding']}",
+        f"/ui/domains/{ids['endpoint']}",  # an endpoint's id: the error page
     ]
+    not_found = ("/ui/findings/999999", f"/ui/domains/{ids['endpoint']}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -182,7 +213,8 @@ def test_every_page_is_german_fits_the_screen_and_passes_axe(running: RunningApi
             assert_accessible(page)
             sign_in(page, running, running.tokens.agency_a)
             for path in pages:
-                page.goto(running.url + path)
+                response = page.goto(running.url + path)
+                assert response is not None and response.status == (404 if path in not_found else 200), path
                 assert page.title() != "pwned"
                 assert_german(page)
                 assert_fits(page)
@@ -190,7 +222,8 @@ def test_every_page_is_german_fits_the_screen_and_passes_axe(running: RunningApi
             # the CERT's view: every agency's endpoints and scope requests, with the agency column and field
             page.get_by_role("button", name="Abmelden").click()
             sign_in(page, running, running.tokens.admin)
-            for path in ("/ui/endpoints", "/ui/scope", f"/ui/endpoints/{ids['endpoint']}"):
+            for path in ("/ui/endpoints", "/ui/scope", f"/ui/endpoints/{ids['endpoint']}", "/ui/domains",
+                         f"/ui/domains/{ids['domain']}"):  # fmt: skip
                 page.goto(running.url + path)
                 assert_german(page)
                 assert_fits(page)
@@ -204,6 +237,14 @@ def test_every_page_is_german_fits_the_screen_and_passes_axe(running: RunningApi
             page.get_by_label("Prüfintervall").fill("oft")
             page.get_by_role("button", name="Speichern").click()
             page.get_by_text("Bitte mindestens eine Prüfung auswählen.").wait_for()
+            assert_german(page)
+            assert_fits(page)
+            assert_accessible(page)
+            # and the domain form refused out of scope, with the agency's domain scope explained
+            page.goto(f"{running.url}/ui/domains")
+            page.get_by_label("Domainname").fill("rathaus.example")
+            page.get_by_role("button", name="Domain registrieren").click()
+            page.locator("#domain-scope").wait_for()
             assert_german(page)
             assert_fits(page)
             assert_accessible(page)
@@ -278,5 +319,19 @@ def test_an_agency_signs_in_registers_sees_a_finding_and_accepts_the_risk(runnin
             page.get_by_role("button", name="Ja, endgültig löschen").click()
             expect(page.get_by_role("status")).to_contain_text("gelöscht")
             expect(page.get_by_text("Noch keine Endpunkte registriert.")).to_be_visible()
+
+            # a domain, by keyboard from the navigation: an address is refused with the reason, a name registered
+            page.get_by_role("link", name="Domains", exact=True).click()
+            name = page.get_by_label("Domainname")
+            name.fill("127.0.0.1")
+            name.press("Enter")
+            expect(page.locator("#name-error")).to_contain_text("Eine Domain ist ein Name")
+            expect(page.get_by_label("Domainname")).to_have_attribute("aria-invalid", "true")
+            page.get_by_label("Domainname").fill("www.lk-a.example")
+            page.get_by_label("Domainname").press("Enter")
+            expect(page.get_by_role("status")).to_contain_text("Die Domain wurde registriert.")
+            expect(page.get_by_role("heading", name="www.lk-a.example")).to_be_visible()
+            page.get_by_role("button", name="Jetzt erneut prüfen").click()
+            expect(page.get_by_role("status")).to_contain_text("angefordert")
         finally:
             browser.close()
