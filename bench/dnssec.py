@@ -1,0 +1,156 @@
+"""Benchmark: the dnssec check on 1,000 signed domains through the scheduler, against BIND's delv.
+
+A private DNSSEC lab on loopback (tests/dns_lab.py): knotd serves `dnssec.test.` and N signed child zones, an unbound
+validates with a trust anchor for `dnssec.test.` only. The domains are registered in a SQLite store, all due now, and
+the scheduler runs the real `dnssec` check on every one through the real store (claims, leases, results, findings),
+asking the validating unbound; then `delv +vtrace` (Debian's bind9-dnsutils) validates each name's SOA itself with
+the same trust anchor, 8 at a time, against a second unbound of the same lab started cold (no answer cached by the
+first run). Both runs start with an empty resolver cache.
+
+Prints `dnssec_domains_per_s` (≥ 200 is the target), `delv_domains_per_s` and `ratio_vs_delv` (our time over
+delv's; ≤ 0.5 is the target) last.
+Usage: python bench/dnssec.py [--domains N] [--concurrency C] [--delv-workers W]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert, select
+
+from checks import REGISTRY
+from checks.base import DNS_NAMESERVERS, Check
+from monitor.cadence import Cadence
+from monitor.models import DOMAIN_PORT
+from monitor.scheduler import Limits, Scheduler
+from monitor.store.engine import make_engine
+from monitor.store.schema import upgrade
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, SCOPE
+from monitor.store.work import WorkQueue
+from tests.dns_lab import PARENT, DnsLab, Zone, binary, dns_lab
+
+CHECK = "dnssec"
+
+
+async def seed(engine: Any, names: list[str]) -> None:
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(insert(AGENCY).values(id=1, slug="bench", name="Bench", created_at=now))
+        await conn.execute(
+            insert(SCOPE).values(agency_id=1, kind="domain", value=PARENT.rstrip("."), created_at=now)
+        )
+        rows = [
+            {"id": i, "agency_id": 1, "host": name, "port": DOMAIN_PORT, "checks": [CHECK], "intervals": {},
+             "labels": {}, "expected_ports": [], "created_at": now}
+            for i, name in enumerate(names, start=1)
+        ]  # fmt: skip
+        await conn.execute(insert(ENDPOINT), rows)
+        due = now - timedelta(seconds=1)
+        states = [{"endpoint_id": i, "check": CHECK, "next_due": due, "consecutive_failures": 0} for i in range(1, len(names) + 1)]
+        await conn.execute(insert(CHECK_STATE), states)
+
+
+async def ours(lab: DnsLab, names: list[str], concurrency: int) -> tuple[float, Counter[str]]:
+    """The scheduler's time to run and record the check on every domain, and the verdicts it recorded."""
+    with tempfile.TemporaryDirectory(prefix="posture-bench-") as workdir:
+        engine = make_engine(f"sqlite+aiosqlite:///{workdir}/bench.db")
+        await upgrade(engine)
+        await seed(engine, names)
+        queue = WorkQueue(engine, "bench", Cadence(86_400, rng=random.Random(1)), lease_s=600)
+        check_class = REGISTRY[CHECK]
+        checks: dict[str, Check[Any, Any]] = {CHECK: check_class()}
+        limits = Limits(concurrency=concurrency, per_host=1, claim_batch=1000, flush_size=250)
+        resources = {DNS_NAMESERVERS: (lab.resolver,)}
+        scheduler = Scheduler(queue, checks, {CHECK: check_class.config_model()}, limits, resources=resources)
+        stop = asyncio.Event()
+        started = time.perf_counter()
+        task = asyncio.create_task(scheduler.run(stop))
+        while scheduler.recorded < len(names):
+            await asyncio.sleep(0.02)
+            if task.done():
+                raise RuntimeError("scheduler stopped early") from task.exception()
+        elapsed = time.perf_counter() - started
+        stop.set()
+        await task
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(LATEST.c.status, LATEST.c.details))).all()
+        await engine.dispose()
+    verdicts: Counter[str] = Counter(
+        row.status if row.status != "ok" else str((row.details or {}).get("verdict", "ok")) for row in rows
+    )
+    return elapsed, verdicts
+
+
+async def delv(lab: DnsLab, names: list[str], workers: int) -> tuple[float, int]:
+    """delv's time to validate every name's SOA from a cold resolver, `workers` at a time; how many validated."""
+    address, port = lab.start_resolver()
+    key_tag, algorithm, digest_type, digest = lab.trust_anchor.split(" DS ", 1)[1].split()
+    anchors = Path(lab.folder) / "delv-anchors.conf"
+    anchors.write_text(
+        f'trust-anchors {{ "{PARENT}" static-ds {key_tag} {algorithm} {digest_type} "{digest}"; }};\n'
+    )
+    program = binary("delv")
+    if program is None:
+        raise SystemExit("delv not found: install Debian's bind9-dnsutils (`make deps`)")
+    gate = asyncio.Semaphore(workers)
+    validated = 0
+
+    async def one(name: str) -> None:
+        nonlocal validated
+        async with gate:
+            process = await asyncio.create_subprocess_exec(
+                program, f"@{address}", "-p", str(port), "-a", str(anchors), f"+root={PARENT}", "+vtrace",
+                name, "SOA",
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+            output, _ = await process.communicate()
+            if b"; fully validated" in output:
+                validated += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(name) for name in names))
+    return time.perf_counter() - started, validated
+
+
+async def main(domains: int, concurrency: int, workers: int) -> None:
+    zones = [Zone(f"d{i:04d}") for i in range(domains)]
+    started = time.perf_counter()
+    with dns_lab(zones) as lab:
+        print(f"lab of {domains} signed zones ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        names = [lab.domain(zone.label) for zone in zones]
+        elapsed, verdicts = await ours(lab, names, concurrency)
+        print(f"ours: {elapsed:.2f} s, {dict(verdicts)}", file=sys.stderr)
+        delv_elapsed, validated = await delv(lab, names, workers)
+        print(f"delv: {delv_elapsed:.2f} s, {validated} fully validated", file=sys.stderr)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"domains={domains}")
+    print(f"concurrency={concurrency}")
+    print(f"secure={verdicts.get('secure', 0)}")
+    print(f"delv_fully_validated={validated}")
+    print(f"elapsed_s={elapsed:.2f}")
+    print(f"delv_elapsed_s={delv_elapsed:.2f}")
+    print(f"rss_mb={rss_mb:.0f}")
+    print(f"delv_domains_per_s={domains / delv_elapsed:.0f}")
+    print(f"dnssec_domains_per_s={domains / elapsed:.0f}")
+    print(f"ratio_vs_delv={elapsed / delv_elapsed:.3f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--domains", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--delv-workers", type=int, default=8)
+    args = parser.parse_args()
+    asyncio.run(main(args.domains, args.concurrency, args.delv_workers))
