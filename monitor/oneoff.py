@@ -10,11 +10,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from checks import Registry
+from checks import Registry, names_for
 from checks.base import CheckConfig
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import InvalidInput
-from monitor.models import CheckResult, CheckStatus, Severity, Target
+from monitor.models import AssetKind, CheckResult, CheckStatus, Severity, Target
 from monitor.runner import execute
 from monitor.usecases.preparation import AssetSettings, prepare
 
@@ -22,16 +22,22 @@ from monitor.usecases.preparation import AssetSettings, prepare
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-def parse_check_names(raw: str | None, registry: Registry) -> list[str]:
-    """`a,b` → the named checks; None → all. Unknown names are an error naming the allowed ones."""
+def parse_check_names(raw: str | None, registry: Registry, kind: AssetKind = "endpoint") -> list[str]:
+    """`a,b` → the named checks; None → every check that runs on assets of `kind`. Unknown names, and checks of
+    another kind of asset, are an error naming the allowed ones."""
+    allowed = names_for(kind, registry)
     if raw is None:
-        return list(registry)
+        return list(allowed)
     names = [name.strip() for name in raw.split(",") if name.strip()]
     unknown = [name for name in names if name not in registry]
     if unknown or not names:
         raise InvalidInput(
-            "checks", f"unknown check {', '.join(unknown) or '(none given)'}; known: {', '.join(registry)}"
+            "checks", f"unknown check {', '.join(unknown) or '(none given)'}; known: {', '.join(allowed)}"
         )
+    other = [name for name in names if name not in allowed]
+    if other:
+        kinds = ", ".join(sorted({f"{registry[name].asset_kind}s" for name in other}))
+        raise InvalidInput("checks", f"{', '.join(other)} runs on {kinds}, not on {kind}s")
     return list(dict.fromkeys(names))
 
 

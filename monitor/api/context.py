@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 
 from aiohttp import web
 
-from checks import REGISTRY
+from checks import REGISTRY, names_for
 from checks.base import CheckConfig
 from monitor.api.throttle import FailedAuthLimiter
 from monitor.cadence import Cadence, cadence_from
@@ -28,7 +28,7 @@ IPNetwork = IPv4Network | IPv6Network
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
     cadence: Cadence = field(default_factory=lambda: Cadence(3600.0))
-    check_names: Sequence[str] = field(default_factory=lambda: tuple(REGISTRY))
+    check_names: Sequence[str] = field(default_factory=lambda: names_for("endpoint"))  # an endpoint's checks
     dns_servers: Sequence[str] = ()  # IP or IP:PORT; empty: the system's resolvers
     dns_timeout_s: float = 3.0
     rescan_min_interval: timedelta = timedelta(minutes=5)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from checks import REGISTRY
+from checks import names_for
 from checks.base import CheckConfig
 from monitor.cadence import Cadence, cadence_from
 from monitor.durations import MIN_INTERVAL_S, parse_duration
@@ -183,7 +183,7 @@ class Registration:
 
 def registration_from(settings: Settings, store: Store, resolver: Resolver | None = None) -> Registration:
     """Registration with the daemon's rules and resolver (POSTURE_DNS_SERVERS), for the CLI and the demo."""
-    rules = RegistrationRules(cadence_from(settings), check_configs(settings), tuple(REGISTRY))
+    rules = RegistrationRules(cadence_from(settings), check_configs(settings), names_for("endpoint"))
     return Registration(store, resolver or DnsResolver(settings.dns_servers), rules)
 
 
