@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from checks.base import Check
+from checks.dnssec import DnssecCheck
 from checks.patches import PatchCheck
 from checks.ports import PortsCheck
 from checks.reachability import ReachabilityCheck
@@ -18,6 +19,7 @@ REGISTRY: Registry = {
     TlsCheck.name: TlsCheck,
     PortsCheck.name: PortsCheck,
     PatchCheck.name: PatchCheck,
+    DnssecCheck.name: DnssecCheck,
 }
 
 
