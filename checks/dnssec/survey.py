@@ -85,6 +85,9 @@ async def survey(zone: dns.name.Name, client: ResolverClient) -> DnssecDetails:
             unanswered.append(Unanswered(question=T.to_text(t), reason=reply.reason))
         else:
             data[t] = reply
+    if not data:  # a verdict needs at least one of the zone's own sets; the DS alone says nothing of the zone
+        reasons = "; ".join(sorted({entry.reason for entry in unanswered}))
+        raise TargetUnreachable(f"no answer for the records of {_text(zone)}: {reasons}")
     if T.SOA in data:
         _raise_if_not_apex(zone, data[T.SOA])
 

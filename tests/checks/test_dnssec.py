@@ -365,6 +365,20 @@ async def test_an_unanswered_question_leaves_its_findings_untested(lab: DnsLab) 
     assert "dns.dnssec.unsigned" not in untested
 
 
+async def test_no_answer_for_any_of_the_zones_own_records_is_unreachable_not_insecure(lab: DnsLab) -> None:
+    own = {dns.rdatatype.DNSKEY, dns.rdatatype.SOA, dns.rdatatype.NS, dns.rdatatype.A, dns.rdatatype.AAAA}
+    transport, _ = await proxy(lab, own | {dns.rdatatype.MX})
+    where = transport.get_extra_info("sockname")
+    try:
+        result = await check(lab, "good", where, cfg=DnssecConfig(query_timeout_s=0.3))
+    finally:
+        transport.close()
+    assert result.status is CheckStatus.UNREACHABLE
+    assert result.error == (
+        f"no answer for the records of good.dnssec.test: resolver 127.0.0.1:{where[1]} did not answer within 0.3 s"
+    )
+
+
 @pytest.mark.parametrize(("label", "asked"), [("good", 8), ("plain", 9), ("stale-ds", 14)])
 async def test_questions_per_run(lab: DnsLab, label: str, asked: int) -> None:
     """Eight questions for a signed or bogus-free domain; one more to prove the resolver validates when the domain is
