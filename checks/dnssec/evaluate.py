@@ -42,6 +42,8 @@ EDE_NAMES = {
     25: "Signature Expired before Valid",
     27: "Unsupported NSEC3 Iterations Value",
 }
+# the findings that make validators fail, named as the cause of a bogus verdict (expiring is a warning, not a cause)
+CAUSES = frozenset({F.DS_MISMATCH.key, F.SIGNATURE_EXPIRED.key, F.SIGNATURE_NOT_YET_VALID.key})
 NSEC3_ITERATIONS_MEDIUM = 100  # RFC 9276 section 3.2: validators may treat more as insecure
 _DAY = 86400.0
 
@@ -59,7 +61,8 @@ def evaluate(details: DnssecDetails, cfg: DnssecConfig, now: datetime) -> list[O
         found += _windows(details, cfg, now, diagnosis)
     diagnosis += _crypto_diagnosis(details)
     if details.verdict == "bogus":
-        found.insert(0, F.BOGUS.observe(_bogus_detail(details, [o.key for o in found], diagnosis)))
+        causes = [o.key for o in found if o.key in CAUSES]
+        found.insert(0, F.BOGUS.observe(_bogus_detail(details, causes, diagnosis)))
     elif details.verdict == "insecure":
         found.append(F.UNSIGNED.observe(_unsigned_detail(details)))
     weak = weak_algorithms(details)

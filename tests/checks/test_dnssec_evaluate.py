@@ -153,6 +153,13 @@ def test_a_ds_that_matches_no_key_is_a_mismatch_and_the_cause_of_bogus() -> None
     assert bogus.detail["diagnosis"] == ["DS 1111/13 (key tag/algorithm) matches none of the zone's keys 4711/13"]
 
 
+def test_an_expiring_signature_is_a_warning_next_to_bogus_not_its_cause() -> None:
+    stale = secure(verdict="bogus", bogus_sets=("SOA",), ds=(DsFact(key_tag=1, algorithm=13, digest_type=2),))
+    found = judge(stale, EXPIRES - dt.timedelta(days=3))
+    assert keys(found) == {"dns.dnssec.bogus", "dns.dnssec.ds_mismatch", "dns.dnssec.signature_expiring"}
+    assert only(found, "dns.dnssec.bogus").detail["causes"] == ["dns.dnssec.ds_mismatch"]
+
+
 def test_a_ds_of_a_key_that_does_not_sign_the_key_set_is_a_mismatch_too() -> None:
     keys_ = (
         DnskeyFact(key_tag=4711, algorithm=13, flags=257, signs_dnskey_set=False),
