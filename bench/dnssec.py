@@ -48,9 +48,7 @@ async def seed(engine: Any, names: list[str]) -> None:
     now = datetime.now(UTC)
     async with engine.begin() as conn:
         await conn.execute(insert(AGENCY).values(id=1, slug="bench", name="Bench", created_at=now))
-        await conn.execute(
-            insert(SCOPE).values(agency_id=1, kind="domain", value=PARENT.rstrip("."), created_at=now)
-        )
+        await conn.execute(insert(SCOPE).values(agency_id=1, kind="domain", value=PARENT.rstrip("."), created_at=now))
         rows = [
             {"id": i, "agency_id": 1, "host": name, "port": DOMAIN_PORT, "checks": [CHECK], "intervals": {},
              "labels": {}, "expected_ports": [], "created_at": now}
@@ -58,7 +56,10 @@ async def seed(engine: Any, names: list[str]) -> None:
         ]  # fmt: skip
         await conn.execute(insert(ENDPOINT), rows)
         due = now - timedelta(seconds=1)
-        states = [{"endpoint_id": i, "check": CHECK, "next_due": due, "consecutive_failures": 0} for i in range(1, len(names) + 1)]
+        states = [
+            {"endpoint_id": i, "check": CHECK, "next_due": due, "consecutive_failures": 0}
+            for i in range(1, len(names) + 1)
+        ]
         await conn.execute(insert(CHECK_STATE), states)
 
 
@@ -98,9 +99,7 @@ async def delv(lab: DnsLab, names: list[str], workers: int) -> tuple[float, int]
     address, port = lab.start_resolver()
     key_tag, algorithm, digest_type, digest = lab.trust_anchor.split(" DS ", 1)[1].split()
     anchors = Path(lab.folder) / "delv-anchors.conf"
-    anchors.write_text(
-        f'trust-anchors {{ "{PARENT}" static-ds {key_tag} {algorithm} {digest_type} "{digest}"; }};\n'
-    )
+    anchors.write_text(f'trust-anchors {{ "{PARENT}" static-ds {key_tag} {algorithm} {digest_type} "{digest}"; }};\n')
     program = binary("delv")
     if program is None:
         raise SystemExit("delv not found: install Debian's bind9-dnsutils (`make deps`)")

@@ -196,6 +196,9 @@ class Check(ABC, Generic[C, D]):
     config_model: ClassVar[type[CheckConfig]]
     details_model: ClassVar[type[CheckDetails]]
     findings: ClassVar[tuple[FindingSpec, ...]] = ()
+    # the first part of the check's finding keys: its name, unless it shares a family of keys with other checks
+    # (the DNS checks: `dns.dnssec.*`); see `key_prefix`
+    finding_prefix: ClassVar[str | None] = None
     # the kind of asset the check runs on: an endpoint (host:port) or a domain (a name; Target.port is DOMAIN_PORT)
     asset_kind: ClassVar[AssetKind] = "endpoint"
     # checks whose details this one reads through CheckContext.peer_details; they run first
@@ -223,6 +226,11 @@ class Check(ABC, Generic[C, D]):
     def metrics(self, details: D, now: datetime) -> Iterable[MetricSample]:
         """Samples of `metric_families` from one endpoint's latest details at `now`. Pure; bounded cardinality."""
         return ()
+
+    @classmethod
+    def key_prefix(cls) -> str:
+        """Every finding key of the check starts with this and a dot."""
+        return cls.finding_prefix or cls.name
 
     @classmethod
     def peer_names(cls) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from checks import REGISTRY
+from checks import REGISTRY, names_for
 from checks.base import DNS_NAMESERVERS
 from monitor import __version__, cli_vulndb
 from monitor.app import DAEMON_ROLES, Daemon
@@ -22,7 +22,7 @@ from monitor.display import printable, result_report, table
 from monitor.errors import InvalidInput, UserError
 from monitor.happy_eyeballs import CONNECT_PROBE_S, first_answering
 from monitor.memory import limit_malloc_arenas
-from monitor.models import DOMAIN_PORT, LANGUAGES, AssetKind, CheckResult, Target, asset_name
+from monitor.models import DOMAIN_PORT, LANGUAGES, CheckResult, Target, asset_name
 from monitor.oneoff import EXIT_ERROR, EXIT_FINDINGS, document, exit_code, parse_check_names, scan, target_kind
 from monitor.scope import parse_host_port, parse_ip, parse_port
 from monitor.scope_resolution import DnsResolver, HostUnresolvable, nameserver_addresses
@@ -38,10 +38,6 @@ from monitor.usecases.registration import DomainRequest, EndpointRequest, domain
 log = logging.getLogger("posture")
 CLI_ACTOR = Actor(name="cli", source="cli")
 PROFILE_HELP = "tls check: compliance profile to report on, repeatable (bsi_tr_02102_2, mozilla_intermediate)"
-
-
-def _names_for(kind: AssetKind) -> list[str]:
-    return [name for name, check in REGISTRY.items() if check.asset_kind == kind]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan_cmd.add_argument(
         "--checks",
-        help=f"comma-separated, default the endpoint checks ({', '.join(_names_for('endpoint'))}); domain checks: "
-        f"{', '.join(_names_for('domain'))}",
+        help=f"comma-separated, default the endpoint checks ({', '.join(names_for('endpoint'))}); domain checks: "
+        f"{', '.join(names_for('domain'))}",
     )
     scan_cmd.add_argument("--json", action="store_true", help="print the JSON document (docs/scan-json.md)")
     scan_cmd.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80,8000-8100")
@@ -129,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     domain_add.add_argument("slug")
     domain_add.add_argument("name", metavar="NAME")
     domain_add.add_argument(
-        "--checks", help=f"comma-separated; default: every domain check ({', '.join(_names_for('domain'))})"
+        "--checks", help=f"comma-separated; default: every domain check ({', '.join(names_for('domain'))})"
     )
     domain_add.add_argument("--interval", help="e.g. 1h, 1d (minimum 5s); default from settings")
     domain_add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")

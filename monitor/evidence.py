@@ -105,6 +105,28 @@ FIELDS: dict[str, Field] = {
     "known_ransomware": _ours("Von Ransomware genutzt", "Used by ransomware"),
     "kev_date_added": _ours("In KEV aufgenommen am", "Added to KEV on"),
     "kev_name": _ours("Bezeichnung in KEV", "Name in KEV"),
+    # dnssec: what the zone publishes is the domain owner's (flagged as the server's), the verdicts are ours
+    "resolver": _ours("Gefragter Resolver", "Resolver asked"),
+    "resolver_verdict": _ours("Urteil des Resolvers", "The resolver's verdict"),
+    "sets": _ours("Betroffene Eintragssätze", "Record sets affected"),
+    "set": _ours("Eintragssatz", "Record set"),
+    "ede_code": _ours("Extended DNS Error (Code)", "Extended DNS Error (code)"),
+    "ede_name": _ours("Extended DNS Error (Bedeutung)", "Extended DNS Error (meaning)"),
+    "ede_text": _server("Begründung des Resolvers (englisch)", "The resolver's reason"),
+    "causes": _ours("Gefundene Ursachen (Befunde)", "Causes found (findings)"),
+    "diagnosis": _ours("Diagnose der Prüfung (englisch)", "The check's diagnosis"),
+    "ds": _server("DS-Einträge der übergeordneten Zone", "DS records of the parent zone"),
+    "dnskeys": _server("Schlüssel der Zone (DNSKEY)", "Keys of the zone (DNSKEY)"),
+    "expired_at": _server("Abgelaufen am", "Expired at"),
+    "days_ago": _ours("Vor Tagen", "Days ago"),
+    "inception": _server("Gültig ab", "Valid from"),
+    "expiration": _server("Gültig bis", "Valid until"),
+    "algorithms": _server("Verfahren", "Algorithms"),
+    "iterations": _server("NSEC3-Iterationen", "NSEC3 iterations"),
+    "salt": _server("NSEC3-Salt (hex)", "NSEC3 salt (hex)"),
+    "zone_signed": _ours("Zone signiert", "Zone signed"),
+    "parent": _ours("Übergeordnete Zone", "Parent zone"),
+    "validating_ancestor": _ours("Nächste validierte Zone darüber", "Closest validated zone above"),
 }
 
 # Fields inside a record: a row of a table (an open port, a service) or an entry of a group (the deciding service).
@@ -124,6 +146,16 @@ NESTED: dict[str, Field] = {
     "cycle": _ours("Versionslinie", "Release line"),
     "eol": _ours("Supportende", "End of life"),
     "latest": _ours("Neueste Version der Linie", "Latest release of the line"),
+    # dnssec: a DS record, a DNSKEY, an algorithm
+    "key_tag": _server("Key-Tag", "Key tag"),
+    "algorithm": _server("Algorithmus (Nummer)", "Algorithm (number)"),
+    "digest_type": _server("Hash-Verfahren (Nummer)", "Digest type (number)"),
+    "matches_key": _ours("Passt zum Schlüssel (Key-Tag)", "Matches the key (key tag)"),
+    "digest_supported": _ours("Hash-Verfahren prüfbar", "Digest type checkable"),
+    "flags": _server("Flags (257: KSK, 256: ZSK)", "Flags (257: KSK, 256: ZSK)"),
+    "signs_dnskey_set": _ours("Signiert die Schlüsselmenge", "Signs the key set"),
+    "name": _ours("Verfahren", "Algorithm"),
+    "number": _server("Nummer", "Number"),
 }
 
 # A field whose meaning depends on the finding: (finding key or family, field) → how it is shown there.
@@ -144,6 +176,11 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "medium": ("mittel", "medium"),
         "low": ("niedrig", "low"),
         "none": ("keine", "none"),
+    },
+    "resolver_verdict": {
+        "secure": ("gesichert (AD-Bit)", "secure (AD bit)"),
+        "insecure": ("ungesichert", "insecure"),
+        "bogus": ("fehlerhaft (SERVFAIL)", "bogus (SERVFAIL)"),
     },
     "result": {
         "VULNERABLE_STRONG_ORACLE": ("anfällig (starkes Orakel)", "vulnerable (strong oracle)"),

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from checks import Registry
+from checks import Registry, names_for
 from checks.base import CheckConfig
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.errors import InvalidInput
@@ -23,9 +23,10 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def parse_check_names(raw: str | None, registry: Registry) -> list[str]:
-    """`a,b` → the named checks; None → every endpoint check. Unknown names are an error naming the allowed ones."""
+    """`a,b` → the named checks; None → every endpoint check. Unknown names are an error naming the known ones
+    (whether they fit one target is `target_kind`'s question)."""
     if raw is None:
-        return [name for name, check in registry.items() if check.asset_kind == "endpoint"]
+        return list(names_for("endpoint", registry))
     names = [name.strip() for name in raw.split(",") if name.strip()]
     unknown = [name for name in names if name not in registry]
     if unknown or not names:

@@ -58,7 +58,8 @@ def test_every_check_names_itself_in_the_registry() -> None:
     for name, check in REGISTRY.items():
         assert check.name == name
         for spec in check.findings:
-            assert spec.key.startswith(f"{name}."), spec.key
+            assert spec.key.startswith(f"{check.key_prefix()}."), spec.key
+        assert check.key_prefix() == name or check.key_prefix().endswith(f".{name}"), check.key_prefix()
 
 
 INTERFACES = ("cli.py", "cli_vulndb.py", "app.py", "scheduler.py", "oneoff.py", "demo.py", "exporter.py", "alerter.py")

@@ -26,6 +26,8 @@ import pytest
 from sslyze.mozilla_tls_profile import tls_config_checker
 
 from checks.base import CheckContext
+from checks.dnssec import DnssecCheck, DnssecConfig, DnssecDetails
+from checks.dnssec.models import DenialFact, DnskeyFact, DsFact, EdeFact, SignatureFact
 from checks.patches import PatchConfig
 from checks.patches.check import judge as judge_services
 from checks.patches.fingerprints import from_banner
@@ -120,6 +122,32 @@ def ports_details(*ports: OpenPort) -> PortsDetails:
     return PortsDetails(address="192.0.2.7", scanned="1-65535", open_ports=ports, version_scan="done")
 
 
+def dnssec_samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """A bogus zone with every DNSSEC weakness, and an unsigned one."""
+    when = NOW - timedelta(days=20)
+    expired = [
+        SignatureFact(rrtype=rrtype, key_tag=4711, algorithm=5, inception=when, expiration=when + timedelta(days=19))
+        for rrtype in ("SOA", "DNSKEY")
+    ]
+    expiring = SignatureFact(rrtype="A", key_tag=4711, algorithm=5, inception=NOW, expiration=NOW + timedelta(days=3))
+    early = SignatureFact(rrtype="MX", key_tag=4711, algorithm=5, inception=NOW + timedelta(days=1), expiration=NOW)
+    broken = DnssecDetails(
+        domain="stadt.example",
+        resolver="192.0.2.53:53",
+        verdict="bogus",
+        bogus_sets=("SOA",),
+        ede=EdeFact(code=9, text=HOSTILE),
+        parent="example",
+        ds=(DsFact(key_tag=1, algorithm=5, digest_type=2),),
+        dnskeys=(DnskeyFact(key_tag=4711, algorithm=5, flags=257, signs_dnskey_set=True),),
+        signatures=(*expired, expiring, early),
+        denial=DenialFact(kind="nsec3", iterations=10, salt="ab"),
+    )
+    unsigned = DnssecDetails(domain="dorf.example", resolver="192.0.2.53:53", verdict="insecure", parent="example")
+    for facts in (broken, unsigned):
+        yield from ((o.key, o.detail) for o in DnssecCheck().evaluate(facts, DnssecConfig(), CheckContext(now=NOW)))
+
+
 def samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(finding key, detail) of what every check and the daemon emit on bad facts."""
     ctx = CheckContext(now=NOW)
@@ -137,6 +165,7 @@ def samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
     )
     slow = ReachabilityDetails(connect_ms=1500.25, speaks_tls=True, unanswered=["2001:db8::7"])
     yield from ((o.key, o.detail) for o in ReachabilityCheck().evaluate(slow, ReachabilityConfig(), ctx))
+    yield from dnssec_samples()
     outside = [ip_address("203.0.113.9")]
     violation = ScopeViolation("www.example.test", outside, outside, "203.0.113.9 is outside the agency's scope")
     yield violation.observation().key, violation.observation().detail
