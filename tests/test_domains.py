@@ -7,6 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jsonschema
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +28,7 @@ from monitor.store.tables import AUDIT_LOG, CHECK_STATE, FINDING, SCAN_RUN
 from monitor.store.work import WorkQueue
 from monitor.usecases.recording import Recorder
 from tests.fake_checks import FAKE_REGISTRY, DomainFindingCheck, FakeConfig
+from tests.integration.test_alerts import data_schema
 
 ACTOR = Actor("test")
 CADENCE = Cadence(default_interval_s=3600, jitter=0.0, rng=random.Random(1))
@@ -126,6 +128,8 @@ async def test_the_scheduler_runs_a_domain_check_on_the_name_without_resolving_i
     # the alert names the domain: CloudEvents subject, IntelMQ source.fqdn (and no port)
     (event,) = await OutboxStore(engine).pending(10)
     assert event.data["endpoint"] == "lk-domains.test" and event.data["asset_kind"] == "domain"
+    assert event.data["port"] is None
+    jsonschema.validate(event.data, data_schema())  # the schema docs/alerts.md publishes
     assert event.data["link"].endswith(f"/findings/{finding.id}")
     assert cloudevent(event, "posture-monitor")["subject"] == f"{AGENCY}/lk-domains.test"
     intelmq = intelmq_event(event, "posture-monitor")
