@@ -39,7 +39,7 @@ from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
 from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, SCOPE
 from monitor.store.work import WorkQueue
-from tests.dns_lab import PARENT, DnsLab, Zone, binary, dns_lab
+from tests.dns_lab import PARENT, DnsLab, binary, dns_lab, signed_zones
 
 CHECK = "dnssec"
 
@@ -124,11 +124,10 @@ async def delv(lab: DnsLab, names: list[str], workers: int) -> tuple[float, int]
 
 
 async def main(domains: int, concurrency: int, workers: int) -> None:
-    zones = [Zone(f"d{i:04d}") for i in range(domains)]
     started = time.perf_counter()
-    with dns_lab(zones) as lab:
+    with dns_lab(signed_zones(domains)) as lab:
         print(f"lab of {domains} signed zones ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        names = [lab.domain(zone.label) for zone in zones]
+        names = lab.domains()
         elapsed, verdicts = await ours(lab, names, concurrency)
         print(f"ours: {elapsed:.2f} s, {dict(verdicts)}", file=sys.stderr)
         delv_elapsed, validated = await delv(lab, names, workers)
