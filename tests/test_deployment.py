@@ -51,7 +51,8 @@ def test_grafana_provisioning_matches_the_datasource_and_dashboard_paths() -> No
     assert any(m.endswith(f":{path}:ro") for m in COMPOSE["services"]["grafana"]["volumes"])
     for board in DASHBOARDS.values():
         for panel in board["panels"]:
-            assert panel["datasource"]["uid"] == source["uid"]
+            if panel["type"] != "row":  # a row heading queries nothing
+                assert panel["datasource"]["uid"] == source["uid"]
 
 
 def test_no_secret_is_committed() -> None:

@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from dashboards.build import DASHBOARDS
 from dashboards.kit import expressions, substitute
 from tests.conftest import POSTURE, Posture, free_port, posture_env
+from tests.dns_lab import DnsLab, Zone, dns_lab
 from tests.mqtt_broker import Broker, start_broker
 from tests.waiting import wait_for
 
@@ -40,7 +41,13 @@ def http_get(url: str, timeout: float = 5, token: str | None = None) -> bytes:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A daemon scanning a local web server (reachability + ports), its broker, and Prometheus scraping it."""
+    """A daemon scanning a local web server (reachability + ports), a TLS server and two domains (dnssec: one signed,
+    one not, in a DNSSEC lab on loopback), its broker, and Prometheus scraping it."""
+    with dns_lab([Zone("signed"), Zone("plain", signed=False)]) as lab:
+        yield from _stack(tmp_path_factory, lab)
+
+
+def _stack(tmp_path_factory: pytest.TempPathFactory, lab: DnsLab) -> Iterator[dict[str, Any]]:
     workdir = tmp_path_factory.mktemp("metrics")
     broker: Broker = start_broker(workdir / "broker")
     # a web server and an unauthenticated Redis (a critical exposure) on 127.0.0.21, in their own process
@@ -67,6 +74,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ["endpoint", "add", AGENCY, "127.0.0.21:8080", "--interval", "5s", "--checks", "reachability,ports,patch",
          "--ports", "8080,6379", "--expect-ports", "443"],
         ["endpoint", "add", AGENCY, "127.0.0.21:8443", "--interval", "5s", "--checks", "tls"],
+        ["scope", "add", AGENCY, "dnssec.test"],
+        ["domain", "add", AGENCY, lab.domain("signed"), "--interval", "5s"],
+        ["domain", "add", AGENCY, lab.domain("plain"), "--interval", "5s"],
     ):  # fmt: skip
         assert posture(*args).code == 0
     tokens = {
@@ -78,7 +88,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     token_file = workdir / "prometheus-token"
     token_file.write_text(tokens["metrics"] + "\n")
     http_port = free_port()
-    env = posture_env(database, POSTURE_MQTT_URL=broker.url, POSTURE_METRICS_REFRESH_S="1")
+    resolver = json.dumps([f"{lab.resolver[0]}:{lab.resolver[1]}"])
+    env = posture_env(
+        database, POSTURE_MQTT_URL=broker.url, POSTURE_METRICS_REFRESH_S="1", POSTURE_DNS_SERVERS=resolver
+    )
     env["POSTURE_HTTP_ADDR"] = f"127.0.0.1:{http_port}"
     daemon = subprocess.Popen([*POSTURE, "run"], env=env, cwd=workdir, stderr=subprocess.DEVNULL)
     prometheus_port = free_port()
@@ -129,6 +142,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         wait_for(
             lambda: b"posture_vulnerabilities{" in http_get(metrics_url, token=tokens["metrics"]), 60, "a patch result"
         )
+        wait_for(
+            lambda: (
+                b"posture_dnssec_signature_expiry_timestamp_seconds{" in http_get(metrics_url, token=tokens["metrics"])
+            ),
+            30,
+            "a dnssec result",
+        )
         yield {"metrics_url": metrics_url, "prometheus": f"http://127.0.0.1:{prometheus_port}", "tokens": tokens}
     finally:
         for process in (prometheus, daemon, web):
@@ -174,6 +194,8 @@ def test_a_real_scrape_passes_promtool(stack: dict[str, Any]) -> None:
         "posture_vulnerabilities",
         "posture_kev_vulnerabilities",
         "posture_vulndb_last_update_timestamp_seconds",
+        "posture_dnssec_secure",
+        "posture_dnssec_signature_expiry_timestamp_seconds",
     ):
         assert re.search(rf"^{name}[{{ ]", text, re.M), name
     samples = [sample for family in text_string_to_metric_families(text) for sample in family.samples]
@@ -183,7 +205,9 @@ def test_a_real_scrape_passes_promtool(stack: dict[str, Any]) -> None:
     assert (ports["6379"]["exposure"], ports["6379"]["risk"]) == ("redis", "critical")
     # the web UI's endpoint id, for the dashboards' links to /ui/endpoints/{id}
     ids = [s.labels["endpoint_id"] for s in samples if s.name == "posture_endpoint_info"]
-    assert len(ids) == 2 and all(i.isdigit() for i in ids)
+    assert len(ids) == 4 and all(i.isdigit() for i in ids)  # two endpoints, two domains
+    kinds = {s.labels["endpoint"]: s.labels["kind"] for s in samples if s.name == "posture_endpoint_info"}
+    assert (kinds["signed.dnssec.test"], kinds["127.0.0.21:8443"]) == ("domain", "endpoint")
     # trustme's server sends its leaf alone, and its CA is in no store: the issuer is missing
     verify = f'posture_tls_cert_verify_ok{{agency="{AGENCY}",endpoint="127.0.0.21:8443",reason="incomplete_chain"}} 0.0'
     assert verify in text

@@ -107,7 +107,10 @@ def test_dashboards_render_no_label_as_html_and_link_only_validated_values() -> 
         for node in _walk(dashboard):
             if "url" in node:
                 url = node["url"]
-                assert url.startswith(("/d/posture-", "${ui_base}/ui/endpoints/")), (path.name, url)
+                assert url.startswith(("/d/posture-", "${ui_base}/ui/endpoints/", "${ui_base}/ui/domains/")), (
+                    path.name,
+                    url,
+                )
                 assert set(re.findall(r"\$\{[^}]*\}", url)) <= LINK_VALUES, (path.name, url)
                 assert not re.sub(r"\$\{[^}]*\}", "", url).count(":"), (path.name, url)  # no scheme of its own
             assert node.get("mode") not in ("html", "markdown"), path.name
