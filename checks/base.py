@@ -53,10 +53,14 @@ class CheckConfig(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0, le=3600, description="deadline of one run")
 
 
-class CheckDetails(BaseModel):
-    """Base of every check's typed facts; stored as JSON and re-judged without a new scan."""
+class Facts(BaseModel):
+    """Base of the typed facts inside a check's details (a certificate, a DS record): strict and frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckDetails(Facts):
+    """Base of every check's typed facts; stored as JSON and re-judged without a new scan."""
 
 
 @dataclass(frozen=True, slots=True)

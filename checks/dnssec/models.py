@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from checks.base import CheckConfig, CheckDetails
+from checks.base import CheckConfig, CheckDetails, Facts
 
 Verdict = Literal["secure", "insecure", "bogus"]
 # the zone's sets whose signatures the check reads (the apex data a visitor's resolver asks for first)
@@ -38,11 +38,7 @@ class DnssecConfig(CheckConfig):
         return self
 
 
-class _Facts(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DsFact(_Facts):
+class DsFact(Facts):
     """One DS record the parent zone publishes for the domain."""
 
     key_tag: int
@@ -53,7 +49,7 @@ class DsFact(_Facts):
     digest_supported: bool = True  # False: a digest type the monitor cannot compute (nothing said about it)
 
 
-class DnskeyFact(_Facts):
+class DnskeyFact(Facts):
     key_tag: int
     algorithm: int
     flags: int  # 257: key-signing key (SEP), 256: zone-signing key
@@ -68,7 +64,7 @@ class DnskeyFact(_Facts):
         return bool(self.flags & 0x0100)
 
 
-class SignatureFact(_Facts):
+class SignatureFact(Facts):
     """One RRSIG over one of the zone's sets."""
 
     rrtype: str  # the covered set: SOA, NS, DNSKEY, A, AAAA, MX
@@ -81,7 +77,7 @@ class SignatureFact(_Facts):
     crypto: Literal["valid", "invalid", "no_key"] | None = None
 
 
-class DenialFact(_Facts):
+class DenialFact(Facts):
     """How the zone proves that a name or type does not exist."""
 
     kind: Literal["nsec", "nsec3"]
@@ -89,14 +85,14 @@ class DenialFact(_Facts):
     salt: str | None = None  # NSEC3: hex, "" for none (RFC 9276: none)
 
 
-class EdeFact(_Facts):
+class EdeFact(Facts):
     """An Extended DNS Error (RFC 8914) the resolver sent. `text` is the resolver's own words: data."""
 
     code: int
     text: str = Field(default="", max_length=EDE_TEXT_MAX)
 
 
-class Unanswered(_Facts):
+class Unanswered(Facts):
     """A question of the run that got no usable answer: the parts it would have shown are untested."""
 
     question: str  # "DS", "DNSKEY", "AAAA", "NSEC3PARAM", "SOA"

@@ -7,9 +7,9 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from checks.base import CheckConfig, CheckDetails
+from checks.base import CheckConfig, CheckDetails, Facts
 
 ProfileName = Literal["bsi_tr_02102_2", "mozilla_intermediate"]
 TrustVerdict = Literal["trusted", "self_signed", "untrusted_root", "incomplete_chain", "no_certificate"]
@@ -76,11 +76,7 @@ class TlsConfig(CheckConfig):
         return value
 
 
-class _Facts(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CertificateFacts(_Facts):
+class CertificateFacts(Facts):
     subject: str
     issuer: str
     serial: str
@@ -96,7 +92,7 @@ class CertificateFacts(_Facts):
     is_ca: bool
 
 
-class CertificateChain(_Facts):
+class CertificateChain(Facts):
     served: tuple[CertificateFacts, ...]  # index 0 is the leaf, as the server sent it
     dns_names: tuple[str, ...] = ()
     ip_addresses: tuple[str, ...] = ()
@@ -112,14 +108,14 @@ class CertificateChain(_Facts):
         return self.served[0]
 
 
-class AcceptedSuite(_Facts):
+class AcceptedSuite(Facts):
     name: str
     bits: int
     group: str | None = None  # ephemeral key: curve name or "DH"
     group_bits: int | None = None
 
 
-class HttpFacts(_Facts):
+class HttpFacts(Facts):
     answered: bool  # an HTTP response came back over TLS
     hsts_max_age: int | None = None
     hsts_present: bool = False
@@ -127,7 +123,7 @@ class HttpFacts(_Facts):
     error: str | None = None
 
 
-class VulnFacts(_Facts):
+class VulnFacts(Facts):
     heartbleed: bool | None = None
     ccs_injection: bool | None = None
     robot: str | None = None  # sslyze's RobotScanResultEnum value
@@ -138,7 +134,7 @@ class VulnFacts(_Facts):
     extended_master_secret: bool | None = None
 
 
-class Handshake(_Facts):
+class Handshake(Facts):
     """What one quick handshake shows: enough to tell whether the server changed since the full scan."""
 
     certificate_sha256: str

@@ -7,29 +7,16 @@ from __future__ import annotations
 from monitor.api import schemas as s
 from monitor.api.auth import ROLE_AGENCY, ROLE_ANY, agency_filter
 from monitor.api.context import client_address, services
-from monitor.api.routes_endpoints import check_runs, target_agency
+from monitor.api.routes_endpoints import asset_posture, target_agency
 from monitor.api.routing import Call, Operation
-from monitor.models import EndpointStatus, Severity
+from monitor.models import EndpointStatus
 from monitor.scope import normalise_host
 from monitor.store.endpoint_store import EndpointView
 from monitor.usecases.registration import DomainRequest, EndpointChange
 
 
 def domain_reply(view: EndpointView) -> s.Domain:
-    return s.Domain(
-        id=view.id,
-        agency=view.agency,
-        name=view.host,
-        checks=list(view.checks),
-        labels=dict(view.labels),
-        intervals=dict(view.intervals),
-        created_at=view.created_at,
-        open_findings=view.open_findings,
-        worst_severity=None if view.worst_severity is None else Severity(view.worst_severity).label,
-        last_scan_at=view.last_scan_at,
-        status=view.status.value,
-        checks_status=check_runs(view),
-    )
+    return s.Domain(name=view.host, **asset_posture(view))
 
 
 async def create_domain(call: Call) -> s.Domain:

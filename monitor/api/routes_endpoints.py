@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from monitor.api import schemas as s
 from monitor.api.auth import ROLE_AGENCY, ROLE_ANY, agency_filter
 from monitor.api.context import client_address, services
@@ -16,22 +18,24 @@ from monitor.usecases.registration import EndpointChange, EndpointRequest
 
 
 def endpoint_reply(view: EndpointView) -> s.Endpoint:
-    return s.Endpoint(
-        id=view.id,
-        agency=view.agency,
-        host=view.host,
-        port=view.port,
-        checks=list(view.checks),
-        labels=dict(view.labels),
-        expected_ports=list(view.expected_ports),
-        intervals=dict(view.intervals),
-        created_at=view.created_at,
-        open_findings=view.open_findings,
-        worst_severity=None if view.worst_severity is None else Severity(view.worst_severity).label,
-        last_scan_at=view.last_scan_at,
-        status=view.status.value,
-        checks_status=check_runs(view),
-    )
+    return s.Endpoint(host=view.host, port=view.port, expected_ports=list(view.expected_ports), **asset_posture(view))
+
+
+def asset_posture(view: EndpointView) -> dict[str, Any]:
+    """The fields an endpoint's and a domain's replies share: what is checked, how often, and how it stands."""
+    return {
+        "id": view.id,
+        "agency": view.agency,
+        "checks": list(view.checks),
+        "labels": dict(view.labels),
+        "intervals": dict(view.intervals),
+        "created_at": view.created_at,
+        "open_findings": view.open_findings,
+        "worst_severity": None if view.worst_severity is None else Severity(view.worst_severity).label,
+        "last_scan_at": view.last_scan_at,
+        "status": view.status.value,
+        "checks_status": check_runs(view),
+    }
 
 
 def check_runs(view: EndpointView) -> list[s.CheckRun]:
