@@ -150,9 +150,10 @@ SIGNATURE_EXPIRING = FindingSpec(
     "The earliest expiration among the signatures of the zone's SOA, NS, DNSKEY and apex A/AAAA/MX sets (for each "
     "set its longest-lived signature) lies within the warning window. When it passes, the domain fails for "
     "validating resolvers. Severity rises as the time nears: low within `expiry_warning_days` (default 7), medium "
-    "within half of it, high within `expiry_high_days` (default 2). A healthy signer re-signs well ahead (BIND "
-    "`dnssec-policy`: 5 days before), but Knot DNS by default only re-signs one hour plus the zone's largest TTL "
-    "before expiry: for such zones lower `expiry_warning_days`. The detail gives the days left and the set.",
+    "within half of it, high within `expiry_high_days` (default 2). Signers differ in how long before expiry they "
+    "re-sign (BIND's default `dnssec-policy`: 5 days before the end of a 14-day validity); for a zone whose signer "
+    "re-signs later than that, set `expiry_warning_days` for the domain or the agency below its refresh time. The "
+    "detail gives the days left and the set.",
     _RESIGN,
     de=Texts(
         "DNSSEC-Signaturen der Zone laufen bald ab",
@@ -160,10 +161,10 @@ SIGNATURE_EXPIRING = FindingSpec(
         "Eintragssatz die am längsten gültige Signatur) liegt im Warnzeitraum. Danach ist die Domain für "
         "validierende Resolver nicht mehr erreichbar. Der Schweregrad steigt, je näher der Zeitpunkt rückt: niedrig "
         "ab `expiry_warning_days` (standardmäßig 7 Tage), mittel ab der Hälfte davon, hoch ab `expiry_high_days` "
-        "(standardmäßig 2 Tage). Ein funktionierender Signierdienst signiert rechtzeitig neu (BIND mit "
-        "`dnssec-policy`: 5 Tage vorher); Knot DNS signiert standardmäßig erst eine Stunde plus die größte TTL der "
-        "Zone vor dem Ablauf neu, für solche Zonen ist ein kleinerer Warnzeitraum sinnvoll. Das Detail nennt die "
-        "verbleibenden Tage und den Eintragssatz.",
+        "(standardmäßig 2 Tage). Signierdienste signieren unterschiedlich lange vor dem Ablauf neu (BIND mit der "
+        "Standard-`dnssec-policy`: 5 Tage vor dem Ende einer 14-tägigen Gültigkeit); signiert der Dienst einer Zone "
+        "später neu, setzen Sie `expiry_warning_days` für die Domain oder die Behörde unter diese Zeit. Das Detail "
+        "nennt die verbleibenden Tage und den Eintragssatz.",
         _RESIGN_DE,
     ),
 )  # fmt: skip
