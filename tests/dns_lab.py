@@ -87,6 +87,9 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
+DEFAULT_RECORDS = ("@ A 192.0.2.1", "@ AAAA 2001:db8::1", "@ MX 10 mail", "mail A 192.0.2.25", "www A 192.0.2.1")
+
+
 @dataclass(frozen=True)
 class Zone:
     """A child zone of `dnssec.test.`: how it is signed and what the parent publishes for it."""
@@ -102,6 +105,9 @@ class Zone:
     expiration: dt.datetime | None = None  # default: in 30 days
     # rrtypes whose signatures are corrupted after signing (e.g. ("SOA",)): they fail to verify
     tampered: tuple[str, ...] = ()
+    # the zone's own records, in zone-file syntax relative to its origin (e.g. '@ MX 10 mx1', '_dmarc TXT "v=…"');
+    # None: a web and mail domain's usual apex (A, AAAA, MX 10 mail, mail and www A), documentation addresses only
+    records: tuple[str, ...] | None = None
 
     def name(self) -> str:
         return f"{self.label}.{PARENT}"
@@ -294,11 +300,7 @@ def _zone_file(zone: Zone, key: _Key | None) -> str:
         "$TTL 300",
         f"@ SOA ns1.{PARENT} hostmaster.{PARENT} 1 3600 600 86400 300",
         f"@ NS ns1.{PARENT}",
-        "@ A 192.0.2.1",
-        "@ AAAA 2001:db8::1",
-        "@ MX 10 mail",
-        "mail A 192.0.2.25",
-        "www A 192.0.2.1",
+        *(DEFAULT_RECORDS if zone.records is None else zone.records),
     ]
     if key is not None:
         lines.append(f"@ 300 DNSKEY {key.text()}")
