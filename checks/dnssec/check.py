@@ -22,8 +22,8 @@ from checks.base import (
 from checks.dnssec.evaluate import evaluate, untested_keys
 from checks.dnssec.findings import FINDINGS
 from checks.dnssec.models import DnssecConfig, DnssecDetails
-from checks.dnssec.query import QueryFailed, ResolverClient
 from checks.dnssec.survey import ResolverOutage, survey
+from checks.shared.dnsquery import QueryFailed, ResolverClient
 from monitor.models import Observation, Target
 
 SECURE = "posture_dnssec_secure"

@@ -25,7 +25,7 @@ import dns.rdatatype
 from checks.base import CheckMisconfigured, TargetUnreachable
 from checks.dnssec import facts
 from checks.dnssec.models import EDE_TEXT_MAX, DnssecDetails, EdeFact, SignatureFact, Unanswered, Verdict
-from checks.dnssec.query import QueryFailed, ResolverClient
+from checks.shared.dnsquery import QueryFailed, ResolverClient
 
 T = dns.rdatatype
 DATA = (T.DNSKEY, T.SOA, T.NS, T.A, T.AAAA, T.MX)  # in this order ties between equally specific EDEs are broken

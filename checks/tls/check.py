@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import ClassVar, get_args
 
 from checks.base import Check, CheckContext, MetricSample, PeerDetailsUnreadable, read_peer
+from checks.shared.certs import check_ca_file
 from checks.tls import findings, metrics
-from checks.tls.certs import check_ca_file
 from checks.tls.evaluate import evaluate, untested_keys
 from checks.tls.grade import grade, weakest_suite
 from checks.tls.models import Handshake, ProfileName, TlsConfig, TlsDetails

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime
 
+from checks.shared.certs import names_match
 from checks.tls import findings as F
 from checks.tls.models import DH_PROBE, PROTOCOLS, CertificateChain, TlsConfig, TlsDetails
 from checks.tls.profiles import judge
@@ -137,22 +137,7 @@ def certificate_observations(chain: CertificateChain, host: str, cfg: TlsConfig,
 
 def hostname_matches(host: str, chain: CertificateChain) -> bool:
     """RFC 6125 / CA-B Forum matching against subjectAltName only; one wildcard, whole left-most label."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if address is not None:
-        return any(ipaddress.ip_address(ip) == address for ip in chain.ip_addresses)
-    wanted = host.rstrip(".").lower()
-    for name in chain.dns_names:
-        pattern = name.rstrip(".").lower()
-        if pattern == wanted:
-            return True
-        if pattern.startswith("*.") and "*" not in pattern[2:]:
-            head, _, rest = wanted.partition(".")
-            if head and rest == pattern[2:] and rest.count(".") >= 1:
-                return True
-    return False
+    return names_match(host, chain.dns_names, chain.ip_addresses)
 
 
 # ------------------------------------------------------------------------------------- protocols, suites

@@ -5,14 +5,10 @@ Runs in a worker thread (certificate analysis is CPU work). Pure apart from read
 
 from __future__ import annotations
 
-import threading
-import warnings
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 from nassl._nassl import OpenSSLError
 from sslyze.errors import ConnectionToServerFailed, ServerRejectedTlsHandshake
 from sslyze.mozilla_tls_profile.tls_config_checker import (
@@ -22,11 +18,10 @@ from sslyze.mozilla_tls_profile.tls_config_checker import (
     TlsConfigurationEnum,
     check_server_against_tls_configuration,
 )
-from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import TrustStoresRepository
 from sslyze.scanner.models import ServerScanResult
 from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
 
-from checks.tls.certs import TrustAnchors, analyse_chain, load_pem_bundle
+from checks.shared.certs import analyse_chain, trust_anchors
 from checks.tls.models import (
     CIPHER_COMMANDS,
     AcceptedSuite,
@@ -158,44 +153,6 @@ def _certificate(cert_result: Any, cfg: TlsConfig) -> CertificateChain | None:
         else [f"{r.trust_store.name}: {r.validation_error}" for r in results if r.validation_error]
     )
     return analyse_chain(served, trust_anchors(cfg.ca_file), errors)
-
-
-def trust_anchors(ca_file: Path | None) -> TrustAnchors:
-    main = _main_anchors(prime_trust_stores())
-    if ca_file is None:
-        return main
-    return _with_bundle(main, ca_file.resolve(), ca_file.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=1)
-def _main_anchors(certificates: tuple[x509.Certificate, ...]) -> TrustAnchors:
-    return TrustAnchors.of(certificates)
-
-
-@lru_cache(maxsize=16)
-def _with_bundle(main: TrustAnchors, path: Path, _mtime_ns: int) -> TrustAnchors:
-    # keyed on mtime: a renewed bundle is indexed again
-    return main.plus(TrustAnchors.of(load_pem_bundle(path)))
-
-
-_PRIME_LOCK = threading.Lock()
-_primed: tuple[x509.Certificate, ...] | None = None
-
-
-def prime_trust_stores() -> tuple[x509.Certificate, ...]:
-    """Load sslyze's bundled stores once, before its worker threads do.
-
-    Mozilla's store holds a root with a negative serial number, for which cryptography emits a deprecation
-    warning on every parse; we parse once, with that one warning category silenced, and sslyze keeps the result.
-    """
-    global _primed
-    with _PRIME_LOCK:
-        if _primed is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-                main = TrustStoresRepository.get_default().get_main_store().path
-                _primed = load_pem_bundle(main)
-        return _primed
 
 
 def _vulns(completed: Any) -> VulnFacts:

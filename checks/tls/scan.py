@@ -43,8 +43,8 @@ from sslyze.server_connectivity import ServerConnectivityInfo, check_connectivit
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
 from checks.base import CheckMisconfigured, TargetUnreachable, is_ip_literal, probe_tls_context
+from checks.shared.certs import analyse_chain, prime_trust_stores, trust_anchors
 from checks.tls import hello
-from checks.tls.certs import analyse_chain
 from checks.tls.closing import RunSockets, owned_by
 from checks.tls.closing import install as close_sockets_always
 from checks.tls.facts import (
@@ -52,8 +52,6 @@ from checks.tls.facts import (
     NO_CONNECTIVITY,
     facts_from_result,
     lost_connections,
-    prime_trust_stores,
-    trust_anchors,
 )
 from checks.tls.http_cap import install as cap_http_reads
 from checks.tls.jobs import Attempt, in_daemon_thread, run_commands

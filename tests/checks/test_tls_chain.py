@@ -1,4 +1,4 @@
-"""Our own trust path (checks/tls/certs.py): incomplete chains, untrusted roots, and MD5/SHA-1 signatures judged
+"""Our own trust path (checks/shared/certs.py): incomplete chains, untrusted roots, and MD5/SHA-1 signatures judged
 apart from trust. Certificates are made here (cryptography, and the openssl command line for MD5 and SHA-1)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 import tls_servers as ts
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from checks.tls.certs import analyse_chain
+from checks.shared.certs import analyse_chain
 from checks.tls.evaluate import certificate_observations
 from checks.tls.models import TlsConfig
 from monitor.models import Severity

@@ -1,4 +1,4 @@
-"""Fuzzing our own reading of served certificates (checks/tls/certs.py): odd subjects, SANs and extensions.
+"""Fuzzing our own reading of served certificates (checks/shared/certs.py): odd subjects, SANs and extensions.
 
 A server chooses its certificate freely: any subject text, any SAN, extensions that do not even decode. The
 facts are read without raising, keep the text as data, and survive the JSON round trip of the stored details.
@@ -18,7 +18,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from hypothesis import given, reject
 from hypothesis import strategies as st
 
-from checks.tls.certs import analyse_chain
+from checks.shared.certs import analyse_chain
 from checks.tls.models import CertificateChain
 from tests.fuzz.budget import budget
 

@@ -23,8 +23,8 @@ from checks.patches import PatchCheck, PatchConfig
 from checks.patches.snapshot import default_database
 from checks.ports import PortsCheck, PortsConfig
 from checks.reachability import ReachabilityCheck, ReachabilityConfig
+from checks.shared.certs import prime_trust_stores
 from checks.tls import TlsCheck, TlsConfig
-from checks.tls.facts import prime_trust_stores
 from checks.tls.http_cap import MAX_HTTP_HEAD_BYTES
 from monitor.models import CheckResult, CheckStatus, Target
 from monitor.runner import execute

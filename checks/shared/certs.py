@@ -1,4 +1,6 @@
-"""Certificate facts and our own trust-path building (cryptography only; no network).
+"""Certificate facts, our own trust-path building and host-name matching (cryptography only; no network).
+
+Shared by the checks that verify certificates (tls, mail): one notion of trust and of a name match for all.
 
 sslyze 6 validates with cryptography's web-PKI verifier, which folds name, time, algorithm and trust into one error
 string, and refuses MD5 and SHA-1 signatures. We record that string as evidence but decide trust ourselves, by
@@ -11,6 +13,9 @@ self-signed root at its end that no store holds makes it an untrusted root.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import threading
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +26,9 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PSS, PKCS1v15
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import TrustStoresRepository
 
 from checks.base import InvalidSetting
 from checks.tls.models import CertificateChain, CertificateFacts, TrustVerdict
@@ -277,3 +284,64 @@ def load_pem_bundle(path: Path) -> tuple[x509.Certificate, ...]:
 def _load_pem_bundle(path: Path, _mtime_ns: int) -> tuple[x509.Certificate, ...]:
     # keyed on mtime: a renewed bundle is read again
     return tuple(x509.load_pem_x509_certificates(path.read_bytes()))
+
+
+# --- the trust settings every check that verifies a certificate shares: the system store plus a CA bundle ---
+
+
+def trust_anchors(ca_file: Path | None) -> TrustAnchors:
+    main = _main_anchors(prime_trust_stores())
+    if ca_file is None:
+        return main
+    return _with_bundle(main, ca_file.resolve(), ca_file.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=1)
+def _main_anchors(certificates: tuple[x509.Certificate, ...]) -> TrustAnchors:
+    return TrustAnchors.of(certificates)
+
+
+@lru_cache(maxsize=16)
+def _with_bundle(main: TrustAnchors, path: Path, _mtime_ns: int) -> TrustAnchors:
+    # keyed on mtime: a renewed bundle is indexed again
+    return main.plus(TrustAnchors.of(load_pem_bundle(path)))
+
+
+_PRIME_LOCK = threading.Lock()
+_primed: tuple[x509.Certificate, ...] | None = None
+
+
+def prime_trust_stores() -> tuple[x509.Certificate, ...]:
+    """Load sslyze's bundled stores once, before its worker threads do.
+
+    Mozilla's store holds a root with a negative serial number, for which cryptography emits a deprecation
+    warning on every parse; we parse once, with that one warning category silenced, and sslyze keeps the result.
+    """
+    global _primed
+    with _PRIME_LOCK:
+        if _primed is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                main = TrustStoresRepository.get_default().get_main_store().path
+                _primed = load_pem_bundle(main)
+        return _primed
+
+
+def names_match(host: str, dns_names: Iterable[str], ip_addresses: Iterable[str]) -> bool:
+    """RFC 6125 / CA-B Forum matching of `host` against subjectAltName only; one wildcard, whole left-most label."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        return any(ipaddress.ip_address(ip) == address for ip in ip_addresses)
+    wanted = host.rstrip(".").lower()
+    for name in dns_names:
+        pattern = name.rstrip(".").lower()
+        if pattern == wanted:
+            return True
+        if pattern.startswith("*.") and "*" not in pattern[2:]:
+            head, _, rest = wanted.partition(".")
+            if head and rest == pattern[2:] and rest.count(".") >= 1:
+                return True
+    return False

@@ -1,0 +1,1 @@
+"""Building blocks several checks use; no check of its own."""
