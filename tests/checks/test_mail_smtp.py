@@ -20,10 +20,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
+from checks.base import FindingSpec
 from checks.mail.dane import association_data, fetch_tlsa, match_tlsa, tlsa_owner
 from checks.mail.smtp import MAX_LINE, ehlo_keywords, probe_starttls
+from checks.mail.transport_findings import TRANSPORT_FINDINGS
 from checks.mail.transport_models import TlsaRecord
+from monitor.models import Severity
 from tests.dns_lab import Zone, dns_lab, missing_binaries
+from tests.test_catalogue_languages import ENGLISH_WORD, prose
 
 MX = "mx1.mail.test"
 DANE_ZONES = ("danegood", "danebad", "daneplain", "danenone")
@@ -408,3 +412,26 @@ async def test_dane_signed_zone_without_tlsa(lab: object) -> None:
 async def test_dane_resolver_that_does_not_answer() -> None:
     tlsa = await fetch_tlsa("mx1.danegood.dnssec.test", ("127.0.0.49", 53), 0.5)
     assert tlsa.error in ("refused", "timeout", "network") and tlsa.reason
+
+
+# --- the catalogue entries ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", TRANSPORT_FINDINGS, ids=lambda spec: spec.key)
+def test_transport_findings_speak_german(spec: FindingSpec) -> None:
+    assert spec.key.startswith(("mail.starttls.", "mail.dane.")) and spec.de is not None
+    for name in ("title", "meaning", "remediation"):
+        text = getattr(spec.de, name)
+        assert text and text != getattr(spec, name)
+        if name != "meaning":
+            assert not ENGLISH_WORD.findall(prose(text)), f"{spec.key}: German {name}"
+    assert "Sie" in spec.de.remediation  # the formal address
+    observed = spec.observe({"mx": MX})
+    assert observed.key == spec.key and observed.detail == {"mx": MX}
+
+
+def test_transport_severities() -> None:
+    assert [spec.severity for spec in TRANSPORT_FINDINGS] == [
+        Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.HIGH, Severity.INFO
+    ]  # fmt: skip
+    assert len({spec.key for spec in TRANSPORT_FINDINGS}) == len(TRANSPORT_FINDINGS)
