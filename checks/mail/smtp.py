@@ -34,7 +34,7 @@ MAX_LINE = 1000  # RFC 5321 §4.5.3.1.5 allows 512 octets per reply line; we acc
 MAX_REPLY_LINES = 100  # a real EHLO reply has about a dozen
 MAX_READ = 64 * 1024  # the whole dialogue before TLS
 QUIT_WAIT_S = 1.0  # how long a polite QUIT waits for its 221 (within the deadline)
-CLOSE_WAIT_S = 0.5  # how long the close waits for the peer after the deadline or QUIT
+CLOSE_WAIT_S = 0.5  # how long the close after QUIT waits for the peer (never beyond the deadline)
 EVIDENCE_CHARS = 200
 
 
@@ -128,6 +128,8 @@ async def probe_starttls(
     """
     mx = mx_name.rstrip(".").lower()
     started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + deadline_s
     facts: dict[str, Any] = {"mx": mx, "address": address, "port": port}
     writer: asyncio.StreamWriter | None = None
     try:
@@ -145,7 +147,7 @@ async def probe_starttls(
         facts["reason"] = f"the dialogue did not finish within {deadline_s:g} s"
     finally:
         if writer is not None:
-            await _close(writer)
+            await _close(writer, min(CLOSE_WAIT_S, ends - loop.time()))
     facts["duration_s"] = round(time.monotonic() - started, 3)
     return StarttlsFacts.model_validate(facts)
 
@@ -243,11 +245,15 @@ async def _quit(talk: _Dialogue, facts: dict[str, Any]) -> None:
             await talk.reply("QUIT reply")
 
 
-async def _close(writer: asyncio.StreamWriter) -> None:
-    """Close (TLS close_notify, then FIN) and wait briefly; a peer that does not finish the close is cut off."""
+async def _close(writer: asyncio.StreamWriter, wait_s: float) -> None:
+    """Close (TLS close_notify, then FIN) and wait for the peer at most `wait_s` (what is left of the deadline);
+    a peer that does not finish the close in that time is cut off (RST)."""
+    if wait_s <= 0:
+        writer.transport.abort()
+        return
     writer.close()
     try:
-        async with asyncio.timeout(CLOSE_WAIT_S):
+        async with asyncio.timeout(wait_s):
             await writer.wait_closed()
     except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
         writer.transport.abort()

@@ -263,6 +263,45 @@ async def test_an_overlong_line_and_a_flood_are_capped() -> None:
     assert facts.failure == "protocol" and facts.duration_s < 4
 
 
+async def test_a_failed_handshake_after_220() -> None:
+    async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 mx ESMTP\r\n")
+        await reader.readline()
+        writer.write(b"250-mx\r\n250 STARTTLS\r\n")
+        await reader.readline()
+        writer.write(b"220 go ahead\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.write(b"this is no TLS record\r\n" * 20)
+        await writer.drain()
+        await asyncio.sleep(3600)
+
+    async with _raw_server("127.0.0.47", server):
+        facts = await probe_starttls("127.0.0.47", MX, deadline_s=5)
+    assert facts.failure == "handshake" and facts.offered and facts.starttls_code == 220 and not facts.upgraded
+
+
+async def test_over_ipv6_loopback() -> None:
+    async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _scripted(reader, writer, b"454 4.7.0 TLS not available\r\n")
+
+    seen: list[bytes] = []
+
+    async def recording(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 mx ESMTP\r\n")
+        seen.append(await reader.readline())
+        writer.write(b"502 no\r\n")
+        await writer.drain()
+        await reader.readline()
+
+    async with _raw_server("::1", server):
+        facts = await probe_starttls("::1", MX, deadline_s=5)
+    assert facts.failure == "starttls_rejected" and facts.address == "::1"
+    async with _raw_server("::1", recording):
+        facts = await probe_starttls("::1", MX, deadline_s=5)
+    assert seen == [b"EHLO [IPv6:::1]\r\n"] and facts.failure == "ehlo_rejected" and facts.ehlo_code == 502
+
+
 async def test_a_rejecting_greeting_and_a_refused_connection() -> None:
     async def busy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"554 5.3.2 no service here\r\n")
