@@ -24,7 +24,7 @@ from checks.base import FindingSpec
 from checks.mail.dane import association_data, fetch_tlsa, match_tlsa, tlsa_owner
 from checks.mail.smtp import MAX_LINE, ehlo_keywords, probe_starttls
 from checks.mail.transport_findings import TRANSPORT_FINDINGS
-from checks.mail.transport_models import TlsaRecord
+from checks.mail.transport_models import StarttlsFacts, TlsaFacts, TlsaRecord
 from monitor.models import Severity
 from tests.dns_lab import Zone, dns_lab, missing_binaries
 from tests.test_catalogue_languages import ENGLISH_WORD, prose
@@ -123,6 +123,7 @@ async def test_a_trusted_certificate_for_the_mx_name(ca_file: Path) -> None:
     assert facts.mx == MX and "STARTTLS" in facts.extensions and facts.quit_sent
     assert facts.tls_version in ("TLSv1.2", "TLSv1.3") and facts.expired is False
     assert len(facts.chain_der()) >= 1
+    assert StarttlsFacts.model_validate_json(facts.model_dump_json()) == facts  # stored and judged again later
     leaf = x509.load_der_x509_certificate(facts.chain_der()[0])
     assert MX in leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
         x509.DNSName
@@ -427,6 +428,7 @@ async def test_dane_secure_tlsa_matches_the_served_leaf(lab: object, ca_file: Pa
     assert facts.upgraded and facts.name_matches
     verdict = match_tlsa(tlsa.records, facts.chain_der())
     assert verdict.matched and verdict.matched_record == tlsa.records[0]
+    assert TlsaFacts.model_validate_json(tlsa.model_dump_json()) == tlsa
 
 
 @pytest.mark.usefixtures("servers")
