@@ -10,6 +10,8 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+import idna
+
 from checks.mail.lookup import DnsLookup, LookupFailed
 from checks.mail.models import DmarcFacts, DmarcTags, Problem, cap
 
@@ -19,6 +21,22 @@ _FO = re.compile(r"[01ds](?::[01ds])*")
 
 
 # --- the Public Suffix List ------------------------------------------------------------------------------
+
+
+def _ascii(rule: str) -> str:
+    """A rule's internationalised labels as A-labels (`公司.cn` → `xn--55qx5d.cn`): DNS names arrive in that form."""
+    if rule.isascii():
+        return rule
+    labels = []
+    for label in rule.split("."):
+        if label.isascii():
+            labels.append(label)
+            continue
+        try:
+            labels.append(idna.encode(label, uts46=True).decode("ascii"))
+        except idna.IDNAError:
+            labels.append(label)  # not encodable under IDNA 2008: kept as is, it then matches no DNS name
+    return ".".join(labels)
 
 
 class PublicSuffixList:
@@ -34,7 +52,7 @@ class PublicSuffixList:
             rule = line.strip().split(" ", 1)[0]  # the list's rules end at the first white space
             if not rule or rule.startswith("//"):
                 continue
-            rule = rule.lower()
+            rule = _ascii(rule.lower())
             if rule.startswith("!"):
                 self.exceptions.add(rule[1:])
             else:

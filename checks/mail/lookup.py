@@ -68,6 +68,8 @@ class DnsLookup:
             raise LookupFailed(f"not a DNS name: {type(err).__name__}") from None
         try:
             reply = await self.asker.ask(qname, rdtype, cd=False)
+        except (RuntimeError, TypeError, AttributeError, AssertionError):
+            raise  # a bug on our side, not an answer
         except Exception as err:  # QueryFailed of the client, or the client's own kinds: a temporary error
             raise LookupFailed(str(err) or type(err).__name__) from None
         rcode = reply.rcode()

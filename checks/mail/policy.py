@@ -22,10 +22,10 @@ async def lookup_mx(domain: str, lookup: DnsLookup) -> MxFacts:
             hosts.append(MxHost(preference=int(preference), host=exchange.rstrip(".")))
         hosts.sort(key=lambda h: (h.preference, h.host))
         if hosts:
-            # RFC 7505 §3: a null MX is the only MX; with others beside it, it is ignored (a misconfiguration)
-            if len(hosts) == 1 and hosts[0].host == "" and hosts[0].preference == 0:
-                return MxFacts(status="null", hosts=tuple(hosts))
-            return MxFacts(status="mx", hosts=tuple(h for h in hosts if h.host))
+            # RFC 7505 §3: a null MX (`MX 0 .`) is the only MX; beside real hosts it is ignored (a misconfiguration);
+            # an MX set naming no host at all ("." at any preference) receives no mail either
+            real = tuple(h for h in hosts if h.host)
+            return MxFacts(status="mx", hosts=real) if real else MxFacts(status="null", hosts=tuple(hosts))
         fallback = await lookup.a_or_aaaa(domain)
     except LookupFailed as err:
         return MxFacts(status="unknown", error=err.reason)

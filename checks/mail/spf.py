@@ -87,8 +87,9 @@ def _macro_string_ok(text: str) -> bool:
 
 
 def _domain_spec_ok(text: str) -> bool:
-    """§4.6.1 domain-spec: a macro-string ending in a macro-expand or in "." toplabel ["."]."""
-    if not _macro_string_ok(text):
+    """§4.6.1 domain-spec: a macro-string ending in a macro-expand or in "." toplabel ["."]; the macro letters c, r
+    and t belong to `exp` texts only (§7.2)."""
+    if not _macro_string_ok(text) or re.search(r"%\{[crt]", text, re.IGNORECASE):
         return False
     if re.search(r"(?:%\{[^}]*\}|%[%_-])$", text):
         return True

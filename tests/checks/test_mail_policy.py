@@ -110,6 +110,7 @@ def test_spf_valid_terms_parse_without_problems(record: str) -> None:
         ("v=spf1 exists:%{z}.example.org -all", "exists needs a domain"),  # not a macro letter
         ("v=spf1 redirect=a.example redirect=b.example", "redirect appears twice"),
         ("v=spf1 ipv4:192.0.2.1 -all", "unknown mechanism"),
+        ("v=spf1 exists:%{c}.example.org -all", "exists needs a domain"),  # c: exp only
         ("v=spf1 *all", "unknown mechanism"),
     ],
 )
@@ -314,6 +315,8 @@ def test_dmarc_judgements() -> None:
         ("www.city.kobe.jp", "city.kobe.jp"),
         ("example.unknowntld", "example.unknowntld"),  # the implicit rule "*"
         ("WWW.Example.COM.", "example.com"),
+        ("www.beispiel.xn--55qx5d.cn", "beispiel.xn--55qx5d.cn"),  # the list's 公司.cn, as DNS spells it
+        ("xn--55qx5d.cn", None),
     ],
 )
 def test_organisational_domain_with_the_bundled_list(name: str, organisational: str | None) -> None:
@@ -522,6 +525,10 @@ async def test_lab_null_mx_and_the_address_fallback(lab: DnsLab) -> None:
     assert null.mx.status == "null" and not null.mx.receives_mail
     # no TLS-RPT and no MTA-STS expected; DMARC is still judged (no rua)
     assert keys(evaluate_policy(null)) == {"mail.dmarc.no_rua"}
+    lone_dot = DnsLookup(FakeAsker({("example.org", "MX"): ["10 ."]}))
+    assert (await lookup_mx("example.org", lone_dot)).status == "null"
+    beside = DnsLookup(FakeAsker({("example.org", "MX"): ["0 .", "10 mx.example.org."]}))
+    assert [h.host for h in (await lookup_mx("example.org", beside)).hosts] == ["mx.example.org"]
     fallback, _ = await ask_lab(lab, "amx", lookup_mx)
     assert fallback.status == "none" and set(fallback.fallback) == {"127.0.0.33", "::1"}
     policy, _ = await ask_lab(lab, "amx", lambda d, lk: gather_policy(d, lk, LAB_PSL))
