@@ -48,7 +48,9 @@ def evaluate_spf(spf: SpfFacts) -> list[Observation]:
         mechanism = f"{spf.all_qualifier}all"
         out.append(f.SPF_PERMISSIVE.observe({**evidence, "mechanism": mechanism, "from": spf.all_from}))
     elif spf.all_qualifier is None and spf.unexpanded == 0:
-        out.append(f.SPF_PERMISSIVE.observe({**evidence, "mechanism": "no all and no redirect"}))
+        redirected = "redirect=" in spf.record.lower()
+        mechanism = "no all at the end of the redirect chain" if redirected else "no all and no redirect"
+        out.append(f.SPF_PERMISSIVE.observe({**evidence, "mechanism": mechanism}))
     elif spf.all_qualifier == "~":
         out.append(f.SPF_SOFTFAIL.observe({**evidence, "from": spf.all_from}))
     return out

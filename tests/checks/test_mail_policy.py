@@ -205,6 +205,8 @@ def test_spf_permissive_forms_and_missing() -> None:
         assert keys(observed) == {"mail.spf.permissive"}, record
         assert str(observed[0].detail["mechanism"]).startswith(mechanism)
         assert observed[0].severity == Severity.HIGH
+    chain = spf_of({("example.org", "TXT"): txt("v=spf1 redirect=r.example"), ("r.example", "TXT"): txt("v=spf1 a")})
+    assert evaluate_spf(chain)[0].detail["mechanism"] == "no all at the end of the redirect chain"
     assert keys(evaluate_spf(spf_of({("example.org", "TXT"): txt("hello")}))) == {"mail.spf.missing"}
     assert evaluate_spf(spf_of({("example.org", "TXT"): txt("v=spf1 -all")})) == []
 
