@@ -127,6 +127,20 @@ FIELDS: dict[str, Field] = {
     "zone_signed": _ours("Zone signiert", "Zone signed"),
     "parent": _ours("Übergeordnete Zone", "Parent zone"),
     "validating_ancestor": _ours("Nächste validierte Zone darüber", "Closest validated zone above"),
+    # mail policy (SPF, DMARC, TLS-RPT, MTA-STS): the records are the domain owner's, the judgement is ours
+    "domain": _ours("Domain", "Domain"),
+    "record": _server("Veröffentlichter Eintrag", "Published record"),
+    "which": _ours("Art des Fehlers", "Kind of problem"),
+    "problems": _server("Gefundene Fehler", "Problems found"),
+    "mechanism": _server("Mechanismus", "Mechanism"),
+    "from": _server("Festgelegt in", "Set in"),
+    "queried": _ours("Abgefragte Namen", "Names queried"),
+    "found_at": _ours("Gefunden bei", "Found at"),
+    "tag": _ours("Fehlerhaftes Feld", "Faulty tag"),
+    "policy": _server("Richtlinie (p=)", "Policy (p=)"),
+    "inherited": _ours("Von der Organisationsdomain übernommen", "Inherited from the organisational domain"),
+    "pct": _server("Anteil (pct)", "Percentage (pct)"),
+    "part": _ours("Betroffener Teil", "Part affected"),
 }
 
 # Fields inside a record: a row of a table (an open port, a service) or an entry of a group (the deciding service).

@@ -1,9 +1,8 @@
 """A small async DNS lookup for the mail check: TXT, MX, A/AAAA, every question to the configured resolver.
 
-The questions go through an `Asker`: the DNSSEC check's `ResolverClient` (one UDP socket per run) fits as is. The
-import rule (checks.* imports only monitor.models and checks.base) keeps this module from importing it, so the
-Check that wires this (or a test) hands one in. Every question counts against a per-run budget: a hostile SPF
-chain cannot make one run ask thousands of questions.
+The questions go through an `Asker`: the shared `ResolverClient` of `checks/shared/dnsquery.py` (one UDP socket
+per run) fits as is, and the Check that wires this (or a test) hands one in. Every question counts against a
+per-run budget: a hostile SPF chain cannot make one run ask thousands of questions.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ DEFAULT_BUDGET = 60  # questions per run: SPF (at most ~30 with void checks), DM
 
 
 class Asker(Protocol):
-    """What `checks.dnssec.query.ResolverClient` offers."""
+    """What `checks.shared.dnsquery.ResolverClient` offers."""
 
     async def ask(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, *, cd: bool) -> dns.message.Message: ...
 

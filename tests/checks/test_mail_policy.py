@@ -14,7 +14,6 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from checks.dnssec.query import ResolverClient
 from checks.mail import findings
 from checks.mail.dmarc import PublicSuffixList, bundled_psl, is_dmarc, lookup_dmarc, parse_dmarc
 from checks.mail.evaluate import evaluate_dmarc, evaluate_mta_sts, evaluate_policy, evaluate_spf, untested
@@ -24,6 +23,7 @@ from checks.mail.mtasts import lookup_sts_txt, mx_matches, parse_policy, parse_s
 from checks.mail.policy import gather_policy, lookup_mx
 from checks.mail.spf import is_spf, lookup_spf, parse_spf, select_spf
 from checks.mail.tlsrpt import is_tlsrpt, lookup_tlsrpt, parse_tlsrpt
+from checks.shared.dnsquery import ResolverClient
 from monitor.models import Observation, Severity
 from tests.dns_lab import PARENT, DnsLab, Zone, dns_lab, missing_binaries
 
