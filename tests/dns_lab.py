@@ -55,7 +55,6 @@ import dns.rdatatype
 import dns.rdtypes.ANY.DNSKEY
 
 PARENT = "dnssec.test."
-BINARIES = ("knotd", "unbound", "ldns-keygen", "ldns-signzone")
 _SBIN = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
 READY_TIMEOUT_S = 30.0
 
@@ -70,10 +69,6 @@ def binary(name: str) -> str | None:
         if os.access(candidate, os.X_OK):
             return str(candidate)
     return None
-
-
-def missing_binaries() -> list[str]:
-    return [name for name in BINARIES if binary(name) is None]
 
 
 def _need(name: str) -> str:

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import Posture
-from tests.dns_lab import Zone, dns_lab, missing_binaries, utc_now
+from tests.dns_lab import Zone, dns_lab, utc_now
 
 
 @pytest.fixture
@@ -59,7 +59,6 @@ def test_a_domain_check_and_an_endpoint_check_are_not_scanned_together(posture: 
     assert result.code == 2 and "scan the domain and the endpoint apart" in result.stderr
 
 
-@pytest.mark.skipif(bool(missing_binaries()), reason=f"DNS lab binaries missing: {', '.join(missing_binaries())}")
 def test_scan_a_domain_against_a_validating_resolver(posture: Posture) -> None:
     now = utc_now()
     zones = [Zone("good"), Zone("lapsed", inception=now - dt.timedelta(days=20), expiration=now - dt.timedelta(days=1))]

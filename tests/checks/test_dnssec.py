@@ -21,12 +21,7 @@ from checks.base import DNS_NAMESERVERS, CheckContext
 from checks.dnssec import DnssecCheck, DnssecConfig, DnssecDetails
 from monitor.models import DOMAIN_PORT, CheckResult, CheckStatus, Severity, Target
 from monitor.runner import execute
-from tests.dns_lab import DnsLab, Zone, dns_lab, missing_binaries, utc_now
-
-pytestmark = pytest.mark.skipif(
-    bool(missing_binaries()),
-    reason=f"DNS lab binaries missing: {', '.join(missing_binaries())} (Debian: knot unbound ldnsutils)",
-)
+from tests.dns_lab import DnsLab, Zone, dns_lab, utc_now
 
 CHECK = DnssecCheck()
 CONFIG = DnssecConfig(query_timeout_s=2.0)

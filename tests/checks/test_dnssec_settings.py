@@ -23,9 +23,7 @@ from monitor.usecases.recording import Recorder
 from monitor.usecases.registration import DomainRequest, Registration, RegistrationRules
 from monitor.usecases.rejudging import Rejudging
 from tests.api.conftest import FakeResolver
-from tests.dns_lab import DnsLab, Zone, dns_lab, missing_binaries
-
-pytestmark = pytest.mark.skipif(bool(missing_binaries()), reason=f"missing: {', '.join(missing_binaries())}")
+from tests.dns_lab import DnsLab, Zone, dns_lab
 
 ACTOR = Actor("test")
 CONFIGS = {name: check.config_model() for name, check in REGISTRY.items()}

@@ -25,7 +25,7 @@ from checks.mail.spf import is_spf, lookup_spf, parse_spf, select_spf
 from checks.mail.tlsrpt import is_tlsrpt, lookup_tlsrpt, parse_tlsrpt
 from checks.shared.dnsquery import ResolverClient
 from monitor.models import Observation, Severity
-from tests.dns_lab import PARENT, DnsLab, Zone, dns_lab, missing_binaries
+from tests.dns_lab import PARENT, DnsLab, Zone, dns_lab
 
 # --- a fake resolver for the counting rules ---------------------------------------------------------------
 
@@ -460,11 +460,6 @@ ZONES = (
     Zone("split", records=('@ TXT "v=spf1 ip4:192.0.2.1" " -all"',)),
 )
 
-lab_needed = pytest.mark.skipif(
-    bool(missing_binaries()),
-    reason=f"DNS lab binaries missing: {', '.join(missing_binaries())} (Debian: knot unbound ldnsutils)",
-)
-
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[DnsLab]:
@@ -479,7 +474,6 @@ async def ask_lab(lab: DnsLab, label: str, what):  # type: ignore[no-untyped-def
         return await what(lab.domain(label).rstrip("."), lookup), lookup
 
 
-@lab_needed
 async def test_lab_a_complete_domain(lab: DnsLab) -> None:
     facts, lookup = await ask_lab(lab, "m", lambda d, lk: gather_policy(d, lk, LAB_PSL))
     assert facts.mx.status == "mx" and [h.host for h in facts.mx.hosts] == [f"mx1.m.{D}"]
@@ -491,7 +485,6 @@ async def test_lab_a_complete_domain(lab: DnsLab) -> None:
     assert MailPolicyFacts.model_validate_json(facts.model_dump_json()) == facts
 
 
-@lab_needed
 async def test_lab_spf_counting_loop_and_void_lookups(lab: DnsLab) -> None:
     many, _ = await ask_lab(lab, "many", lookup_spf)
     assert many.lookups == 12 and keys(evaluate_spf(many)) == {"mail.spf.too_many_lookups"}
@@ -508,7 +501,6 @@ async def test_lab_spf_counting_loop_and_void_lookups(lab: DnsLab) -> None:
     assert split.record == "v=spf1 ip4:192.0.2.1 -all" and evaluate_spf(split) == []
 
 
-@lab_needed
 async def test_lab_dmarc_at_the_domain_and_at_the_organisational_domain(lab: DnsLab) -> None:
     at_org, _ = await ask_lab(lab, "org", lambda d, lk: lookup_dmarc(f"sub.{d}", lk, LAB_PSL))
     assert at_org.queried == (f"_dmarc.sub.org.{D}", f"_dmarc.org.{D}") and at_org.found_at == f"org.{D}"
@@ -521,7 +513,6 @@ async def test_lab_dmarc_at_the_domain_and_at_the_organisational_domain(lab: Dns
     assert real.queried == (f"_dmarc.spf-a.{D}", f"_dmarc.{D}") and real.status == "missing"
 
 
-@lab_needed
 async def test_lab_null_mx_and_the_address_fallback(lab: DnsLab) -> None:
     null, _ = await ask_lab(lab, "nullmx", lambda d, lk: gather_policy(d, lk, LAB_PSL))
     assert null.mx.status == "null" and not null.mx.receives_mail
@@ -537,7 +528,6 @@ async def test_lab_null_mx_and_the_address_fallback(lab: DnsLab) -> None:
     assert {"mail.tlsrpt.missing", "mail.mta_sts.missing", "mail.dmarc.missing"} <= keys(evaluate_policy(policy))
 
 
-@lab_needed
 async def test_lab_broken_records(lab: DnsLab) -> None:
     facts, _ = await ask_lab(lab, "bad", lambda d, lk: gather_policy(d, lk, LAB_PSL))
     observed = {o.key: o for o in evaluate_policy(facts)}
@@ -548,7 +538,6 @@ async def test_lab_broken_records(lab: DnsLab) -> None:
     assert tlsrpt.status == "found" and tlsrpt.rua == ()
 
 
-@lab_needed
 async def test_lab_resolver_failure_is_unknown_not_missing(lab: DnsLab) -> None:
     async with ResolverClient("127.0.0.1", 9, 0.5) as client:  # nothing listens on the discard port
         lookup = DnsLookup(client)

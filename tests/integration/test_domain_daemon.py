@@ -10,12 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import POSTURE, Posture, free_port, posture_env
-from tests.dns_lab import Zone, dns_lab, missing_binaries
-
-pytestmark = pytest.mark.skipif(bool(missing_binaries()), reason=f"missing: {', '.join(missing_binaries())}")
+from tests.dns_lab import Zone, dns_lab
 
 
 def _metrics(port: int, token: str) -> str:
