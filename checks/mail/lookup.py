@@ -7,6 +7,7 @@ per-run budget: a hostile SPF chain cannot make one run ask thousands of questio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -14,6 +15,8 @@ import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
+
+from checks.mail.models import PolicyRecordFacts, Problem
 
 DEFAULT_BUDGET = 60  # questions per run: SPF (at most ~30 with void checks), DMARC 2, MX 1, A/AAAA 2, TLS-RPT, STS
 
@@ -119,3 +122,22 @@ class DnsLookup:
         if first.status == "ok" or second.status == "ok":
             return Answer("ok", first.values + second.values)
         return first
+
+
+async def policy_record(
+    name: str, lookup: DnsLookup, is_policy: Callable[[str], bool], several: str
+) -> PolicyRecordFacts:
+    """The one TXT record at `name` that `is_policy` recognises; `several` explains why two or more are no policy.
+    The caller parses `record` when it is set."""
+    try:
+        answer = await lookup.txt(name)
+    except LookupFailed as err:
+        return PolicyRecordFacts(status="unknown", error=err.reason)
+    found = tuple(text for text in answer.values if is_policy(text))
+    if not found:
+        return PolicyRecordFacts(status="missing")
+    if len(found) > 1:
+        return PolicyRecordFacts(
+            status="found", records=found, problems=(Problem(kind="records", detail=f"{len(found)} {several}"),)
+        )
+    return PolicyRecordFacts(status="found", records=found, record=found[0])

@@ -109,22 +109,23 @@ class DmarcFacts(Facts):
     error: Text = ""
 
 
-class TlsRptFacts(Facts):
+class PolicyRecordFacts(Facts):
+    """A policy published as one tagged TXT record (TLS-RPT, MTA-STS): `records` every candidate, `record` the one
+    that applies (none when there are several: then there is no policy)."""
+
     status: LookupStatus
     records: TextList = ()
     record: Text = ""
+    problems: Problems = ()
+    error: Text = ""
+
+
+class TlsRptFacts(PolicyRecordFacts):
     rua: TextList = ()
-    problems: Problems = ()
-    error: Text = ""
 
 
-class MtaStsTxtFacts(Facts):
-    status: LookupStatus
-    records: TextList = ()
-    record: Text = ""
+class MtaStsTxtFacts(PolicyRecordFacts):
     id: Text = ""
-    problems: Problems = ()
-    error: Text = ""
 
 
 class MtaStsPolicy(Facts):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from checks.mail.lookup import DnsLookup, LookupFailed
+from checks.mail.lookup import DnsLookup, policy_record
 from checks.mail.models import MtaStsPolicy, MtaStsTxtFacts, Problem, cap
 
 MAX_AGE_LIMIT = 31557600  # §3.2: at most one year
@@ -48,18 +48,12 @@ def parse_sts_txt(text: str) -> tuple[str, list[Problem]]:
 
 
 async def lookup_sts_txt(domain: str, lookup: DnsLookup) -> MtaStsTxtFacts:
-    try:
-        answer = await lookup.txt(f"_mta-sts.{domain.rstrip('.')}")
-    except LookupFailed as err:
-        return MtaStsTxtFacts(status="unknown", error=err.reason)
-    found = [text for text in answer.values if is_sts(text)]
-    if not found:
-        return MtaStsTxtFacts(status="missing")
-    if len(found) > 1:
-        several = Problem(kind="records", detail=f"{len(found)} v=STSv1 records (§3.1: then there is no policy)")
-        return MtaStsTxtFacts(status="found", records=tuple(found), problems=(several,))
-    ident, problems = parse_sts_txt(found[0])
-    return MtaStsTxtFacts(status="found", records=tuple(found), record=found[0], id=ident, problems=tuple(problems))
+    name = f"_mta-sts.{domain.rstrip('.')}"
+    found = await policy_record(name, lookup, is_sts, "v=STSv1 records (§3.1: then there is no policy)")
+    if not found.record:
+        return MtaStsTxtFacts(**dict(found))
+    ident, problems = parse_sts_txt(found.record)
+    return MtaStsTxtFacts(**dict(found) | {"id": ident, "problems": tuple(problems)})
 
 
 def parse_policy(text: str) -> MtaStsPolicy:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from checks.mail.lookup import DnsLookup, LookupFailed
+from checks.mail.lookup import DnsLookup, policy_record
 from checks.mail.models import Problem, TlsRptFacts, cap
 
 _DELIM = re.compile(r"[ \t]*;[ \t]*")
@@ -47,15 +47,9 @@ def parse_tlsrpt(text: str) -> tuple[tuple[str, ...], list[Problem]]:
 
 
 async def lookup_tlsrpt(domain: str, lookup: DnsLookup) -> TlsRptFacts:
-    try:
-        answer = await lookup.txt(f"_smtp._tls.{domain.rstrip('.')}")
-    except LookupFailed as err:
-        return TlsRptFacts(status="unknown", error=err.reason)
-    found = [text for text in answer.values if is_tlsrpt(text)]
-    if not found:
-        return TlsRptFacts(status="missing")
-    if len(found) > 1:
-        several = Problem(kind="records", detail=f"{len(found)} v=TLSRPTv1 records (§3: then there is no policy)")
-        return TlsRptFacts(status="found", records=tuple(found), problems=(several,))
-    rua, problems = parse_tlsrpt(found[0])
-    return TlsRptFacts(status="found", records=tuple(found), record=found[0], rua=rua, problems=tuple(problems))
+    name = f"_smtp._tls.{domain.rstrip('.')}"
+    found = await policy_record(name, lookup, is_tlsrpt, "v=TLSRPTv1 records (§3: then there is no policy)")
+    if not found.record:
+        return TlsRptFacts(**dict(found))
+    rua, problems = parse_tlsrpt(found.record)
+    return TlsRptFacts(**dict(found) | {"rua": rua, "problems": tuple(problems)})
