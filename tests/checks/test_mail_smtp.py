@@ -22,9 +22,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from checks.base import FindingSpec
 from checks.mail.dane import association_data, fetch_tlsa, match_tlsa, tlsa_owner
-from checks.mail.smtp import MAX_LINE, ehlo_keywords, probe_starttls
+from checks.mail.smtp import probe_starttls
 from checks.mail.transport_findings import TRANSPORT_FINDINGS
 from checks.mail.transport_models import StarttlsFacts, TlsaFacts, TlsaRecord
+from checks.shared.smtp import MAX_LINE, ehlo_keywords
 from monitor.models import Severity
 from tests.dns_lab import Zone, dns_lab
 from tests.test_catalogue_languages import ENGLISH_WORD, prose
