@@ -94,10 +94,14 @@ class SmtpDialogue:
         return bool(self.reader._buffer)  # type: ignore[attr-defined]
 
     def address_literal(self) -> str:
-        """An address literal of our end of the connection (RFC 5321 §4.1.3), to greet with in EHLO."""
-        local = self.writer.get_extra_info("sockname")
-        host = str(local[0]) if local else "127.0.0.1"
-        return f"[IPv6:{host}]" if ":" in host else f"[{host}]"
+        return address_literal(self.writer)
+
+
+def address_literal(writer: asyncio.StreamWriter) -> str:
+    """An address literal of our end of the connection (RFC 5321 §4.1.3), to greet with in EHLO."""
+    local = writer.get_extra_info("sockname")
+    host = str(local[0]) if local else "127.0.0.1"
+    return f"[IPv6:{host}]" if ":" in host else f"[{host}]"
 
 
 def ehlo_keywords(reply_lines: tuple[str, ...] | list[str]) -> tuple[str, ...]:
