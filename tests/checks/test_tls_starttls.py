@@ -142,7 +142,7 @@ async def test_starttls_smtp_on_another_port(ca_file: Path) -> None:
     assert result.details.starttls == "smtp" and result.details.certificate is not None
 
 
-async def test_a_refusing_greeting_and_a_silent_server_are_unreachable_with_the_reason() -> None:
+async def test_a_refusing_greeting_a_silent_server_and_a_flood_are_unreachable_with_the_reason() -> None:
     async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"554 mx.starttls.test no service for you\r\n")
         await writer.drain()
@@ -150,9 +150,16 @@ async def test_a_refusing_greeting_and_a_silent_server_are_unreachable_with_the_
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(4096)  # waits for a ClientHello that never comes: it expects us to speak first
 
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 mx.starttls.test ESMTP\r\n")
+        await reader.readline()
+        writer.write(b"250-mx.starttls.test\r\n" + b"250-X-PADDING\r\n" * 10_000)
+        await writer.drain()
+
     for handler, expected in (
         (refuse, "SMTP STARTTLS failed: the server greets with 554: mx.starttls.test no service for you"),
         (silent, "SMTP STARTTLS did not reach the TLS handshake within 1 s"),
+        (flood, "SMTP STARTTLS failed: the EHLO reply has more than 100 lines"),
     ):
         async with raw_server(RAW, handler):
             started = time.perf_counter()
