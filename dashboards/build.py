@@ -81,7 +81,6 @@ def finding_changes(selector: str) -> list[PrometheusAnnotation]:
     ]
 
 
-
 def _mail_label(family: str, column: str, match: str, *, source: str = "policy") -> str:
     """The label value of a `posture_mail_*` state gauge as a column of its own (the grids merge several such)."""
     return (
@@ -252,7 +251,8 @@ OVERVIEW = dashboard(
             "Domains ohne durchgesetztes DMARC je Behörde",
             "Registered domains whose DMARC policy does not make receivers reject or quarantine forged mail: p=none, "
             "no record, or an invalid one (the mail check's findings say which), per agency.",
-            'sort_desc(count by (agency) (posture_mail_dmarc_policy{agency=~"$agency", policy=~"none|missing|invalid"}) '
+            "sort_desc(count by (agency) "
+            '(posture_mail_dmarc_policy{agency=~"$agency", policy=~"none|missing|invalid"}) '
             'or count by (agency) (posture_mail_dmarc_policy{agency=~"$agency"}) * 0)',
             "{{agency}}",
             steps=RED_FROM_ONE,
