@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from checks import REGISTRY, names_for
+from checks import REGISTRY, default_names, names_for
 from checks.base import DNS_NAMESERVERS
 from monitor import __version__, cli_vulndb
 from monitor.app import DAEMON_ROLES, Daemon
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan_cmd.add_argument("--json", action="store_true", help="print the JSON document (docs/scan-json.md)")
     scan_cmd.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80,8000-8100")
-    scan_cmd.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors (an internal PKI's root)")
+    scan_cmd.add_argument("--ca-file", metavar="PEM", help="tls, web: extra trust anchors (an internal PKI's root)")
     scan_cmd.add_argument("--profile", action="append", metavar="NAME", help=PROFILE_HELP)
 
     agency = commands.add_parser("agency", help="agencies").add_subparsers(dest="action", required=True)
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "endpoint's own)",
     )
     agency_settings.add_argument("slug")
-    agency_settings.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors (the agency's PKI)")
+    agency_settings.add_argument("--ca-file", metavar="PEM", help="tls, web: extra trust anchors (the agency's PKI)")
     agency_settings.add_argument("--profile", action="append", metavar="NAME", help=PROFILE_HELP)
     agency_settings.add_argument(
         "--set", action="append", default=[], metavar="CHECK.KEY=VALUE", help="any check setting; VALUE is JSON or text"
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     endpoint_add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
     endpoint_add.add_argument("--expect-ports", metavar="PORTS", help="declared open ports, e.g. 80,443")
     endpoint_add.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80")
-    endpoint_add.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors for this endpoint")
+    endpoint_add.add_argument("--ca-file", metavar="PEM", help="tls, web: extra trust anchors for this endpoint")
     endpoint_add.add_argument("--profile", action="append", metavar="NAME", help=PROFILE_HELP)
     endpoint_list = endpoint.add_parser("list", help="list endpoints")
     endpoint_list.add_argument("slug", nargs="?")
@@ -219,6 +219,8 @@ async def _scan(args: argparse.Namespace, settings: Settings) -> int:
         resources = {DNS_NAMESERVERS: nameserver_addresses(settings.dns_servers)}
         return _report(args, target, await scan(target, names, REGISTRY, configs, resources=resources))
     host, port = parse_host_port(args.target, default_port=443, field="target")
+    if args.checks is None:
+        names = list(default_names("endpoint", port, REGISTRY))
     target = Target(host=host, port=port)
     if parse_ip(host) is None:  # resolved as the daemon does: the system resolver, or POSTURE_DNS_SERVERS alone
         try:
@@ -345,7 +347,9 @@ def _check_settings(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         ca_file = Path(args.ca_file).resolve()
         if not ca_file.is_file():
             raise InvalidInput("ca-file", f"{args.ca_file}: no such file")
-        settings.setdefault("tls", {})["ca_file"] = str(ca_file)
+        for name, check in REGISTRY.items():  # one set of trust anchors for every check that verifies certificates
+            if "ca_file" in check.config_model.model_fields:
+                settings.setdefault(name, {})["ca_file"] = str(ca_file)
     if getattr(args, "profile", None):
         settings.setdefault("tls", {})["profiles"] = list(args.profile)
     return settings
