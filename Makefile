@@ -31,6 +31,7 @@ fuzz: venv
 
 deps:
 	@.ci/install-deps
+	@.ci/install-observatory
 
 venv: $(STAMP)
 

@@ -15,7 +15,7 @@ from checks.base import CheckContext
 from checks.web import WebCheck, WebConfig, WebDetails
 from monitor.evidence import evidence_items
 from monitor.models import Observation, Severity, Target
-from tests.checks.web_sites import EXPECTED, HOSTILE_COOKIE, sites
+from tests.checks.web_sites import EXPECTED, HOSTILE_COOKIE, OFF_HOST, sites
 from tests.web_lab import GOOD_HEADERS, Site, WebLab, web_lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,10 +64,10 @@ async def test_no_port_80_is_fine_and_recorded_as_nothing_listening(lab: WebLab)
 
 async def test_a_redirect_to_https_on_another_host_is_not_followed_and_is_low(lab: WebLab) -> None:
     details, found = await scan(lab, "redirect_off_host")
-    assert details.http is not None and details.http.stopped == "https://www.other.example.test/"
+    assert details.http is not None and details.http.stopped == OFF_HOST
     assert len(details.http.responses) == 1
     (finding,) = found
-    assert finding.severity == Severity.LOW and finding.detail["location"] == "https://www.other.example.test/"
+    assert finding.severity == Severity.LOW and finding.detail["location"] == OFF_HOST
 
 
 async def test_a_redirect_of_the_page_to_another_host_is_recorded_not_followed(lab: WebLab) -> None:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from tests.web_lab import GOOD_HEADERS, Site, security_txt
 
 HOSTILE_COOKIE = "<script>alert(1)</script>"
+# another host, on loopback: nothing listens there, so a peer that follows the redirect stays on this machine
+OFF_HOST = "https://127.0.1.250/"
 NOT_FOUND = "location ^~ /.well-known/ { return 404; }\n    location = /security.txt { return 404; }\n"
 
 
@@ -28,7 +30,7 @@ def sites() -> list[Site]:
         Site("good"),
         Site("no_port_80", http="none"),
         Site("no_redirect", http="plain"),
-        Site("redirect_off_host", http="https://www.other.example.test/"),
+        Site("redirect_off_host", http=OFF_HOST),
         Site("csp_missing", headers=without("Content-Security-Policy")),
         Site(
             "csp_unsafe", headers=with_csp("default-src 'self'; script-src 'self' 'unsafe-inline'; frame-ancestors *")
