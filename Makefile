@@ -31,6 +31,7 @@ fuzz: venv
 
 deps:
 	@.ci/install-deps
+	@.ci/install-observatory
 
 venv: $(STAMP)
 
@@ -61,6 +62,7 @@ bench: venv
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/tls_probe.py
 	$(BIN)/python bench/ports_probe.py
+	$(BIN)/python bench/web.py
 
 # not part of `make bench` or `make test`: ten minutes of the real daemon under load (docs/benchmarks.md)
 soak: deps venv

@@ -208,6 +208,9 @@ class Check(ABC, Generic[C, D]):
     finding_prefix: ClassVar[str | None] = None
     # the kind of asset the check runs on: an endpoint (host:port) or a domain (a name; Target.port is DOMAIN_PORT)
     asset_kind: ClassVar[AssetKind] = "endpoint"
+    # the ports on which an endpoint registered without naming its checks gets this one (None: every port); named
+    # explicitly, a check runs on any port of its kind (the web check: 443 by default, any port when asked for)
+    default_ports: ClassVar[frozenset[int] | None] = None
     # checks whose details this one reads through CheckContext.peer_details; they run first
     depends_on: ClassVar[tuple[str, ...]] = ()
     # True: the check also reads its own previous details (drift: "a port opened since the last scan")

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from checks import REGISTRY, names_for
+from checks import REGISTRY, default_names, names_for
 from checks.base import DNS_NAMESERVERS
 from monitor import __version__, cli_vulndb
 from monitor.app import DAEMON_ROLES, Daemon
@@ -38,7 +38,7 @@ from monitor.usecases.registration import DomainRequest, EndpointRequest, domain
 log = logging.getLogger("posture")
 CLI_ACTOR = Actor(name="cli", source="cli")
 PROFILE_HELP = "tls check: compliance profile to report on, repeatable (bsi_tr_02102_2, mozilla_intermediate)"
-CA_FILE_HELP = "extra trust anchors (an internal PKI's root) for every check that judges certificates (tls, mail)"
+CA_FILE_HELP = "extra trust anchors (an internal PKI's root) for every check that judges certificates (tls, mail, web)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     endpoint_add.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
     endpoint_add.add_argument("--expect-ports", metavar="PORTS", help="declared open ports, e.g. 80,443")
     endpoint_add.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80")
-    endpoint_add.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors for this endpoint")
+    endpoint_add.add_argument("--ca-file", metavar="PEM", help="tls, web: extra trust anchors for this endpoint")
     endpoint_add.add_argument("--profile", action="append", metavar="NAME", help=PROFILE_HELP)
     endpoint_list = endpoint.add_parser("list", help="list endpoints")
     endpoint_list.add_argument("slug", nargs="?")
@@ -220,6 +220,8 @@ async def _scan(args: argparse.Namespace, settings: Settings) -> int:
         resources = {DNS_NAMESERVERS: nameserver_addresses(settings.dns_servers)}
         return _report(args, target, await scan(target, names, REGISTRY, configs, resources=resources))
     host, port = parse_host_port(args.target, default_port=443, field="target")
+    if args.checks is None:
+        names = list(default_names("endpoint", port, REGISTRY))
     target = Target(host=host, port=port)
     if parse_ip(host) is None:  # resolved as the daemon does: the system resolver, or POSTURE_DNS_SERVERS alone
         try:
@@ -347,7 +349,7 @@ def _check_settings(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         ca_file = Path(args.ca_file).resolve()
         if not ca_file.is_file():
             raise InvalidInput("ca-file", f"{args.ca_file}: no such file")
-        # one agency PKI for every check that judges certificates (tls, mail): the same trust everywhere
+        # one agency PKI for every check that judges certificates (tls, mail, web): the same trust everywhere
         for name, check in REGISTRY.items():
             if "ca_file" in check.config_model.model_fields:
                 settings.setdefault(name, {})["ca_file"] = str(ca_file)

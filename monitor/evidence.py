@@ -147,10 +147,21 @@ FIELDS: dict[str, Field] = {
     # mail transport (MX hosts, STARTTLS, DANE, the MTA-STS policy file)
     "mx": _server("Betroffene MX-Server", "MX hosts affected"),
     "servers": _ours("Je MX-Server", "Per MX host"),
-    "url": _ours("Abgerufene Adresse", "URL fetched"),
     "why": _ours("Grund", "Reason"),
     "mode": _server("Modus der MTA-STS-Richtlinie", "MTA-STS policy mode"),
     "patterns": _server("mx-Muster der Richtlinie", "The policy's mx patterns"),
+    # web: what the site sent (headers, cookie names, security.txt) is the server's; the URLs asked are ours
+    "url": _ours("Abgefragte Adresse", "URL requested"),
+    "status": _server("HTTP-Statuscode", "HTTP status code"),
+    "location": _server("Umleitungsziel (Location)", "Redirect target (Location)"),
+    "value": _server("Gesendeter Wert", "Value sent"),
+    "report_only": _server("Nur berichtende Richtlinie (Report-Only)", "Report-only policy"),
+    "directive": _server("CSP-Direktive", "CSP directive"),
+    "directives": _server("Beanstandete CSP-Direktiven", "CSP directives at fault"),
+    "frame_ancestors": _server("CSP frame-ancestors", "CSP frame-ancestors"),
+    "cookies": _server("Cookies (nur Namen)", "Cookies (names only)"),
+    "tried": _ours("Versuchte Adressen (Statuscode)", "URLs tried (status code)"),
+    "expires": _server("Ablaufdatum (Expires)", "Expiry date (Expires)"),
 }
 
 # Fields inside a record: a row of a table (an open port, a service) or an entry of a group (the deciding service).
@@ -194,6 +205,12 @@ NESTED: dict[str, Field] = {
     "name_matches": _ours("Zertifikat passt zum MX-Namen", "Certificate matches the MX name"),
     "expired": _ours("Zertifikat abgelaufen", "Certificate expired"),
     "tlsa": _server("TLSA-Einträge", "TLSA records"),
+    # web: a cookie (its name only, never its value), a CSP directive
+    "cookie": _server("Cookie", "Cookie"),
+    "directive": _server("CSP-Direktive", "CSP directive"),
+    "missing": _ours("Fehlende Attribute", "Attributes missing"),
+    "setting": _server("Wert der Direktive", "Value of the directive"),
+    "sources": _server("Beanstandete Quellen", "Sources at fault"),
 }
 
 # A field whose meaning depends on the finding: (finding key or family, field) → how it is shown there.
@@ -203,6 +220,8 @@ FOR_KEY: dict[tuple[str, str], Field] = {
     ("tls.cert.*", "reason"): _server("Begründung", "Reason"),
     ("tls.dh.weak", "bits"): _server("Größe der DH-Gruppe (Bit)", "DH group size (bits)"),
     ("tls.vuln.robot", "result"): _ours("Ergebnis des ROBOT-Tests", "ROBOT test result"),
+    # the parser's sentence quotes the policy
+    ("web.headers.csp_missing", "reason"): _server("Begründung", "Reason"),
 }
 
 # Values from our own vocabulary, translated: field → value → (German, English).

@@ -123,6 +123,7 @@ def test_cli_sets_shows_and_unsets_agency_settings(registered: Posture, ca_file:
         f'tls.ca_file = "{ca_file}"',
         "tls.full_scan_every_s = 86400.0",
         'tls.profiles = ["mozilla_intermediate"]',
+        f'web.ca_file = "{ca_file}"',  # --ca-file: every check that verifies certificates
     ]
     assert registered("agency", "settings", "land-a").stdout == result.stdout
     unset = registered("agency", "settings", "land-a", "--unset", "tls.profiles", "--unset", "tls.full_scan_every_s")
@@ -130,8 +131,9 @@ def test_cli_sets_shows_and_unsets_agency_settings(registered: Posture, ca_file:
         'alert_language = "de"',
         f'mail.ca_file = "{ca_file}"',
         f'tls.ca_file = "{ca_file}"',
+        f'web.ca_file = "{ca_file}"',
     ]
-    cleared = registered("agency", "settings", "land-a", "--unset", "tls", "--unset", "mail")
+    cleared = registered("agency", "settings", "land-a", "--unset", "mail", "--unset", "tls", "--unset", "web")
     assert "agency land-a: no check settings" in cleared.stdout
     assert audit_actions(registered).count("agency.settings") == 3
 

@@ -39,6 +39,8 @@ from checks.reachability import ReachabilityCheck, ReachabilityConfig, Reachabil
 from checks.tls import TlsCheck, TlsConfig, TlsDetails
 from checks.tls.models import AcceptedSuite, HttpFacts, VulnFacts
 from checks.tls.profiles import MOZILLA_REQUIREMENTS, Failure, judge, load_profile
+from checks.web import WebCheck, WebConfig, WebDetails
+from checks.web.models import CookieFact, Fetched, HeaderFact, ResponseFacts, SecurityTxtFacts, SecurityTxtField
 from monitor.catalogue import all_specs
 from monitor.evidence import FIELDS, FOR_KEY, NESTED, VALUES, Item, Pair, Table, evidence_items, field_for
 from monitor.findings import Policy, reconcile
@@ -260,6 +262,50 @@ def mail_samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
         yield from ((o.key, o.detail) for o in MailCheck().evaluate(facts, MailConfig(), CheckContext(now=NOW)))
 
 
+def web_samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Sites that together raise every web finding, with hostile header values and cookie names."""
+
+    def response(url: str, status: int = 200, headers: dict[str, str] | None = None, **kw: Any) -> ResponseFacts:
+        sent = tuple(HeaderFact(name=name, value=value) for name, value in (headers or {}).items())
+        return ResponseFacts(url=url, status=status, headers=sent, **kw)
+
+    def txt(**fields: str) -> SecurityTxtFacts:
+        return SecurityTxtFacts(
+            url="https://www.example.test/.well-known/security.txt",
+            status=200,
+            content_type="text/plain",
+            fields=tuple(SecurityTxtField(name=n, value=v, line=i) for i, (n, v) in enumerate(fields.items(), 1)),
+        )
+
+    bad_page = response(
+        "https://www.example.test/",
+        headers={
+            "Content-Security-Policy": f"script-src 'unsafe-inline' {HOSTILE}; object-src *",
+            "X-Frame-Options": HOSTILE,
+            "X-Content-Type-Options": HOSTILE,
+            "Referrer-Policy": "unsafe-url",
+        },
+        cookies=(CookieFact(name=HOSTILE), CookieFact(name="PHPSESSID", secure=True)),
+    )
+    plain = response("http://www.example.test/", headers={"Server": HOSTILE})
+    offsite = response("http://www.example.test/", 301, {"Location": "https://other.example.test/"})
+    sites = [
+        WebDetails(host="www.example.test", https=Fetched(responses=(bad_page,)), http=Fetched(responses=(plain,)),
+                   security_txt=(txt(Contact="mailto:cert@example.test", Expires="2000-01-01T00:00:00Z"),)),
+        WebDetails(host="www.example.test", https=Fetched(responses=(response("https://www.example.test/"),)),
+                   http=Fetched(responses=(offsite,), stopped="https://other.example.test/"),
+                   security_txt=(txt(Expires=(NOW + timedelta(days=3)).isoformat()),)),
+        WebDetails(
+            host="www.example.test",
+            https=Fetched(responses=(response("https://www.example.test/", headers={"Content-Security-Policy":
+                                                                                     "img-src a; img-src b"}),)),
+            security_txt=(SecurityTxtFacts(url="https://www.example.test/.well-known/security.txt", status=404),),
+        ),
+    ]  # fmt: skip
+    for facts in sites:
+        yield from ((o.key, o.detail) for o in WebCheck().evaluate(facts, WebConfig(), CheckContext(now=NOW)))
+
+
 def samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(finding key, detail) of what every check and the daemon emit on bad facts."""
     ctx = CheckContext(now=NOW)
@@ -279,6 +325,7 @@ def samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
     yield from ((o.key, o.detail) for o in ReachabilityCheck().evaluate(slow, ReachabilityConfig(), ctx))
     yield from dnssec_samples()
     yield from mail_samples()
+    yield from web_samples()
     outside = [ip_address("203.0.113.9")]
     violation = ScopeViolation("www.example.test", outside, outside, "203.0.113.9 is outside the agency's scope")
     yield violation.observation().key, violation.observation().detail

@@ -16,7 +16,7 @@ from typing import Any
 from nassl._nassl import OpenSSLError
 from sslyze.connection_helpers.http_response_parser import HttpResponseParser, NotAValidHttpResponseError
 
-MAX_HTTP_HEAD_BYTES = 32 * 1024  # below nassl's own failure point, far above any real response head
+from checks.shared.http import MAX_HTTP_HEAD_BYTES
 
 
 def parse_capped(ssl_client: Any) -> http.client.HTTPResponse:

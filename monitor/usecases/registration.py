@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from checks import REGISTRY, Registry
+from checks import REGISTRY, Registry, on_by_default
 from checks.base import CheckConfig
 from monitor.cadence import Cadence, cadence_from
 from monitor.durations import MIN_INTERVAL_S, parse_duration
@@ -121,7 +121,7 @@ class Registration:
     # --- endpoints ----------------------------------------------------------------------------------------------
 
     async def register_endpoint(self, agency: str, request: EndpointRequest, actor: Actor) -> EndpointView:
-        checks = self.known_checks(request.checks, "endpoint")
+        checks = self.known_checks(request.checks, "endpoint", parse_port(request.port))
         intervals = interval_seconds(request.interval, checks)
         labels = valid_labels(request.labels)
         ports = valid_ports(request.expected_ports) or []
@@ -187,11 +187,13 @@ class Registration:
 
     # --- the rules ----------------------------------------------------------------------------------------------
 
-    def known_checks(self, names: Sequence[str] | None, kind: AssetKind) -> list[str]:
-        """The named checks, each once, in the order given; None: every check of the asset's kind."""
+    def known_checks(self, names: Sequence[str] | None, kind: AssetKind, port: int | None = None) -> list[str]:
+        """The named checks, each once, in the order given; None: every check of the asset's kind that runs on
+        `port` by default (`Check.default_ports`)."""
         known = self.rules.names_for(kind)
         if names is None:
-            return known
+            found = self.rules.registry
+            return [n for n in known if port is None or n not in found or on_by_default(found[n], port)]
         if not names:
             raise InvalidInput("checks", "at least one check is needed")
         other: AssetKind = "domain" if kind == "endpoint" else "endpoint"
