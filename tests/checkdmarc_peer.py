@@ -51,10 +51,12 @@ def run_checkdmarc(
     ca_file: Path | None = None,
     timeout_s: float = 2.0,
     deadline_s: float = 600.0,
+    nameserver: str | None = None,
 ) -> PeerRun:
     """One checkdmarc CLI invocation on every domain (a file of names, as a user would pass many), JSON output.
 
     `ca_file`: the CA checkdmarc's STARTTLS test trusts (`SSL_CERT_FILE`, read by Python's default SSL context).
+    `nameserver`: what `--nameserver` says, when not the resolver's address (the guard's own test only).
     """
     address, port = resolver
     if port != 53:
@@ -69,7 +71,7 @@ def run_checkdmarc(
         (work / "domains.txt").write_text("".join(f"{name}\n" for name in domains))
         blocked_log = work / "blocked.log"
         blocked_log.touch()
-        arguments = ["--nameserver", address, "--timeout", str(timeout_s), "--format", "json"]
+        arguments = ["--nameserver", nameserver or address, "--timeout", str(timeout_s), "--format", "json"]
         if skip_tls:
             arguments.append("--skip-tls")
         names = [str(work / "domains.txt")] if len(domains) > 1 else list(domains)
@@ -85,7 +87,7 @@ def run_checkdmarc(
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=deadline_s, check=False)
         elapsed = time.perf_counter() - started
         blocked = tuple(line for line in blocked_log.read_text().splitlines() if line)
-    if done.returncode != 0:
+    if done.returncode != 0 and not (nameserver and blocked):
         raise RuntimeError(f"checkdmarc {checkdmarc.__version__} failed ({done.returncode}): {done.stderr[-2000:]}")
     parsed = json.loads(done.stdout)
     items = parsed if isinstance(parsed, list) else [parsed]

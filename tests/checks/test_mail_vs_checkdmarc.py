@@ -180,6 +180,13 @@ def test_checkdmarc_never_left_loopback(compared: dict[str, tuple[frozenset[str]
         assert run.blocked == ()
 
 
+def test_the_guard_refuses_an_address_beyond_loopback() -> None:
+    # --nameserver names a documentation address: each question is refused before it is sent, and logged; the
+    # system resolver (/etc/resolv.conf in checkdmarc's mount namespace) is a loopback address where nothing listens
+    run = run_checkdmarc([domain("good")], ("127.0.0.99", 53), nameserver="192.0.2.53", timeout_s=0.5)
+    assert run.blocked and all("192.0.2.53" in line for line in run.blocked), run.blocked
+
+
 @pytest.mark.parametrize("label", list(ALL_CASES))
 def test_agreement_table(label: str, compared: dict[str, tuple[frozenset[str], PeerVerdict, PeerRun]]) -> None:
     case = ALL_CASES[label]
