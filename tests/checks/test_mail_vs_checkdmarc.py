@@ -100,7 +100,15 @@ CASES: dict[str, Case] = {
              keys("spf.invalid"), keys("spf.invalid"), spf_all=None),
         Case(zone("spfvoid", spf=("v=spf1 a:n1.{d} a:n2.{d} a:n3.{d} -all",)), keys("spf.invalid"),
              keys("spf.invalid"), spf_all=None),
+        Case(zone("spfnoinclude", spf=("v=spf1 include:_none.{d} -all",), extra=('_none TXT "not spf"',)),
+             keys("spf.invalid"), ALL_MISSING, "spf-include",
+             peer_messages=("spf: Error when processing _none.spfnoinclude.dnssec.test: An SPF record does not",)),
+        Case(zone("spfredirect", spf=("v=spf1 redirect=_spf.{d}",), extra=('_spf TXT "v=spf1 mx:{d} ~all"',)),
+             keys("spf.softfail"), ALL_MISSING, "spf-all", spf_all="softfail"),
         Case(zone("dmarcmissing", dmarc=None), keys("dmarc.missing"), keys("dmarc.missing")),
+        Case(zone("dmarctwo", extra=('_dmarc TXT "v=DMARC1; p=none"',)), keys("dmarc.invalid"), keys("dmarc.invalid")),
+        Case(zone("dmarcbadp", dmarc="v=DMARC1; p=block; rua=mailto:dmarc@{d}"), keys("dmarc.invalid"),
+             keys("dmarc.invalid")),
         # the domain is sub.dmarcparent.dnssec.test; its parent publishes DMARC, the organisational domain does not
         Case(zone("dmarcparent", tlsrpt=None,
                   extra=("sub MX 10 mx", 'sub TXT "v=spf1 mx -all"',
@@ -203,6 +211,8 @@ def test_agreement_table(label: str, compared: dict[str, tuple[frozenset[str], P
 
 def test_every_difference_is_explained_in_the_docs() -> None:
     text = DOC.read_text()
+    agreeing = sum(1 for case in ALL_CASES.values() if not case.difference)
+    assert f"{agreeing} of {len(ALL_CASES)} cases agree" in text
     for label, case in ALL_CASES.items():
         assert f"`{label}`" in text, f"{label} is not in the table of {DOC.name}"
         if case.difference:
