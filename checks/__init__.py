@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from checks.base import Check
 from checks.dnssec import DnssecCheck
+from checks.mail.check import MailCheck
 from checks.patches import PatchCheck
 from checks.ports import PortsCheck
 from checks.reachability import ReachabilityCheck
@@ -20,6 +21,7 @@ REGISTRY: Registry = {
     PortsCheck.name: PortsCheck,
     PatchCheck.name: PatchCheck,
     DnssecCheck.name: DnssecCheck,
+    MailCheck.name: MailCheck,
 }
 
 

@@ -177,6 +177,9 @@ def read_peer(ctx: CheckContext, name: str, model: type[P]) -> P | None:
 # CheckContext.resources key: the DNS resolvers a check that asks DNS itself must ask (POSTURE_DNS_SERVERS), as
 # (address, port) pairs; absent or empty: the system's resolvers (resolv.conf)
 DNS_NAMESERVERS = "dns_nameservers"
+# CheckContext.resources key: the name suffixes of hosted mail providers whose MX hosts the mail check may probe
+# although no scope holds them (POSTURE_MAIL_PROVIDERS); absent or empty: none
+MAIL_PROVIDERS = "mail_providers"
 
 
 class VulnToolkit(Protocol):

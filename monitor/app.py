@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from checks import REGISTRY, Registry
-from checks.base import DNS_NAMESERVERS, Check
+from checks.base import DNS_NAMESERVERS, MAIL_PROVIDERS, Check
 from monitor.aio import first_of
 from monitor.alerter import BrokerConfig, Publisher
 from monitor.api.app import build_app, build_scanner_app
@@ -136,7 +136,10 @@ class Daemon:
                 self.publisher.on_connection = self.metrics.mqtt.set
             resolver = DnsResolver(settings.dns_servers)
             # shared by every check context: the resolvers to ask, the vulnerability database
-            resources: dict[str, Any] = {DNS_NAMESERVERS: nameserver_addresses(settings.dns_servers)}
+            resources: dict[str, Any] = {
+                DNS_NAMESERVERS: nameserver_addresses(settings.dns_servers),
+                MAIL_PROVIDERS: tuple(settings.mail_providers),
+            }
             rejudging = Rejudging(store, recorder, checks, configs, resources)
             vulndb = self._live_vulndb(store, rejudging, resources) if self.role != "api" else None
             if vulndb is not None:

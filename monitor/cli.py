@@ -38,6 +38,7 @@ from monitor.usecases.registration import DomainRequest, EndpointRequest, domain
 log = logging.getLogger("posture")
 CLI_ACTOR = Actor(name="cli", source="cli")
 PROFILE_HELP = "tls check: compliance profile to report on, repeatable (bsi_tr_02102_2, mozilla_intermediate)"
+CA_FILE_HELP = "extra trust anchors (an internal PKI's root) for every check that judges certificates (tls, mail)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan_cmd.add_argument("--json", action="store_true", help="print the JSON document (docs/scan-json.md)")
     scan_cmd.add_argument("--ports", metavar="SPEC", help="ports check: default, top:N, or a list like 22,80,8000-8100")
-    scan_cmd.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors (an internal PKI's root)")
+    scan_cmd.add_argument("--ca-file", metavar="PEM", help=CA_FILE_HELP)
     scan_cmd.add_argument("--profile", action="append", metavar="NAME", help=PROFILE_HELP)
 
     agency = commands.add_parser("agency", help="agencies").add_subparsers(dest="action", required=True)
@@ -85,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "endpoint's own)",
     )
     agency_settings.add_argument("slug")
-    agency_settings.add_argument("--ca-file", metavar="PEM", help="tls check: extra trust anchors (the agency's PKI)")
+    agency_settings.add_argument("--ca-file", metavar="PEM", help=CA_FILE_HELP)
     agency_settings.add_argument("--profile", action="append", metavar="NAME", help=PROFILE_HELP)
     agency_settings.add_argument(
         "--set", action="append", default=[], metavar="CHECK.KEY=VALUE", help="any check setting; VALUE is JSON or text"
@@ -337,7 +338,8 @@ async def _endpoint_add(args: argparse.Namespace, settings: Settings, store: Sto
 
 
 def _check_settings(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Per-check settings given on the command line: `--ports SPEC` (ports), `--ca-file PEM`, `--profile` (tls)."""
+    """Per-check settings given on the command line: `--ports SPEC` (ports), `--ca-file PEM` (every check with a
+    `ca_file` setting), `--profile` (tls)."""
     settings: dict[str, dict[str, Any]] = {}
     if getattr(args, "ports", None):
         settings["ports"] = {"ports": args.ports}
@@ -345,7 +347,10 @@ def _check_settings(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         ca_file = Path(args.ca_file).resolve()
         if not ca_file.is_file():
             raise InvalidInput("ca-file", f"{args.ca_file}: no such file")
-        settings.setdefault("tls", {})["ca_file"] = str(ca_file)
+        # one agency PKI for every check that judges certificates (tls, mail): the same trust everywhere
+        for name, check in REGISTRY.items():
+            if "ca_file" in check.config_model.model_fields:
+                settings.setdefault(name, {})["ca_file"] = str(ca_file)
     if getattr(args, "profile", None):
         settings.setdefault("tls", {})["profiles"] = list(args.profile)
     return settings

@@ -141,6 +141,16 @@ FIELDS: dict[str, Field] = {
     "inherited": _ours("Von der Organisationsdomain übernommen", "Inherited from the organisational domain"),
     "pct": _server("Anteil (pct)", "Percentage (pct)"),
     "part": _ours("Betroffener Teil", "Part affected"),
+    "count": _ours("DNS-Abfragen gezählt", "DNS lookups counted"),
+    "at_least": _ours("Mindestens (Zählung abgebrochen)", "At least (count stopped)"),
+    "limit": _ours("Grenze (RFC 7208)", "Limit (RFC 7208)"),
+    # mail transport (MX hosts, STARTTLS, DANE, the MTA-STS policy file)
+    "mx": _server("Betroffene MX-Server", "MX hosts affected"),
+    "servers": _ours("Je MX-Server", "Per MX host"),
+    "url": _ours("Abgerufene Adresse", "URL fetched"),
+    "why": _ours("Grund", "Reason"),
+    "mode": _server("Modus der MTA-STS-Richtlinie", "MTA-STS policy mode"),
+    "patterns": _server("mx-Muster der Richtlinie", "The policy's mx patterns"),
 }
 
 # Fields inside a record: a row of a table (an open port, a service) or an entry of a group (the deciding service).
@@ -170,6 +180,20 @@ NESTED: dict[str, Field] = {
     "signs_dnskey_set": _ours("Signiert die Schlüsselmenge", "Signs the key set"),
     "name": _ours("Verfahren", "Algorithm"),
     "number": _server("Nummer", "Number"),
+    # mail: one problem of a record
+    "kind": _ours("Art", "Kind"),
+    "detail": _server("Einzelheit", "Detail"),
+    # mail: one MX host as the check saw it
+    "mx": _server("MX-Server", "MX host"),
+    "addresses": _server("Adressen", "Addresses"),
+    "address": _ours("Geprüfte Adresse", "Address probed"),
+    "reach": _ours("Geprüft?", "Probed?"),
+    "reach_reason": _ours("Warum nicht geprüft", "Why not probed"),
+    "reason": _server("Antwort des Servers", "What the server did"),
+    "trust_reason": _server("Warum nicht vertrauenswürdig", "Why not trusted"),
+    "name_matches": _ours("Zertifikat passt zum MX-Namen", "Certificate matches the MX name"),
+    "expired": _ours("Zertifikat abgelaufen", "Certificate expired"),
+    "tlsa": _server("TLSA-Einträge", "TLSA records"),
 }
 
 # A field whose meaning depends on the finding: (finding key or family, field) → how it is shown there.
@@ -190,6 +214,15 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "medium": ("mittel", "medium"),
         "low": ("niedrig", "low"),
         "none": ("keine", "none"),
+    },
+    "reach": {
+        "in_scope": ("ja, im Prüfbereich der Behörde", "yes, in the agency's scope"),
+        "provider": ("ja, freigegebener E-Mail-Dienstleister", "yes, a permitted mail provider"),
+        "asked": ("ja, Einzelprüfung", "yes, a one-off scan"),
+        "third_party": ("nein, Dritter außerhalb des Prüfbereichs", "no, a third party outside the scope"),
+        "out_of_scope": ("nein, Adresse außerhalb des Prüfbereichs", "no, an address outside the scope"),
+        "unresolved": ("nein, keine Adresse", "no, no address"),
+        "over_limit": ("nein, zu viele MX-Server", "no, too many MX hosts"),
     },
     "resolver_verdict": {
         "secure": ("gesichert (AD-Bit)", "secure (AD bit)"),

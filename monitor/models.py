@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Generic, Literal, TypeVar, get_args
+from typing import Any, Generic, Literal, Protocol, TypeVar, get_args
 
 
 class Severity(IntEnum):
@@ -91,6 +91,18 @@ def asset_name(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+class ScopeRule(Protocol):
+    """An agency's scope, as a check asks it before it connects beyond its own target (a domain's MX hosts)."""
+
+    def owns(self, host: str, addresses: Sequence[str]) -> bool:
+        """The agency's: `host` lies in its domain scope, or every one of its `addresses` in its CIDRs."""
+        ...
+
+    def forbidden(self, addresses: Sequence[str]) -> tuple[str, ...]:
+        """Of `addresses`, those never to be contacted: non-public ones that no CIDR of the scope holds."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """What a check looks at: one registered endpoint or domain, or an ad-hoc host or name for `posture scan`."""
@@ -104,6 +116,9 @@ class Target:
     address: str | None = None
     # Every address the name resolved to, all checked against the scope; `address` is one that answered.
     addresses: tuple[str, ...] = ()
+    # The agency's scope, for a check that connects beyond the target itself (a domain's mail servers): it may
+    # connect only to hosts this scope admits. None: a one-off `posture scan`, which probes what it is asked to.
+    scope: ScopeRule | None = None
 
     @property
     def connect_to(self) -> str:

@@ -17,6 +17,7 @@ from monitor.models import DOMAIN_PORT, CheckResult, CheckStatus, Observation, T
 from monitor.runner import execute
 from monitor.scope import ScopeEntry, in_scope
 from monitor.scope_resolution import (
+    AgencyScope,
     DnsResolver,
     HostUnresolvable,
     Resolver,
@@ -223,7 +224,7 @@ class Scheduler:
             return self._refused(item, f"{item.check} runs on {type(check).asset_kind}s, not on {kind}s")
         if kind == "domain":
             # a domain's checks ask DNS (the configured resolvers) about the name: no address of its own is touched
-            target = Target(item.host, DOMAIN_PORT, item.endpoint_id, item.agency)
+            target = Target(item.host, DOMAIN_PORT, item.endpoint_id, item.agency, scope=AgencyScope(tuple(scopes)))
         else:
             resolved = await self._endpoint_target(item, scopes)
             if isinstance(resolved, CheckResult):
@@ -251,7 +252,10 @@ class Scheduler:
         checked = tuple(address.compressed for address in addresses)
         # dual stack: scan an address that answers (a family that refuses is the reachability check's finding)
         address = await first_answering(checked, item.port, self.limits.connect_probe_s) or checked[0]
-        return Target(item.host, item.port, item.endpoint_id, item.agency, address=address, addresses=checked)
+        scope = AgencyScope(tuple(scopes))
+        return Target(
+            item.host, item.port, item.endpoint_id, item.agency, address=address, addresses=checked, scope=scope
+        )
 
     async def _peer_details(self, check: Check[Any, Any], item: DueItem) -> dict[str, Any]:
         """The stored details the check reads, as stored: each check reads them as its peer's model

@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import dns.asyncresolver
@@ -210,6 +211,24 @@ def outside_addresses(addresses: Iterable[IpAddress], scopes: Sequence[ScopeEntr
     return [
         address for address in addresses if not is_public(address) and not in_scope(address.compressed, cidr_entries)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyScope:
+    """`monitor.models.ScopeRule` over an agency's scope entries: what the scheduler hands a check in Target.scope."""
+
+    entries: tuple[ScopeEntry, ...]
+
+    def owns(self, host: str, addresses: Sequence[str]) -> bool:
+        if in_scope(host, self.entries):
+            return True
+        parsed = [parse_ip(address) for address in addresses]
+        cidrs = [entry for entry in self.entries if entry.kind == "cidr"]
+        return bool(parsed) and all(a is not None and in_scope(a.compressed, cidrs) for a in parsed)
+
+    def forbidden(self, addresses: Sequence[str]) -> tuple[str, ...]:
+        parsed = [address for address in map(parse_ip, addresses) if address is not None]
+        return tuple(address.compressed for address in outside_addresses(parsed, self.entries))
 
 
 def check_addresses(host: str, addresses: Sequence[IpAddress], scopes: Sequence[ScopeEntry]) -> None:

@@ -29,6 +29,7 @@ from checks import REGISTRY, Registry
 from checks.base import CheckConfig, InvalidSetting
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.models import Severity
+from monitor.scope import normalise_host, parse_ip
 from monitor.scope_resolution import nameserver_address
 
 ENV_PREFIX = "POSTURE_"
@@ -114,6 +115,11 @@ class Settings(BaseSettings):
     flap_window: str = Field(default="1d", description="window for flap_threshold")
     dns_servers: list[str] = Field(
         default_factory=list, description="name servers for scan-time resolution and TXT verification; [] = system"
+    )
+    mail_providers: list[str] = Field(
+        default_factory=list,
+        description="name suffixes of hosted mail providers whose MX hosts the mail check may probe although no "
+        'agency\'s scope holds them (e.g. "mail.protection.outlook.com"); [] = probe in-scope MX hosts only',
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
@@ -220,6 +226,15 @@ class Settings(BaseSettings):
         for spec in value:
             nameserver_address(spec)
         return value
+
+    @field_validator("mail_providers")
+    @classmethod
+    def _mail_providers(cls, value: list[str]) -> list[str]:
+        suffixes = [normalise_host(suffix.strip().removeprefix("*."), "mail_providers") for suffix in value]
+        addresses = [suffix for suffix in suffixes if parse_ip(suffix) is not None]
+        if addresses:
+            raise ValueError(f"{addresses[0]} is an address; a provider is named by a DNS name suffix")
+        return suffixes
 
     @field_validator("trusted_proxies")
     @classmethod

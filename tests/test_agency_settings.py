@@ -117,16 +117,22 @@ def test_cli_sets_shows_and_unsets_agency_settings(registered: Posture, ca_file:
         "--set", "tls.full_scan_every_s=86400",
     )  # fmt: skip
     assert result.code == 0, result.stderr
-    assert result.stdout.splitlines() == [
+    assert result.stdout.splitlines() == [  # one agency PKI for every check that judges certificates
         'alert_language = "de"',
+        f'mail.ca_file = "{ca_file}"',
         f'tls.ca_file = "{ca_file}"',
         "tls.full_scan_every_s = 86400.0",
         'tls.profiles = ["mozilla_intermediate"]',
     ]
     assert registered("agency", "settings", "land-a").stdout == result.stdout
     unset = registered("agency", "settings", "land-a", "--unset", "tls.profiles", "--unset", "tls.full_scan_every_s")
-    assert unset.stdout.splitlines() == ['alert_language = "de"', f'tls.ca_file = "{ca_file}"']
-    assert "agency land-a: no check settings" in registered("agency", "settings", "land-a", "--unset", "tls").stdout
+    assert unset.stdout.splitlines() == [
+        'alert_language = "de"',
+        f'mail.ca_file = "{ca_file}"',
+        f'tls.ca_file = "{ca_file}"',
+    ]
+    cleared = registered("agency", "settings", "land-a", "--unset", "tls", "--unset", "mail")
+    assert "agency land-a: no check settings" in cleared.stdout
     assert audit_actions(registered).count("agency.settings") == 3
 
 

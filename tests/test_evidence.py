@@ -28,6 +28,8 @@ from sslyze.mozilla_tls_profile import tls_config_checker
 from checks.base import CheckContext
 from checks.dnssec import DnssecCheck, DnssecConfig, DnssecDetails
 from checks.dnssec.models import DenialFact, DnskeyFact, DsFact, EdeFact, SignatureFact
+from checks.mail.check import MailCheck
+from checks.mail.details import MailConfig, MailDetails
 from checks.patches import PatchConfig
 from checks.patches.check import judge as judge_services
 from checks.patches.fingerprints import from_banner
@@ -92,13 +94,19 @@ def tls_facts() -> list[TlsDetails]:
         },
         curves=("secp192r1",),
         vulns=VulnFacts(
-            heartbleed=True, ccs_injection=True, robot="VULNERABLE_STRONG_ORACLE", compression=True,
-            secure_renegotiation=False, client_renegotiation=True, fallback_scsv=False, extended_master_secret=False,
+            heartbleed=True,
+            ccs_injection=True,
+            robot="VULNERABLE_STRONG_ORACLE",
+            compression=True,
+            secure_renegotiation=False,
+            client_renegotiation=True,
+            fallback_scsv=False,
+            extended_master_secret=False,
         ),
         http=HttpFacts(answered=True, hsts_present=True, hsts_max_age=60),
         mozilla_intermediate={"tls_versions": "TLS versions {'SSLv2', 'TLSv1'} are supported, but should be rejected."},
         scan_errors={"robot": "CONNECTIVITY_ISSUE"},
-    )  # fmt: skip
+    )
     legacy_only = details(
         certificate=chain(
             cert(not_before=NOW + timedelta(days=1)),
@@ -148,6 +156,110 @@ def dnssec_samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
         yield from ((o.key, o.detail) for o in DnssecCheck().evaluate(facts, DnssecConfig(), CheckContext(now=NOW)))
 
 
+def mail_samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Two domains with every mail weakness between them: hostile records, MX hosts of every kind."""
+
+    def mx(name: str, **facts: Any) -> dict[str, Any]:
+        starttls = {"mx": name, "address": "192.0.2.25", "offered": True, **facts.pop("starttls", {})}
+        tlsa = {"mx": name, "owner": f"_25._tcp.{name}", **facts.pop("tlsa", {})}
+        return {
+            "mx": name,
+            "preference": 10,
+            "addresses": ["192.0.2.25"],
+            "reach": "in_scope",
+            "starttls": starttls,
+            "tlsa": tlsa,
+            **facts,
+        }
+
+    record = {"usage": 3, "selector": 1, "matching_type": 1, "data": "ab" * 32}
+    spf = {"status": "found", "domain": "stadt.example", "record": HOSTILE, "lookups": 12, "all_qualifier": "+"}
+    first = {
+        "domain": "stadt.example",
+        "policy": {
+            "domain": "stadt.example",
+            "mx": {"status": "mx", "hosts": [{"preference": 10, "host": "mx1.stadt.example"}]},
+            "spf": spf,
+            "dmarc": {
+                "status": "found",
+                "domain": "stadt.example",
+                "found_at": "stadt.example",
+                "record": HOSTILE,
+                "tags": {"p": "none", "pct": 50},
+            },
+            "tlsrpt": {"status": "found", "record": HOSTILE, "problems": [{"kind": "rua", "detail": HOSTILE}]},
+            "mta_sts": {"status": "found", "record": "v=STSv1; id=1", "id": "1"},
+        },
+        "mx": [
+            mx("plain.stadt.example", starttls={"failure": "not_offered", "reason": HOSTILE, "offered": False}),
+            mx("stranger.stadt.example", starttls={"upgraded": True, "trust_reason": HOSTILE}),
+            mx("tarpit.stadt.example", starttls={"failure": "timeout", "reason": "no answer within 20 s"}),
+            mx("unsigned.stadt.example", tlsa={"records": [record]}),
+            mx(
+                "bad.stadt.example",
+                starttls={"upgraded": True, "trusted": True, "name_matches": True},
+                tlsa={"records": [record], "secure": True},
+            ),
+            mx("nodane.stadt.example", tlsa={"secure": True}),
+            {
+                "mx": "mx.hoster.example",
+                "addresses": ["198.51.100.25"],
+                "reach": "third_party",
+                "reach_reason": "outside the agency's scope",
+            },
+        ],
+        "mta_sts": {
+            "url": "https://mta-sts.stadt.example/.well-known/mta-sts.txt",
+            "host": "mta-sts.stadt.example",
+            "reach": "in_scope",
+            "status": "fetched",
+            "trusted": True,
+            "name_matches": True,
+            "content_type": "text/plain",
+            "policy": {"version": "STSv1", "mode": "testing", "mx": ["mx9.stadt.example"], "max_age": 86400},
+        },
+    }
+    invalid = {"status": "found", "domain": "dorf.example", "record": HOSTILE, "problems": [{"kind": "syntax"}]}
+    second = {
+        "domain": "dorf.example",
+        "policy": {
+            "domain": "dorf.example",
+            "mx": {"status": "mx", "hosts": [{"preference": 10, "host": "mx.dorf.example"}]},
+            "spf": {"status": "missing", "domain": "dorf.example"},
+            "dmarc": invalid,
+            "tlsrpt": {"status": "missing"},
+            "mta_sts": {"status": "found", "record": HOSTILE, "problems": [{"kind": "v", "detail": HOSTILE}]},
+        },
+    }
+    softfail = {"status": "found", "domain": "dorf.example", "record": "v=spf1 ~all", "all_qualifier": "~"}
+    third = {
+        **second,
+        "policy": {
+            **second["policy"],
+            "spf": softfail,
+            "dmarc": {"status": "missing", "domain": "dorf.example"},
+            "mta_sts": {"status": "missing"},
+        },
+    }
+    bad_spf = {**spf, "problems": [{"kind": "include_loop", "detail": HOSTILE}]}
+    fourth = {**second, "policy": {**second["policy"], "spf": bad_spf}}
+    fetch_failed = {
+        "url": "https://mta-sts.dorf.example/.well-known/mta-sts.txt",
+        "host": "mta-sts.dorf.example",
+        "reach": "in_scope",
+        "status": "failed",
+        "reason": "HTTP 404",
+    }
+    fifth = {
+        **second,
+        "policy": {**second["policy"], "mta_sts": {"status": "found", "record": "v=STSv1; id=2", "id": "2"}},
+        "mta_sts": fetch_failed,
+    }
+    for raw in (first, second, third, fourth, fifth):
+        facts = MailDetails.model_validate(raw)
+        yield from ((o.key, o.detail) for o in MailCheck().evaluate(facts, MailConfig(), CheckContext(now=NOW)))
+
+
 def samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(finding key, detail) of what every check and the daemon emit on bad facts."""
     ctx = CheckContext(now=NOW)
@@ -166,6 +278,7 @@ def samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
     slow = ReachabilityDetails(connect_ms=1500.25, speaks_tls=True, unanswered=["2001:db8::7"])
     yield from ((o.key, o.detail) for o in ReachabilityCheck().evaluate(slow, ReachabilityConfig(), ctx))
     yield from dnssec_samples()
+    yield from mail_samples()
     outside = [ip_address("203.0.113.9")]
     violation = ScopeViolation("www.example.test", outside, outside, "203.0.113.9 is outside the agency's scope")
     yield violation.observation().key, violation.observation().detail

@@ -8,10 +8,8 @@ from typing import ClassVar
 
 import dns.exception
 import dns.name
-import dns.resolver
 
 from checks.base import (
-    DNS_NAMESERVERS,
     Check,
     CheckContext,
     CheckMisconfigured,
@@ -23,7 +21,7 @@ from checks.dnssec.evaluate import evaluate, untested_keys
 from checks.dnssec.findings import FINDINGS
 from checks.dnssec.models import DnssecConfig, DnssecDetails
 from checks.dnssec.survey import ResolverOutage, survey
-from checks.shared.dnsquery import QueryFailed, ResolverClient
+from checks.shared.dnsquery import QueryFailed, ResolverClient, configured_resolvers
 from monitor.models import Observation, Target
 
 SECURE = "posture_dnssec_secure"
@@ -53,7 +51,7 @@ class DnssecCheck(Check[DnssecConfig, DnssecDetails]):
             raise CheckMisconfigured(f"the dnssec check runs on domains, not on the endpoint {target.display}")
         zone = _zone(target.host)
         reasons: list[str] = []
-        for address, port in resolvers(ctx):
+        for address, port in configured_resolvers(ctx.resources):
             try:
                 async with ResolverClient(address, port, cfg.query_timeout_s) as client:
                     return await survey(zone, client)
@@ -79,18 +77,3 @@ def _zone(host: str) -> dns.name.Name:
         return dns.name.from_text(host.strip().rstrip(".") + ".")
     except dns.exception.DNSException as err:
         raise CheckMisconfigured(f"{host!r} is no domain name: {err}") from None
-
-
-def resolvers(ctx: CheckContext) -> list[tuple[str, int]]:
-    """The configured resolvers (POSTURE_DNS_SERVERS), else the system's (/etc/resolv.conf)."""
-    configured = ctx.resources.get(DNS_NAMESERVERS) or ()
-    if configured:
-        return [(str(address), int(port)) for address, port in configured]
-    try:
-        system = dns.resolver.Resolver(configure=True)
-    except dns.resolver.NoResolverConfiguration:
-        raise CheckMisconfigured("no resolver: POSTURE_DNS_SERVERS is empty and resolv.conf names none") from None
-    found = [(server, int(system.port)) for server in system.nameservers if isinstance(server, str)]
-    if not found:
-        raise CheckMisconfigured("no resolver: POSTURE_DNS_SERVERS is empty and resolv.conf names none")
-    return found

@@ -250,6 +250,42 @@ MTA_STS_INVALID = FindingSpec(
     ),
 )
 
+MTA_STS_TESTING = FindingSpec(
+    "mail.mta_sts.testing",
+    Severity.LOW,
+    "The MTA-STS policy is in testing mode",
+    "With `mode: testing` (RFC 8461 §5) sending servers only report failed secure deliveries (TLS-RPT) and deliver "
+    "anyway, in clear text if an attacker strips STARTTLS: the policy does not protect yet.",
+    "Once the TLS reports show no failures for a few weeks, set `mode: enforce` in the policy file and change the "
+    "`id` in the `_mta-sts` TXT record so that senders fetch the new policy.",
+    de=Texts(
+        "Die MTA-STS-Richtlinie ist im Testmodus",
+        "Mit `mode: testing` (RFC 8461 §5) melden sendende Server fehlgeschlagene sichere Zustellungen nur (TLS-RPT) "
+        "und stellen trotzdem zu, auch unverschlüsselt, wenn ein Angreifer STARTTLS unterdrückt: Die Richtlinie "
+        "schützt noch nicht.",
+        "Sobald die TLS-Berichte einige Wochen lang keine Fehler zeigen, setzen Sie `mode: enforce` in der "
+        "Richtliniendatei und ändern die `id` im `_mta-sts`-TXT-Eintrag, damit Absender die neue Richtlinie laden.",
+    ),
+)
+MTA_STS_MX_MISMATCH = FindingSpec(
+    "mail.mta_sts.mx_mismatch",
+    Severity.MEDIUM,
+    "An MX of the domain is not covered by the MTA-STS policy",
+    "The policy's `mx:` lines (RFC 8461 §4.1) do not match the MX host named in the detail. In `enforce` mode "
+    "(then the finding is high) senders that honour MTA-STS refuse to deliver to that MX; in `testing` mode they "
+    "report a failure. Usually an MX was added or renamed without updating the policy.",
+    "Add an `mx:` line for the host (or a `*.` pattern for its parent domain) to the policy file and change the `id` "
+    "in the `_mta-sts` TXT record.",
+    de=Texts(
+        "Ein MX der Domain ist nicht durch die MTA-STS-Richtlinie abgedeckt",
+        "Die `mx:`-Zeilen der Richtlinie (RFC 8461 §4.1) passen nicht zum im Detail genannten MX. Im Modus `enforce` "
+        "(dann ist der Befund hoch) stellen Absender, die MTA-STS beachten, diesem MX nichts zu; im Modus `testing` "
+        "melden sie einen Fehler. Meist wurde ein MX ergänzt oder umbenannt, ohne die Richtlinie anzupassen.",
+        "Ergänzen Sie eine `mx:`-Zeile für den Server (oder ein `*.`-Muster für seine übergeordnete Domain) in der "
+        "Richtliniendatei und ändern Sie die `id` im `_mta-sts`-TXT-Eintrag.",
+    ),
+)
+
 POLICY_FINDINGS: tuple[FindingSpec, ...] = (
     SPF_MISSING,
     SPF_PERMISSIVE,
@@ -265,4 +301,6 @@ POLICY_FINDINGS: tuple[FindingSpec, ...] = (
     TLSRPT_INVALID,
     MTA_STS_MISSING,
     MTA_STS_INVALID,
+    MTA_STS_TESTING,
+    MTA_STS_MX_MISMATCH,
 )

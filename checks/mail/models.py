@@ -25,12 +25,12 @@ def _capped(value: object) -> object:
     return cap(value) if isinstance(value, str) else value
 
 
-def _bounded(value: object) -> object:
+def bounded(value: object) -> object:
     return list(value)[:MAX_ITEMS] if isinstance(value, list | tuple) else value
 
 
 Text = Annotated[str, BeforeValidator(_capped)]
-TextList = Annotated[tuple[Text, ...], BeforeValidator(_bounded)]
+TextList = Annotated[tuple[Text, ...], BeforeValidator(bounded)]
 
 # the outcome of one DNS question for a policy: `found` (a usable or broken record), `missing` (no such record),
 # `unknown` (the question failed: a temporary error, judged as nothing, and the keys stay untested)
@@ -44,7 +44,7 @@ class Problem(Facts):
     detail: Text = ""
 
 
-Problems = Annotated[tuple[Problem, ...], BeforeValidator(_bounded)]
+Problems = Annotated[tuple[Problem, ...], BeforeValidator(bounded)]
 
 
 class MxHost(Facts):
@@ -57,7 +57,7 @@ class MxFacts(Facts):
     `fallback` holds the domain's own A/AAAA (RFC 5321 §5.1 implicit MX)."""
 
     status: Literal["mx", "null", "none", "unknown"]
-    hosts: Annotated[tuple[MxHost, ...], BeforeValidator(_bounded)] = ()
+    hosts: Annotated[tuple[MxHost, ...], BeforeValidator(bounded)] = ()
     fallback: TextList = ()
     error: Text = ""
 

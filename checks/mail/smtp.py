@@ -20,15 +20,13 @@ import base64
 import contextlib
 import ssl
 import time
-from datetime import UTC, datetime
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-
 from checks.base import probe_tls_context
 from checks.mail.transport_models import StarttlsFacts, StarttlsFailure
-from checks.shared.certs import analyse_chain, names_match, trust_anchors
+from checks.shared.served import judge_chain, served_chain
 
 MAX_LINE = 1000  # RFC 5321 §4.5.3.1.5 allows 512 octets per reply line; we accept some slack, not a flood
 MAX_REPLY_LINES = 100  # a real EHLO reply has about a dozen
@@ -120,11 +118,13 @@ async def probe_starttls(
     deadline_s: float,
     ca_file: Path | None = None,
     ehlo_name: str | None = None,
+    executor: Executor | None = None,
 ) -> StarttlsFacts:
     """Connect to `address`:`port`, the MX `mx_name`; EHLO, STARTTLS, handshake, QUIT; all within `deadline_s`.
 
     `ehlo_name`: the name we greet with; default an address literal of our end of the connection (RFC 5321 §4.1.3).
-    Never raises for anything the server does; the facts say how far the dialogue got and why it stopped.
+    Never raises for anything the server does; the facts say how far the dialogue got and why it stopped. The served
+    chain is judged in `executor` (None: the loop's default one), off the event loop.
     """
     mx = mx_name.rstrip(".").lower()
     started = time.monotonic()
@@ -138,7 +138,7 @@ async def probe_starttls(
                 reader, writer = await asyncio.open_connection(address, port, limit=MAX_LINE)
             except OSError as err:
                 raise _Stop("connect", f"no connection to {address} port {port}: {_os_reason(err)}") from None
-            await _dialogue(_Dialogue(reader, writer), writer, mx, ca_file, ehlo_name, facts)
+            await _dialogue(_Dialogue(reader, writer), writer, mx, (ca_file, executor), ehlo_name, facts)
     except _Stop as stop:
         facts["failure"] = stop.failure
         facts["reason"] = stop.reason
@@ -156,7 +156,7 @@ async def _dialogue(
     talk: _Dialogue,
     writer: asyncio.StreamWriter,
     mx: str,
-    ca_file: Path | None,
+    trust: tuple[Path | None, Executor | None],
     ehlo_name: str | None,
     facts: dict[str, Any],
 ) -> None:
@@ -194,45 +194,9 @@ async def _dialogue(
         facts["cipher"] = cipher[0] if cipher else None
         chain = served_chain(ssl_object)
         facts["chain_der_b64"] = tuple(base64.b64encode(der).decode("ascii") for der in chain)
-        facts.update(judge_chain(chain, mx, ca_file))
+        judged = await asyncio.get_running_loop().run_in_executor(trust[1], judge_chain, chain, mx, trust[0])
+        facts.update(judged)
     await _quit(talk, facts)
-
-
-def served_chain(ssl_object: ssl.SSLObject) -> tuple[bytes, ...]:
-    """The certificates the server sent, leaf first, DER. Python 3.11 has no public API for the chain beyond the
-    leaf (3.13 adds `get_unverified_chain`); the private method of the same name exists since 3.10."""
-    inner = getattr(ssl_object, "_sslobj", None)
-    getter = getattr(inner, "get_unverified_chain", None)
-    if getter is not None:
-        with contextlib.suppress(ssl.SSLError, ValueError, AttributeError):
-            chain = getter() or []
-            ders = tuple(c.public_bytes(ssl._ssl.ENCODING_DER) for c in chain)  # type: ignore[attr-defined]
-            if ders:
-                return ders
-    leaf = ssl_object.getpeercert(binary_form=True)
-    return (leaf,) if leaf else ()
-
-
-def judge_chain(chain: tuple[bytes, ...], mx: str, ca_file: Path | None) -> dict[str, Any]:
-    """Trust (system store + `ca_file`, as the TLS check) and the MX name match (RFC 6125) of a served chain."""
-    certificates = []
-    for der in chain:
-        try:
-            certificates.append(x509.load_der_x509_certificate(der))
-        except ValueError:
-            break
-    if not certificates:
-        return {"trusted": False, "trust_reason": "the server sent no certificate that parses"}
-    analysed = analyse_chain(certificates, trust_anchors(ca_file))
-    leaf = certificates[0]
-    now = datetime.now(UTC)
-    return {
-        "trusted": analysed.trust == "trusted",
-        "trust_reason": analysed.trust_reason,
-        "name_matches": names_match(mx, analysed.dns_names, analysed.ip_addresses),
-        "not_after": leaf.not_valid_after_utc.isoformat(),
-        "expired": leaf.not_valid_after_utc < now or leaf.not_valid_before_utc > now,
-    }
 
 
 async def _quit(talk: _Dialogue, facts: dict[str, Any]) -> None:

@@ -168,4 +168,52 @@ DANE_MISSING = FindingSpec(
     ),
 )
 
-TRANSPORT_FINDINGS = (STARTTLS_MISSING, STARTTLS_UNTRUSTED, DANE_UNSIGNED, DANE_MISMATCH, DANE_MISSING)
+MX_UNREACHABLE = FindingSpec(
+    "mail.mx.unreachable",
+    Severity.LOW,
+    "A mail server of the domain does not answer on port 25",
+    "The MX named in the detail refused the connection, did not finish the SMTP dialogue in time or rejected the "
+    "session. Sending servers try the next MX and retry later, so mail is delayed rather than lost; an MX that "
+    "stays unreachable for days makes senders bounce mail. Its STARTTLS and DANE could not be tested.",
+    "Remove MX records of servers that no longer receive mail, or make the server accept connections on port 25 "
+    "(firewall, service running, greeting with 220).",
+    de=Texts(
+        "Ein Mailserver der Domain antwortet nicht auf Port 25",
+        "Der im Detail genannte MX hat die Verbindung abgelehnt, den SMTP-Dialog nicht rechtzeitig beendet oder die "
+        "Sitzung zurückgewiesen. Absender versuchen den nächsten MX und später erneut, E-Mails verzögern sich also; "
+        "bleibt ein MX tagelang unerreichbar, weisen Absender E-Mails zurück. STARTTLS und DANE des Servers konnten "
+        "nicht geprüft werden.",
+        "Entfernen Sie MX-Einträge von Servern, die keine E-Mails mehr annehmen, oder sorgen Sie dafür, dass der "
+        "Server auf Port 25 Verbindungen annimmt (Firewall, Dienst gestartet, Begrüßung mit 220).",
+    ),
+)
+
+MX_THIRD_PARTY = FindingSpec(
+    "mail.mx.third_party",
+    Severity.INFO,
+    "Mail of the domain is received by servers outside the agency's scope",
+    "The MX hosts named in the detail are not the agency's (a hosted mail provider, a municipal data centre): the "
+    "monitor did not connect to them, so their STARTTLS and DANE are not tested here. The CERT can permit a provider "
+    "for probing (setting `POSTURE_MAIL_PROVIDERS`); the agency can add the hosts to its scope if they are its own.",
+    "Nothing to do if the provider is intended. Ask the provider for its STARTTLS and DANE support, or ask the CERT "
+    "to permit probing it.",
+    de=Texts(
+        "E-Mails der Domain nehmen Server außerhalb des Geltungsbereichs der Behörde an",
+        "Die im Detail genannten MX-Server gehören nicht der Behörde (ein E-Mail-Dienstleister, ein kommunales "
+        "Rechenzentrum): Der Monitor hat sich nicht mit ihnen verbunden, ihr STARTTLS und DANE werden hier also nicht "
+        "geprüft. Das CERT kann einen Dienstleister für die Prüfung freigeben (Einstellung "
+        "`POSTURE_MAIL_PROVIDERS`); sind es eigene Server, kann die Behörde sie in ihren Geltungsbereich aufnehmen.",
+        "Nichts zu tun, wenn der Dienstleister gewollt ist. Fragen Sie den Dienstleister nach STARTTLS und DANE oder "
+        "bitten Sie das CERT, ihn für die Prüfung freizugeben.",
+    ),
+)
+
+TRANSPORT_FINDINGS = (
+    STARTTLS_MISSING,
+    STARTTLS_UNTRUSTED,
+    DANE_UNSIGNED,
+    DANE_MISMATCH,
+    DANE_MISSING,
+    MX_UNREACHABLE,
+    MX_THIRD_PARTY,
+)

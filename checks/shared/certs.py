@@ -31,7 +31,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import TrustStoresRepository
 
 from checks.base import InvalidSetting
-from checks.tls.models import CertificateChain, CertificateFacts, TrustVerdict
+from checks.shared.cert_models import CertificateChain, CertificateFacts, TrustVerdict
 
 MAX_PATH = 8
 MAX_CA_FILE_BYTES = 10 * 1024 * 1024  # Mozilla's whole store is about 250 kB

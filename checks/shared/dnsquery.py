@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import secrets
 import struct
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 import dns.asyncquery
 import dns.exception
@@ -23,6 +24,9 @@ import dns.name
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+import dns.resolver
+
+from checks.base import DNS_NAMESERVERS, CheckMisconfigured
 
 EDNS_PAYLOAD = 1232  # DNS flag day 2020: no fragmented UDP
 SENDS = 3  # a UDP question is sent again after a third of its time-out, twice
@@ -195,3 +199,19 @@ class ResolverClient:
             raise QueryFailed("refused", f"resolver {self.name} refused the TCP connection") from None
         except (OSError, EOFError, dns.exception.DNSException) as err:
             raise QueryFailed("network", f"resolver {self.name} over TCP: {type(err).__name__}") from None
+
+
+def configured_resolvers(resources: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """The resolvers a check asks: the configured ones (POSTURE_DNS_SERVERS, `resources[DNS_NAMESERVERS]`), else
+    the system's (/etc/resolv.conf). Raises CheckMisconfigured when there are none."""
+    configured = resources.get(DNS_NAMESERVERS) or ()
+    if configured:
+        return [(str(address), int(port)) for address, port in configured]
+    try:
+        system = dns.resolver.Resolver(configure=True)
+    except dns.resolver.NoResolverConfiguration:
+        raise CheckMisconfigured("no resolver: POSTURE_DNS_SERVERS is empty and resolv.conf names none") from None
+    found = [(server, int(system.port)) for server in system.nameservers if isinstance(server, str)]
+    if not found:
+        raise CheckMisconfigured("no resolver: POSTURE_DNS_SERVERS is empty and resolv.conf names none")
+    return found

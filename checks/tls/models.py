@@ -11,8 +11,12 @@ from pydantic import Field, field_validator
 
 from checks.base import CheckConfig, CheckDetails, Facts
 
+# the certificate facts live with the trust code both certificate-judging checks share; re-exported for the TLS code
+from checks.shared.cert_models import CertificateChain as CertificateChain
+from checks.shared.cert_models import CertificateFacts as CertificateFacts
+from checks.shared.cert_models import TrustVerdict as TrustVerdict
+
 ProfileName = Literal["bsi_tr_02102_2", "mozilla_intermediate"]
-TrustVerdict = Literal["trusted", "self_signed", "untrusted_root", "incomplete_chain", "no_certificate"]
 PROTOCOLS: tuple[str, ...] = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # sslyze's scan command (a field of its AllScanCommandsAttempts) that lists each protocol's suites
 CIPHER_COMMANDS: dict[str, str] = {
@@ -74,38 +78,6 @@ class TlsConfig(CheckConfig):
         if len(set(value)) != len(value):
             raise ValueError("profiles are listed twice")
         return value
-
-
-class CertificateFacts(Facts):
-    subject: str
-    issuer: str
-    serial: str
-    sha256: str
-    not_before: datetime
-    not_after: datetime
-    key_type: str  # RSA, DSA, EC, Ed25519, Ed448, other
-    key_bits: int
-    curve: str | None = None
-    signature_algorithm: str  # dotted name, e.g. sha256WithRSAEncryption
-    signature_hash: str | None  # sha1, md5, sha256, ... (None for Ed25519)
-    self_issued: bool  # subject == issuer and the signature verifies with its own key
-    is_ca: bool
-
-
-class CertificateChain(Facts):
-    served: tuple[CertificateFacts, ...]  # index 0 is the leaf, as the server sent it
-    dns_names: tuple[str, ...] = ()
-    ip_addresses: tuple[str, ...] = ()
-    common_name: str | None = None
-    trust: TrustVerdict
-    trust_reason: str | None = None  # why not trusted, in our words
-    trusted_path: tuple[str, ...] = ()  # subjects from leaf to anchor when trusted
-    issuer_url_published: bool = False  # leaf/intermediate carries an AIA caIssuers URL
-    sslyze_validation_errors: tuple[str, ...] = ()  # cryptography's verdict per trust store, as evidence
-
-    @property
-    def leaf(self) -> CertificateFacts:
-        return self.served[0]
 
 
 class AcceptedSuite(Facts):

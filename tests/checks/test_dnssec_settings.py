@@ -75,7 +75,7 @@ async def test_agency_and_domain_settings_reach_the_check_and_a_change_rejudges_
             DomainRequest(lab.domain("monthly"), check_settings={"dnssec": {"expiry_warning_days": -1}}),
             ACTOR,
         )
-    await registration.register_domain("lk-dns", DomainRequest(lab.domain("monthly")), ACTOR)
+    await registration.register_domain("lk-dns", DomainRequest(lab.domain("monthly"), checks=("dnssec",)), ACTOR)
     await _scan_all_due(engine, lab, 1)
     assert await _open(engine) == {}  # 30 days left: nothing within the default 7 days
 

@@ -409,7 +409,7 @@ def test_policy_covers_a_host() -> None:
 
 
 def test_every_finding_has_german_texts_and_a_mail_key() -> None:
-    assert len({spec.key for spec in findings.POLICY_FINDINGS}) == len(findings.POLICY_FINDINGS) == 14
+    assert len({spec.key for spec in findings.POLICY_FINDINGS}) == len(findings.POLICY_FINDINGS) == 16
     for spec in findings.POLICY_FINDINGS:
         assert spec.key.startswith("mail.") and spec.de is not None and spec.remediation and spec.de.remediation
         assert "Sie" in spec.de.remediation + spec.de.meaning, spec.key
