@@ -12,20 +12,21 @@ test fails when either side changes its verdict.
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from checks.mail.evaluate import evaluate_policy
-from checks.mail.lookup import DnsLookup
-from checks.mail.policy import gather_policy
-from checks.shared.dnsquery import ResolverClient
+from monitor.oneoff import EXIT_CLEAN, EXIT_FINDINGS
 from tests.checkdmarc_peer import PeerRun, PeerVerdict, peer_verdict, run_checkdmarc
+from tests.conftest import POSTURE, posture_env
 from tests.dns_lab import PARENT, Zone, dns_lab
 
-MX_ADDRESS = "127.0.3.25"  # nothing listens: checkdmarc runs with --skip-tls, our policy half does not connect
+MX_ADDRESS = "127.0.3.25"  # nothing listens: checkdmarc runs with --skip-tls, our STARTTLS is not compared
 POLICY_PREFIXES = ("mail.spf.", "mail.dmarc.", "mail.tlsrpt.", "mail.mta_sts.")
 DOC = Path(__file__).resolve().parents[2] / "docs" / "mail-vs-checkdmarc.md"
 STS_MISSING = "mail.mta_sts.missing"  # no case but two publishes MTA-STS: both sides report it everywhere
@@ -133,8 +134,8 @@ CASES: dict[str, Case] = {
         Case(zone("stsinvalid", extra=('_mta-sts TXT "v=STSv1; id=not-an-id!"',)), frozenset({"mail.mta_sts.invalid"}),
              frozenset({"mail.mta_sts.invalid"})),
         # a valid TXT record, no policy host: checkdmarc fetches https://mta-sts.<domain>/ (the name does not resolve)
-        Case(zone("stsnopolicy", extra=('_mta-sts TXT "v=STSv1; id=20261204"',)), frozenset(),
-             frozenset({"mail.mta_sts.invalid"}), "sts-policy"),
+        Case(zone("stsnopolicy", extra=('_mta-sts TXT "v=STSv1; id=20261204"',)),
+             frozenset({"mail.mta_sts.invalid"}), frozenset({"mail.mta_sts.invalid"})),
     )
 }  # fmt: skip
 
@@ -146,14 +147,21 @@ ORG_ZONES = (ORG_CASE.zone, Zone("_dmarc", signed=False, records=(f'@ TXT "{ORG_
 ALL_CASES = {**CASES, "orgsub": ORG_CASE}
 
 
-async def our_keys(resolver: tuple[str, int], names: list[str]) -> dict[str, frozenset[str]]:
-    """Our DNS-policy verdict per name, through the same resolver."""
-    out: dict[str, frozenset[str]] = {}
-    async with ResolverClient(resolver[0], resolver[1], 2.0) as asker:
-        for name in names:
-            facts = await gather_policy(name, DnsLookup(asker))
-            out[name] = frozenset(o.key for o in evaluate_policy(facts) if o.key.startswith(POLICY_PREFIXES))
-    return out
+def our_keys(resolver: tuple[str, int], names: list[str]) -> dict[str, frozenset[str]]:
+    """Our verdict per name: the product, `posture scan NAME --checks mail --json` with POSTURE_DNS_SERVERS set to
+    the same resolver, four scans at a time; the DNS-policy keys of its observations."""
+    env = posture_env("sqlite+aiosqlite:///unused.db", POSTURE_DNS_SERVERS=json.dumps([f"{resolver[0]}:{resolver[1]}"]))
+
+    def scan(name: str) -> frozenset[str]:
+        argv = [*POSTURE, "scan", name, "--checks", "mail", "--json"]
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert done.returncode in (EXIT_CLEAN, EXIT_FINDINGS), done.stderr
+        (result,) = json.loads(done.stdout)["results"]
+        assert result["status"] == "ok", result["error"]
+        return frozenset(o["key"] for o in result["observations"] if o["key"].startswith(POLICY_PREFIXES))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(names, pool.map(scan, names), strict=True))
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,7 @@ async def _compare(zones: tuple[Zone, ...], cases: list[Case]) -> Compared:
         resolver = lab.start_resolver(port=53)
         names = [case.name for case in cases]
         run = run_checkdmarc(names, resolver)
-        ours = await our_keys(resolver, names)
+        ours = await asyncio.to_thread(our_keys, resolver, names)
     return Compared(ours, {name: peer_verdict(result) for name, result in run.results.items()}, run)
 
 
