@@ -123,7 +123,7 @@ Server = ts.RunningServer | ls.RunningLegacy
 
 
 def sslyze_cli(servers: Sequence[Server], cfg: TlsConfig, ca_file: Path, out: Path) -> float:
-    flags = sorted(f"--{c.value}" for c in scan_commands(cfg))
+    flags = sorted(f"--{c.value}" for c in scan_commands(cfg, port=443))  # the servers speak TLS from the first byte
     flags = [_CLI_FLAG.get(f, f) for f in flags]
     args = [sys.executable, "-m", "sslyze", "--quiet", "--json_out", str(out), "--certinfo_ca_file", str(ca_file)]
     args += flags + [f"{s.hostname}:{s.port}{{{s.host}}}" for s in servers]

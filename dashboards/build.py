@@ -81,6 +81,25 @@ def finding_changes(selector: str) -> list[PrometheusAnnotation]:
     ]
 
 
+def _mail_label(family: str, column: str, match: str, *, source: str = "policy") -> str:
+    """The label value of a `posture_mail_*` state gauge as a column of its own (the grids merge several such)."""
+    return (
+        f'max by (agency, endpoint, {column}) (label_replace(posture_mail_{family}{{agency{match}"$agency"}}, '
+        f'"{column}", "$1", "{source}", "(.*)"))'
+    )
+
+
+MAIL_COLUMNS = [
+    ("agency", "Behörde"),
+    ("endpoint", "Domain"),
+    ("spf", "SPF"),
+    ("dmarc", "DMARC"),
+    ("mta_sts", "MTA-STS"),
+    ("Value #D", "STARTTLS"),
+    ("Value #E", "DANE"),
+]
+MAIL_COLUMN_CONFIG = {"STARTTLS": unit("percentunit"), "DANE": unit("percentunit")}
+
 OVERVIEW = dashboard(
     "posture-overview",
     "Sicherheitslage Niedersachsen",
@@ -227,6 +246,39 @@ OVERVIEW = dashboard(
             sort=("Tage bis zum Ablauf", False),
             width=16,
         ),
+        row("E-Mail"),
+        bars(
+            "Domains ohne durchgesetztes DMARC je Behörde",
+            "Registered domains whose DMARC policy does not make receivers reject or quarantine forged mail: p=none, "
+            "no record, or an invalid one (the mail check's findings say which), per agency.",
+            "sort_desc(count by (agency) "
+            '(posture_mail_dmarc_policy{agency=~"$agency", policy=~"none|missing|invalid"}) '
+            'or count by (agency) (posture_mail_dmarc_policy{agency=~"$agency"}) * 0)',
+            "{{agency}}",
+            steps=RED_FROM_ONE,
+            links=AGENCY_LINK,
+            width=8,
+        ),
+        grid(
+            "E-Mail-Sicherheit der Domains",
+            "Every domain that receives mail, least protected first: the SPF and DMARC policy, the MTA-STS mode, and "
+            "the share of its contacted MX hosts that offer STARTTLS and that DANE authenticates (empty: no MX host "
+            "the scope admits was contacted).",
+            [
+                f"{_mail_label('spf_policy', 'spf', '=~')} * on (agency, endpoint) group_left (endpoint_id) "
+                "posture_endpoint_info",
+                _mail_label("dmarc_policy", "dmarc", "=~"),
+                _mail_label("mta_sts_mode", "mta_sts", "=~", source="mode"),
+                'posture_mail_starttls_coverage_ratio{agency=~"$agency"}',
+                'posture_mail_dane_coverage_ratio{agency=~"$agency"}',
+            ],
+            MAIL_COLUMNS,
+            hidden=["endpoint_id"],
+            columns_config=MAIL_COLUMN_CONFIG,
+            links={"Behörde": [to_agency(cell("agency"))], "Domain": [to_ui_domain(cell("endpoint_id"))]},
+            sort=("STARTTLS", False),
+            width=16,
+        ),
     ],
     [agency_variable(multi=True), check_variable(), severity_variable(), ui_base_variable()],
     finding_changes('agency=~"$agency"'),
@@ -363,6 +415,26 @@ AGENCY = dashboard(
             links={"Domain": [to_ui_domain(cell("endpoint_id"))]},
             sort=("validiert", False),
             width=12,
+        ),
+        row("E-Mail"),
+        grid(
+            "E-Mail-Sicherheit",
+            "The agency's domains: the SPF and DMARC policy, the MTA-STS mode, and the share of the contacted MX "
+            "hosts that offer STARTTLS and that DANE authenticates (empty: no MX host the scope admits was "
+            "contacted; an MX of a hosted provider is only listed).",
+            [
+                f"{_mail_label('spf_policy', 'spf', '=')} {WITH_ID}",
+                _mail_label("dmarc_policy", "dmarc", "="),
+                _mail_label("mta_sts_mode", "mta_sts", "=", source="mode"),
+                'posture_mail_starttls_coverage_ratio{agency="$agency"}',
+                'posture_mail_dane_coverage_ratio{agency="$agency"}',
+            ],
+            [column for column in MAIL_COLUMNS if column[0] != "agency"],
+            hidden=["endpoint_id"],
+            columns_config=MAIL_COLUMN_CONFIG,
+            links={"Domain": [to_ui_domain(cell("endpoint_id"))]},
+            sort=("STARTTLS", False),
+            width=24,
         ),
     ],
     [agency_variable(multi=False), check_variable(), severity_variable(), ui_base_variable()],

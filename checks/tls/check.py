@@ -13,8 +13,9 @@ from checks.tls import findings, metrics
 from checks.tls.evaluate import evaluate, untested_keys
 from checks.tls.grade import grade, weakest_suite
 from checks.tls.models import Handshake, ProfileName, TlsConfig, TlsDetails
+from checks.tls.probe import quick_handshake
 from checks.tls.profiles import judge, requirement_text
-from checks.tls.scan import quick_handshake, scan
+from checks.tls.scan import scan
 from monitor.models import Observation, Target
 
 FINISH_MARGIN_S = 2.0
@@ -23,7 +24,8 @@ FINISH_MARGIN_S = 2.0
 class TlsCheck(Check[TlsConfig, TlsDetails]):
     name: ClassVar[str] = "tls"
     description: ClassVar[str] = (
-        "TLS certificate, protocols, cipher suites, known TLS flaws, HSTS, BSI TR-02102-2 and Mozilla compliance, grade"
+        "TLS certificate, protocols, cipher suites, known TLS flaws, HSTS, BSI TR-02102-2 and Mozilla compliance, "
+        "grade; through SMTP STARTTLS on ports 25 and 587"
     )
     config_model = TlsConfig
     details_model = TlsDetails
@@ -47,7 +49,7 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
         stop_at = deadline - min(FINISH_MARGIN_S, 0.2 * max(0.0, deadline - loop.time()))
         probed = await quick_handshake(target, cfg)
         previous = previous_details(ctx)
-        if previous is not None and unchanged(previous, probed[1], cfg, ctx.now):
+        if previous is not None and unchanged(previous, probed.handshake, target, cfg, ctx.now):
             return previous  # one handshake, and the server is as it was: the last full scan's facts still hold
         connections = cfg.connections_per_server
         if previous is not None and previous.connection_limit is not None:
@@ -86,9 +88,12 @@ def previous_details(ctx: CheckContext) -> TlsDetails | None:
         return None  # stored by an older schema: one full scan at full speed instead
 
 
-def unchanged(previous: TlsDetails, handshake: Handshake | None, cfg: TlsConfig, now: datetime) -> bool:
-    """A full scan can be skipped: probes are on, the last full scan is recent, and the handshake is the same."""
+def unchanged(previous: TlsDetails, handshake: Handshake | None, target: Target, cfg: TlsConfig, now: datetime) -> bool:
+    """A full scan can be skipped: probes are on, the last full scan is recent and went the same way (STARTTLS or
+    not), and the handshake is the same."""
     if not cfg.full_scan_every_s or previous.scanned_at is None or handshake is None or previous.scan_errors:
+        return False
+    if previous.starttls != cfg.starttls_for(target.port):
         return False
     recent = (now - previous.scanned_at).total_seconds() < cfg.full_scan_every_s
     return recent and previous.handshake == handshake

@@ -73,11 +73,12 @@ def facts_from_result(
         host=target.host,
         port=target.port,
         sni=result.network_configuration.tls_server_name_indication,
+        starttls=cfg.starttls_for(target.port),
         certificate=_certificate(completed("certificate_info"), cfg),
         suites=suites,
         curves=curves,
         vulns=_vulns(completed),
-        http=_http(completed("http_headers")) if cfg.http_headers else None,
+        http=_http(completed("http_headers")) if cfg.asks_http(target.port) else None,
         mozilla_intermediate=_mozilla(result),
         scan_errors=errors,
     )

@@ -17,6 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
+
+from checks.tls.starttls import StarttlsFailed, smtp_starttls
 
 MAX_FLIGHT_BYTES = 256 * 1024  # a certificate chain of a few kB; anything near this is not a TLS server
 VERSIONS: dict[str, tuple[int, int]] = {"TLSv1.2": (3, 3), "TLSv1.1": (3, 2), "TLSv1.0": (3, 1), "SSLv3": (3, 0)}
@@ -31,6 +34,16 @@ _SIGNATURE_ALGORITHMS = (
     0x0202, 0x0402, 0x0101,
 )  # fmt: skip
 _NAMED_CURVES = {23: "secp256r1", 24: "secp384r1", 25: "secp521r1", 29: "X25519", 30: "X448"}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a ClientHello goes: an address and port, through SMTP STARTTLS first when `starttls` says so."""
+
+    address: str
+    port: int
+    starttls: Literal["smtp"] | None = None
+    ehlo_name: str | None = None  # None: an address literal of our end
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +116,16 @@ def _extension(kind: int, data: bytes) -> bytes:
 
 
 async def first_flight(
-    address: str, port: int, protocol: str, suites: Sequence[int], server_name: str | None, timeout_s: float
+    route: Route, protocol: str, suites: Sequence[int], server_name: str | None, timeout_s: float
 ) -> ServerFlight | None:
     """What the server sends after our ClientHello, up to ServerHelloDone; None when it refuses or says nothing
-    we can read (an alert, a close, another protocol version than asked for, a time-out)."""
+    we can read (an alert, a close, another protocol version than asked for, a time-out, no STARTTLS)."""
     try:
         async with asyncio.timeout(timeout_s):
-            reader, writer = await asyncio.open_connection(address, port)
+            reader, writer = await asyncio.open_connection(route.address, route.port)
             try:
+                if route.starttls == "smtp":
+                    await smtp_starttls(reader, writer, route.ehlo_name)
                 writer.write(client_hello(protocol, suites, server_name))
                 await writer.drain()
                 return parse_flight(await _handshake_bytes(reader), protocol)
@@ -118,7 +133,7 @@ async def first_flight(
                 writer.close()
                 with contextlib.suppress(OSError):
                     await writer.wait_closed()
-    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, StarttlsFailed):
         return None
 
 

@@ -27,6 +27,8 @@ CIPHER_COMMANDS: dict[str, str] = {
     "tls_1_2_cipher_suites": "TLSv1.2",
     "tls_1_3_cipher_suites": "TLSv1.3",
 }
+StarttlsSetting = Literal["auto", "none", "smtp"]
+SMTP_STARTTLS_PORTS = frozenset({25, 587})  # SMTP and submission (RFC 6409); 465 is implicit TLS (RFC 8314)
 DH_PROBE = "dh_groups"  # our own ClientHello offering only DH suites (checks/tls/hello.py): a part of its own
 
 
@@ -53,7 +55,14 @@ class TlsConfig(CheckConfig):
     profiles: tuple[ProfileName, ...] = Field(
         default=("bsi_tr_02102_2",), description="compliance profiles to report on"
     )
-    http_headers: bool = Field(default=True, description="ask for HTTP headers (HSTS) over TLS")
+    http_headers: bool = Field(
+        default=True, description="ask for HTTP headers (HSTS) over TLS (never through SMTP STARTTLS)"
+    )
+    starttls: StarttlsSetting = Field(
+        default="auto",
+        description="'smtp': greet, EHLO and STARTTLS (RFC 3207) before every TLS handshake, e.g. an MX; "
+        "'none': TLS from the first byte; 'auto': 'smtp' on ports 25 and 587, else 'none' (465 is implicit TLS)",
+    )
     expiry_warning_days: tuple[int, int, int] = Field(
         default=(30, 14, 7), description="days left at which tls.cert.expiring is low / medium / high"
     )
@@ -64,6 +73,16 @@ class TlsConfig(CheckConfig):
         description="between full scans, one quick handshake; a full scan only when the certificate, protocol "
         "or cipher changed or this much time passed since the last one (0: always a full scan)",
     )
+
+    def starttls_for(self, port: int) -> Literal["smtp"] | None:
+        """The protocol spoken before TLS on `port` (None: TLS from the first byte)."""
+        if self.starttls == "auto":
+            return "smtp" if port in SMTP_STARTTLS_PORTS else None
+        return "smtp" if self.starttls == "smtp" else None
+
+    def asks_http(self, port: int) -> bool:
+        """Whether the scan asks for HTTP headers: no HTTP is spoken after STARTTLS on a mail server."""
+        return self.http_headers and self.starttls_for(port) is None
 
     @field_validator("expiry_warning_days")
     @classmethod
@@ -118,6 +137,8 @@ class TlsDetails(CheckDetails):
     host: str
     port: int
     sni: str
+    # the scan went through SMTP STARTTLS (RFC 3207) before each handshake; None: TLS from the first byte
+    starttls: Literal["smtp"] | None = None
     certificate: CertificateChain | None
     suites: dict[str, tuple[AcceptedSuite, ...]] = Field(
         default_factory=dict, description="accepted suites per supported protocol version"

@@ -1,24 +1,23 @@
-"""The TLS check's I/O: a quick probe, then sslyze's scan commands on threads of our own, turned into facts.
+"""The TLS check's I/O after the quick probe (checks/tls/probe.py): sslyze's scan commands on threads of our own,
+turned into facts.
 
 The event loop never blocks: sslyze's connectivity test and its commands' jobs run on daemon threads
 (checks/tls/jobs.py), fact conversion in a bounded executor, our own ClientHello probes (checks/tls/hello.py) on the
-loop. Each command's outcome is kept on its own; the run stops at its deadline with what completed.
+loop. Each command's outcome is kept on its own; the run stops at its deadline with what completed. On an MX
+(`TlsConfig.starttls_for`) sslyze and our ClientHellos go through SMTP STARTTLS first; no HTTP headers are asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import logging
-import socket
-import ssl
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
+from sslyze.connection_helpers.opportunistic_tls_helpers import ProtocolWithOpportunisticTlsEnum
 from sslyze.errors import (
     ConnectionToServerFailed,
     ConnectionToServerTimedOut,
@@ -42,7 +41,7 @@ from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
 from sslyze.server_connectivity import ServerConnectivityInfo, check_connectivity_to_server
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
-from checks.base import CheckMisconfigured, TargetUnreachable, is_ip_literal, probe_tls_context
+from checks.base import TargetUnreachable, is_ip_literal
 from checks.shared.certs import analyse_chain, prime_trust_stores, trust_anchors
 from checks.tls import hello
 from checks.tls.closing import RunSockets, owned_by
@@ -55,7 +54,8 @@ from checks.tls.facts import (
 )
 from checks.tls.http_cap import install as cap_http_reads
 from checks.tls.jobs import Attempt, in_daemon_thread, run_commands
-from checks.tls.models import CIPHER_COMMANDS, DH_PROBE, AcceptedSuite, Handshake, TlsConfig, TlsDetails
+from checks.tls.models import CIPHER_COMMANDS, DH_PROBE, AcceptedSuite, TlsConfig, TlsDetails
+from checks.tls.probe import Probed
 from checks.tls.suites import key_bits
 from monitor.models import Target
 
@@ -78,23 +78,26 @@ def scan_executor(ctx_executor: Executor | None) -> Executor:
         return _pool
 
 
-def scan_commands(cfg: TlsConfig) -> set[ScanCommand]:
+def scan_commands(cfg: TlsConfig, port: int) -> set[ScanCommand]:
     """The sslyze scan commands of one TLS check; the bench passes the same list to `python -m sslyze`."""
     commands = set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER)
-    if cfg.http_headers:
+    if cfg.asks_http(port):
         commands.add(ScanCommand.HTTP_HEADERS)
     return commands
 
 
-def build_request(target: Target, cfg: TlsConfig, address: str) -> ServerScanRequest:
+def build_request(target: Target, cfg: TlsConfig, probed: Probed) -> ServerScanRequest:
     try:
-        location = ServerNetworkLocation(hostname=target.host, port=target.port, ip_address=address)
+        location = ServerNetworkLocation(hostname=target.host, port=target.port, ip_address=probed.address)
     except ServerHostnameCouldNotBeResolved:
         raise TargetUnreachable(f"DNS: {target.host} does not resolve") from None
+    smtp = cfg.starttls_for(target.port) == "smtp"
     network = ServerNetworkConfiguration(
         tls_server_name_indication=target.host,
         network_timeout=cfg.network_timeout_s,
         network_max_retries=cfg.network_max_retries,
+        tls_opportunistic_encryption=ProtocolWithOpportunisticTlsEnum.SMTP if smtp else None,
+        smtp_ehlo_hostname=probed.ehlo_name if smtp else None,
     )
     extra = ScanCommandsExtraArguments(
         certificate_info=CertificateInfoExtraArgument(custom_ca_file=cfg.ca_file) if cfg.ca_file else None
@@ -102,24 +105,16 @@ def build_request(target: Target, cfg: TlsConfig, address: str) -> ServerScanReq
     return ServerScanRequest(
         server_location=location,
         network_configuration=network,
-        scan_commands=scan_commands(cfg),
+        scan_commands=scan_commands(cfg, target.port),
         scan_commands_extra_arguments=extra,
     )
-
-
-async def quick_handshake(target: Target, cfg: TlsConfig) -> tuple[str, Handshake | None]:
-    """The address to scan and what one handshake shows (None when it could not complete here)."""
-    if cfg.ca_file is not None and not cfg.ca_file.is_file():
-        raise CheckMisconfigured(f"ca_file {cfg.ca_file} is not a readable file")
-    address = str(cfg.address) if cfg.address is not None else target.address or await resolve(target)
-    return address, await probe(target, cfg, address)
 
 
 async def scan(
     target: Target,
     cfg: TlsConfig,
     executor: Executor | None,
-    probed: tuple[str, Handshake | None],
+    probed: Probed,
     *,
     stop_at: float,
     connections: int,
@@ -129,14 +124,13 @@ async def scan(
     Commands that failed on connectivity are tried again at one connection at a time (servers that take one
     connection at a time: appliances, `openssl s_server`); `connection_limit` in the facts remembers that it helped.
     """
-    address, handshake = probed
-    request = build_request(target, cfg, address)
+    request = build_request(target, cfg, probed)
     loop = asyncio.get_running_loop()
     pool = scan_executor(executor)
     await loop.run_in_executor(pool, prime_trust_stores)
     sockets = RunSockets()  # cut when this run ends: no sslyze thread outlives it by more than a moment
     try:
-        return await _scan(target, cfg, pool, address, handshake, request, stop_at, connections, sockets)
+        return await _scan(target, cfg, pool, probed, request, stop_at, connections, sockets)
     finally:
         sockets.cut()
 
@@ -145,8 +139,7 @@ async def _scan(
     target: Target,
     cfg: TlsConfig,
     pool: Executor,
-    address: str,
-    handshake: Handshake | None,
+    probed: Probed,
     request: ServerScanRequest,
     stop_at: float,
     connections: int,
@@ -158,7 +151,7 @@ async def _scan(
         async with asyncio.timeout_at(stop_at):
             probing = await in_daemon_thread(owned_by(sockets, check_connectivity_to_server), location, network)
     except ServerTlsConfigurationNotSupported as err:
-        return await first_flights_only(target, cfg, address, handshake, err, stop_at, pool)
+        return await first_flights_only(target, cfg, probed, err, stop_at, pool)
     except ConnectionToServerFailed as err:
         raise unreachable(err, cfg) from None
     server = ServerConnectivityInfo(server_location=location, network_configuration=network, tls_probing_result=probing)
@@ -178,10 +171,10 @@ async def _scan(
     untested = {command.value: DEADLINE for command in request.scan_commands if command not in attempts}
     result = _server_result(request, probing, attempts)
     details = await loop.run_in_executor(pool, facts_from_result, result, target, cfg, untested)
-    details = await with_dh_groups(details, address, target, cfg, stop_at)
+    details = await with_dh_groups(details, probed, target, cfg, stop_at)
     require_core(details)
     return details.model_copy(
-        update={"handshake": handshake, "scanned_at": datetime.now(UTC), "connection_limit": limit}
+        update={"handshake": probed.handshake, "scanned_at": datetime.now(UTC), "connection_limit": limit}
     )
 
 
@@ -231,7 +224,7 @@ def require_core(details: TlsDetails) -> None:
 
 
 async def with_dh_groups(
-    details: TlsDetails, address: str, target: Target, cfg: TlsConfig, stop_at: float
+    details: TlsDetails, probed: Probed, target: Target, cfg: TlsConfig, stop_at: float
 ) -> TlsDetails:
     """The DH group a client without RFC 7919 gets, from our own ClientHello offering only DH suites.
 
@@ -247,7 +240,7 @@ async def with_dh_groups(
         return details.model_copy(update={"scan_errors": {**details.scan_errors, DH_PROBE: DEADLINE}})
     protocol = legacy[0]
     flight = await hello.first_flight(
-        address, target.port, protocol, hello.suites_for(protocol, dh_only=True),
+        _hello_route(target, cfg, probed), protocol, hello.suites_for(protocol, dh_only=True),
         None if is_ip_literal(target.host) else target.host, min(float(cfg.network_timeout_s), remaining),
     )  # fmt: skip
     if flight is None or flight.dh_bits is None:
@@ -267,8 +260,7 @@ def _with_suite(
 async def first_flights_only(
     target: Target,
     cfg: TlsConfig,
-    address: str,
-    handshake: Handshake | None,
+    probed: Probed,
     refusal: ConnectionToServerFailed,
     stop_at: float,
     pool: Executor,
@@ -284,7 +276,7 @@ async def first_flights_only(
         if remaining <= 0:
             break
         flight = await hello.first_flight(
-            address, target.port, protocol, hello.suites_for(protocol), server_name,
+            _hello_route(target, cfg, probed), protocol, hello.suites_for(protocol), server_name,
             min(float(cfg.network_timeout_s), remaining),
         )  # fmt: skip
         if flight is not None:
@@ -297,17 +289,26 @@ async def first_flights_only(
     served = next((f.certificates for f in flights if f.certificates), ())
     chain = await loop.run_in_executor(pool, _chain, served, cfg)
     log.info("%s: sslyze found no way to talk to it (%s); read its first flights", target.display, _tail(str(refusal)))
-    untested = {c.value: NO_CONNECTIVITY for c in scan_commands(cfg) if c.value != "certificate_info" or chain is None}
+    untested = {
+        c.value: NO_CONNECTIVITY
+        for c in scan_commands(cfg, target.port)
+        if c.value != "certificate_info" or chain is None
+    }
     return TlsDetails(
         host=target.host,
         port=target.port,
         sni=server_name or "",
+        starttls=cfg.starttls_for(target.port),
         certificate=chain,
         suites=suites,
         scan_errors=untested,
-        handshake=handshake,
+        handshake=probed.handshake,
         scanned_at=datetime.now(UTC),
     )
+
+
+def _hello_route(target: Target, cfg: TlsConfig, probed: Probed) -> hello.Route:
+    return hello.Route(probed.address, target.port, cfg.starttls_for(target.port), probed.ehlo_name)
 
 
 def _chain(served: tuple[bytes, ...], cfg: TlsConfig) -> Any:
@@ -326,82 +327,6 @@ def unreachable(err: ConnectionToServerFailed, cfg: TlsConfig) -> TargetUnreacha
     if isinstance(err, ServerRejectedConnection):
         return TargetUnreachable("TCP connection refused")
     return TargetUnreachable(f"no TLS handshake possible: {_tail(str(err))}")
-
-
-async def resolve(target: Target) -> str:
-    """The address to scan, resolved without blocking the loop (sslyze would resolve synchronously)."""
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise TargetUnreachable(f"DNS: {target.host} does not resolve") from None
-    if not infos:
-        raise TargetUnreachable(f"DNS: {target.host} has no address")
-    return str(infos[0][4][0])
-
-
-async def probe(target: Target, cfg: TlsConfig, address: str) -> Handshake | None:
-    """One quick handshake on the event loop, so that a dead, silent or non-TLS port fails fast and clearly.
-
-    sslyze's own connectivity test tries several protocol versions, each with the full network timeout, and
-    reports every failure as "no TLS version supported". A handshake the probe cannot complete for protocol
-    reasons (e.g. an SSL 3.0-only server) is left to sslyze.
-    """
-    timeout = float(cfg.network_timeout_s)
-    try:
-        async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(address, target.port)
-    except TimeoutError:
-        raise TargetUnreachable(f"no TCP connection within {timeout:g} s") from None
-    except OSError as err:
-        raise TargetUnreachable(f"TCP connect failed: {err.strerror or type(err).__name__}") from None
-    try:
-        async with asyncio.timeout(timeout):
-            await writer.start_tls(
-                probe_tls_context(), server_hostname=None if is_ip_literal(target.host) else target.host
-            )
-    except TimeoutError:
-        raise TargetUnreachable(
-            f"no TLS handshake within {timeout:g} s: the port accepts TCP but does not answer a ClientHello"
-        ) from None
-    except (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError):
-        raise TargetUnreachable("the server closed the connection during the TLS handshake") from None
-    except ssl.SSLError as err:
-        if err.reason in _NOT_TLS_REASONS:
-            raise TargetUnreachable(f"the port does not speak TLS ({err.reason})") from None
-        # a TLS alert or a protocol we cannot speak here: sslyze knows more versions and suites
-        return None
-    else:
-        return _handshake(writer)
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
-            async with asyncio.timeout(1):
-                await writer.wait_closed()
-        del reader
-
-
-# OpenSSL reason codes (ssl.SSLError.reason) meaning "the peer's bytes are not a TLS record"
-_NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "HTTPS_PROXY_REQUEST", "RECORD_LAYER_FAILURE",
-                              "PACKET_LENGTH_TOO_LONG", "UNKNOWN_PROTOCOL"})  # fmt: skip
-
-
-def _handshake(writer: asyncio.StreamWriter) -> Handshake | None:
-    ssl_object = writer.get_extra_info("ssl_object")
-    if not isinstance(ssl_object, ssl.SSLObject):
-        return None
-    try:
-        certificate = ssl_object.getpeercert(binary_form=True)
-    except ValueError:  # "handshake not done yet": the server already asked to renegotiate
-        return None
-    cipher = ssl_object.cipher()
-    if not certificate or cipher is None:
-        return None
-    return Handshake(
-        certificate_sha256=hashlib.sha256(certificate).hexdigest(),
-        protocol=ssl_object.version() or "",
-        cipher=cipher[0],
-    )
 
 
 def _tail(message: str) -> str:

@@ -9,12 +9,11 @@ import datetime as dt
 import hashlib
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -22,21 +21,18 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from checks.base import FindingSpec
 from checks.mail.dane import association_data, fetch_tlsa, match_tlsa, tlsa_owner
-from checks.mail.smtp import MAX_LINE, ehlo_keywords, probe_starttls
+from checks.mail.smtp import probe_starttls
 from checks.mail.transport_findings import TRANSPORT_FINDINGS
 from checks.mail.transport_models import StarttlsFacts, TlsaFacts, TlsaRecord
+from checks.shared.smtp import MAX_LINE, ehlo_keywords
 from monitor.models import Severity
 from tests.dns_lab import Zone, dns_lab
+from tests.servers import raw_server, smtpd
 from tests.test_catalogue_languages import ENGLISH_WORD, prose
 
 MX = "mx1.mail.test"
 DANE_ZONES = ("danegood", "danebad", "daneplain", "danenone")
 DANE_MX = tuple(f"mx1.{label}.dnssec.test" for label in DANE_ZONES)
-
-
-class _Sink:
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        return "250 OK"
 
 
 @pytest.fixture(scope="module")
@@ -57,16 +53,6 @@ def _server_context(cert: trustme.LeafCert) -> ssl.SSLContext:
     return context
 
 
-@contextlib.contextmanager
-def _smtpd(address: str, context: ssl.SSLContext | None, **kwargs: object) -> Iterator[Controller]:
-    controller = Controller(_Sink(), hostname=address, port=25, tls_context=context, **kwargs)
-    controller.start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
-
-
 @pytest.fixture(scope="module")
 def leaf(ca: trustme.CA) -> trustme.LeafCert:
     return ca.issue_cert(MX, *DANE_MX)
@@ -76,40 +62,14 @@ def leaf(ca: trustme.CA) -> trustme.LeafCert:
 def servers(ca: trustme.CA, leaf: trustme.LeafCert) -> Iterator[None]:
     stranger = trustme.CA()  # a CA neither the system store nor the agency's bundle holds
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_smtpd("127.0.0.41", _server_context(leaf), server_hostname=MX))
+        stack.enter_context(smtpd("127.0.0.41", _server_context(leaf), server_hostname=MX))
         # no STARTTLS, but the word in the host name and the greeting: neither is an offer
         stack.enter_context(
-            _smtpd("127.0.0.42", None, server_hostname="starttls.mail.test", ident="ESMTP STARTTLS ready")
+            smtpd("127.0.0.42", None, server_hostname="starttls.mail.test", ident="ESMTP STARTTLS ready")
         )
-        stack.enter_context(_smtpd("127.0.0.43", _server_context(ca.issue_cert("other.example"))))
-        stack.enter_context(_smtpd("127.0.0.44", _server_context(stranger.issue_cert(MX))))
+        stack.enter_context(smtpd("127.0.0.43", _server_context(ca.issue_cert("other.example"))))
+        stack.enter_context(smtpd("127.0.0.44", _server_context(stranger.issue_cert(MX))))
         yield
-
-
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@contextlib.asynccontextmanager
-async def _raw_server(address: str, handler: Handler) -> AsyncIterator[None]:
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
-        with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
-            await handler(reader, writer)
-        writer.close()
-
-    server = await asyncio.start_server(serve, address, 25, reuse_address=True)
-    try:
-        yield
-    finally:
-        server.close()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
 
 
 # --- STARTTLS ----------------------------------------------------------------------------------------------
@@ -180,7 +140,7 @@ async def test_a_self_signed_certificate(tmp_path: Path, ca_file: Path) -> None:
     )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(pem)
-    with _smtpd("127.0.0.48", context, server_hostname=MX):
+    with smtpd("127.0.0.48", context, server_hostname=MX):
         facts = await probe_starttls("127.0.0.48", MX, deadline_s=10, ca_file=ca_file)
     assert facts.upgraded and not facts.trusted and facts.name_matches
     assert "own key" in (facts.trust_reason or "")
@@ -193,7 +153,7 @@ async def test_a_tarpit_ends_by_the_deadline() -> None:
             await writer.drain()
             await asyncio.sleep(1)
 
-    async with _raw_server("127.0.0.45", drip):
+    async with raw_server("127.0.0.45", drip):
         started = time.monotonic()
         facts = await probe_starttls("127.0.0.45", MX, deadline_s=1.5)
         elapsed = time.monotonic() - started
@@ -205,7 +165,7 @@ async def test_a_silent_server_ends_by_the_deadline() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(3600)
 
-    async with _raw_server("127.0.0.45", silent):
+    async with raw_server("127.0.0.45", silent):
         facts = await probe_starttls("127.0.0.45", MX, deadline_s=0.5)
     assert facts.failure == "timeout" and facts.duration_s < 1.5
 
@@ -229,7 +189,7 @@ async def test_a_454_to_starttls() -> None:
     async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _scripted(reader, writer, b"454 4.7.0 TLS not available due to temporary reason\r\n")
 
-    async with _raw_server("127.0.0.46", server):
+    async with raw_server("127.0.0.46", server):
         facts = await probe_starttls("127.0.0.46", MX, deadline_s=5)
     assert facts.greeting_code == 220 and facts.offered  # lower-case keyword, multi-line greeting
     assert facts.failure == "starttls_rejected" and facts.starttls_code == 454 and not facts.upgraded
@@ -240,7 +200,7 @@ async def test_clear_text_after_220_to_starttls_is_refused() -> None:
     async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _scripted(reader, writer, b"220 go ahead\r\n250 injected\r\n")
 
-    async with _raw_server("127.0.0.46", server):
+    async with raw_server("127.0.0.46", server):
         facts = await probe_starttls("127.0.0.46", MX, deadline_s=5)
     assert facts.failure == "protocol" and not facts.upgraded
 
@@ -256,10 +216,10 @@ async def test_an_overlong_line_and_a_flood_are_capped() -> None:
             writer.write(b"220-more\r\n" * 100)
             await writer.drain()
 
-    async with _raw_server("127.0.0.47", long_line):
+    async with raw_server("127.0.0.47", long_line):
         facts = await probe_starttls("127.0.0.47", MX, deadline_s=5)
     assert facts.failure == "protocol" and "longer" in (facts.reason or "")
-    async with _raw_server("127.0.0.47", flood):
+    async with raw_server("127.0.0.47", flood):
         facts = await probe_starttls("127.0.0.47", MX, deadline_s=5)
     assert facts.failure == "protocol" and facts.duration_s < 4
 
@@ -277,7 +237,7 @@ async def test_a_failed_handshake_after_220() -> None:
         await writer.drain()
         await asyncio.sleep(3600)
 
-    async with _raw_server("127.0.0.47", server):
+    async with raw_server("127.0.0.47", server):
         facts = await probe_starttls("127.0.0.47", MX, deadline_s=5)
     assert facts.failure == "handshake" and facts.offered and facts.starttls_code == 220 and not facts.upgraded
 
@@ -295,10 +255,10 @@ async def test_over_ipv6_loopback() -> None:
         await writer.drain()
         await reader.readline()
 
-    async with _raw_server("::1", server):
+    async with raw_server("::1", server):
         facts = await probe_starttls("::1", MX, deadline_s=5)
     assert facts.failure == "starttls_rejected" and facts.address == "::1"
-    async with _raw_server("::1", recording):
+    async with raw_server("::1", recording):
         facts = await probe_starttls("::1", MX, deadline_s=5)
     assert seen == [b"EHLO [IPv6:::1]\r\n"] and facts.failure == "ehlo_rejected" and facts.ehlo_code == 502
 
@@ -309,7 +269,7 @@ async def test_a_rejecting_greeting_and_a_refused_connection() -> None:
         await writer.drain()
         await reader.readline()
 
-    async with _raw_server("127.0.0.47", busy):
+    async with raw_server("127.0.0.47", busy):
         facts = await probe_starttls("127.0.0.47", MX, deadline_s=5)
     assert facts.failure == "greeting_rejected" and facts.greeting_code == 554
     facts = await probe_starttls("127.0.0.49", MX, deadline_s=5)
@@ -323,7 +283,7 @@ async def test_a_reset_mid_dialogue() -> None:
         await reader.readline()
         writer.transport.abort()
 
-    async with _raw_server("127.0.0.47", hang_up):
+    async with raw_server("127.0.0.47", hang_up):
         facts = await probe_starttls("127.0.0.47", MX, deadline_s=5)
     assert facts.failure == "closed" and facts.greeting_code == 220
 

@@ -51,6 +51,8 @@ def test_the_daemon_checks_registered_domains_and_exports_them_by_name(
         wanted = {
             'posture_dnssec_secure{agency="lk-dns",endpoint="good.dnssec.test"} 1.0',
             'posture_dnssec_secure{agency="lk-dns",endpoint="plain.dnssec.test"} 0.0',
+            'posture_mail_spf_policy{agency="lk-dns",endpoint="good.dnssec.test",policy="missing"} 1.0',
+            'posture_mail_receives_mail{agency="lk-dns",endpoint="plain.dnssec.test"} 1.0',
         }
         try:
             deadline = time.monotonic() + 30
@@ -69,7 +71,12 @@ def test_the_daemon_checks_registered_domains_and_exports_them_by_name(
                 'posture_dnssec_signature_expiry_timestamp_seconds{agency="lk-dns",endpoint="good.dnssec.test"}' in text
             )
             assert 'kind="domain"' in text and 'port=""' in text  # posture_endpoint_info of the domains
-            assert _open_findings(tmp_path / "posture.db") == {("plain.dnssec.test", "dns.dnssec.unsigned")}
+            found = _open_findings(tmp_path / "posture.db")
+            assert {f for f in found if f[1].startswith("dns.")} == {("plain.dnssec.test", "dns.dnssec.unsigned")}
+            for domain in ("good.dnssec.test", "plain.dnssec.test"):
+                assert {(domain, "mail.spf.missing"), (domain, "mail.dmarc.missing")} <= found
+                # the lab's MX has a documentation address, which the scope (names only) does not hold: not contacted
+                assert (domain, "mail.mx.third_party") in found
         finally:
             daemon.terminate()
             _, stderr = daemon.communicate(timeout=15)
