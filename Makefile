@@ -59,6 +59,7 @@ bench: venv
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/web_ui.py
 	$(BIN)/python bench/dnssec.py
+	$(BIN)/python bench/mail.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/tls_probe.py
 	$(BIN)/python bench/ports_probe.py

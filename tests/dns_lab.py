@@ -164,19 +164,23 @@ def _loopback() -> str:
     return f"127.{random.randint(16, 250)}.{random.randint(1, 250)}.{random.randint(2, 250)}"
 
 
-def _free_endpoint() -> tuple[str, int]:
-    """An address and a port free for both UDP and TCP."""
+def _free_endpoint(port: int = 0) -> tuple[str, int]:
+    """An address and a port free for both UDP and TCP; `port` when given (a fixed port, e.g. 53, on a random
+    address: for clients such as checkdmarc that cannot be told another port)."""
     for _ in range(50):
         address = _loopback()
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind((address, 0))
-            port = int(tcp.getsockname()[1])
+            try:
+                tcp.bind((address, port))
+            except OSError:
+                continue
+            port_found = int(tcp.getsockname()[1])
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
                 try:
-                    udp.bind((address, port))
+                    udp.bind((address, port_found))
                 except OSError:
                     continue
-        return address, port
+        return address, port_found
     raise RuntimeError("no free loopback address and port")
 
 
@@ -250,9 +254,12 @@ class DnsLab:
         """Every child zone's name, in the order the zones were given."""
         return [self.domain(zone.label) for zone in self.zones]
 
-    def start_resolver(self, *, validating: bool = True, refuse: bool = False, verbosity: int = 1) -> tuple[str, int]:
-        """Another unbound in front of the lab's knotd: validating or not, or one that refuses every query."""
-        address, port = _free_endpoint()
+    def start_resolver(
+        self, *, validating: bool = True, refuse: bool = False, verbosity: int = 1, port: int = 0
+    ) -> tuple[str, int]:
+        """Another unbound in front of the lab's knotd: validating or not, or one that refuses every query; on a
+        free port, or on `port` (e.g. 53) of a random loopback address."""
+        address, port = _free_endpoint(port)
         folder = Path(tempfile.mkdtemp(prefix="unbound-", dir=self.folder))
         config = folder / "unbound.conf"
         config.write_text(
