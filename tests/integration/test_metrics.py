@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from dashboards.build import DASHBOARDS
 from dashboards.kit import expressions, substitute
 from tests.conftest import POSTURE, Posture, free_port, posture_env
-from tests.dns_lab import DnsLab, Zone, dns_lab
+from tests.dns_lab import DEFAULT_RECORDS, DnsLab, Zone, dns_lab
 from tests.mqtt_broker import Broker, start_broker
 from tests.waiting import wait_for
 
@@ -41,9 +41,11 @@ def http_get(url: str, timeout: float = 5, token: str | None = None) -> bytes:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A daemon scanning a local web server (reachability + ports), a TLS server and two domains (dnssec: one signed,
-    one not, in a DNSSEC lab on loopback), its broker, and Prometheus scraping it."""
-    with dns_lab([Zone("signed"), Zone("plain", signed=False)]) as lab:
+    """A daemon scanning a local web server (reachability + ports), a TLS server and two domains (dnssec and mail: one
+    signed, whose MX is an SMTP server with STARTTLS on loopback, one not, in a DNSSEC lab on loopback), its broker,
+    and Prometheus scraping it."""
+    signed = Zone("signed", records=(*DEFAULT_RECORDS[:3], "mail A 127.0.0.22", '@ TXT "v=spf1 mx -all"'))
+    with dns_lab([signed, Zone("plain", signed=False)]) as lab:
         yield from _stack(tmp_path_factory, lab)
 
 
@@ -51,16 +53,18 @@ def _stack(tmp_path_factory: pytest.TempPathFactory, lab: DnsLab) -> Iterator[di
     workdir = tmp_path_factory.mktemp("metrics")
     broker: Broker = start_broker(workdir / "broker")
     # a web server and an unauthenticated Redis (a critical exposure) on 127.0.0.21, in their own process
-    # and a TLS server with a certificate from a CA nobody trusts
+    # and a TLS server with a certificate from a CA nobody trusts; the signed domain's MX on 127.0.0.22:25
     serve = (
         "import asyncio, ssl, trustme\n"
         "from tests.checks.ports_listeners import http, listening, redis\n"
+        "from tests.servers import smtpd\n"
         "async def main():\n"
         "    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
-        "    trustme.CA().issue_cert('127.0.0.21').configure_cert(context)\n"
+        "    trustme.CA().issue_cert('127.0.0.21', 'mail.signed.dnssec.test').configure_cert(context)\n"
         "    tls = await asyncio.start_server(http, '127.0.0.21', 8443, ssl=context)\n"
         "    async with tls, listening([('127.0.0.21', 8080, http), ('127.0.0.21', 6379, redis)]):\n"
-        "        await asyncio.Event().wait()\n"
+        "        with smtpd('127.0.0.22', context):\n"
+        "            await asyncio.Event().wait()\n"
         "asyncio.run(main())\n"
     )
     web = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, stderr=subprocess.DEVNULL)
