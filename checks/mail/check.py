@@ -21,10 +21,12 @@ from checks.base import (
 from checks.mail.details import MailConfig, MailDetails
 from checks.mail.dmarc import bundled_psl
 from checks.mail.findings import POLICY_FINDINGS
-from checks.mail.lookup import DEFAULT_BUDGET, DnsLookup
+from checks.mail.lookup import DEFAULT_BUDGET, Answer, DnsLookup
 from checks.mail.policy import gather_policy
+from checks.mail.reuse import Reuse
 from checks.mail.transport import Reachable, fetch_sts_policy, probe_mx_hosts
 from checks.mail.transport_findings import TRANSPORT_FINDINGS
+from checks.mail.transport_models import StarttlsFacts, TlsaFacts
 from checks.mail.verdict import dane_authenticated, evaluate_mail, untested
 from checks.shared.certs import check_ca_file
 from checks.shared.dnsquery import QueryFailed, ResolverClient, configured_resolvers
@@ -64,6 +66,11 @@ class MailCheck(Check[MailConfig, MailDetails]):
         MetricFamily(DANE, "share of the contacted MX hosts a DNSSEC-secure TLSA record authenticates"),
     )
 
+    def __init__(self) -> None:
+        self._starttls: Reuse[StarttlsFacts] = Reuse()
+        self._tlsa: Reuse[TlsaFacts] = Reuse()
+        self._answers: Reuse[tuple[Answer, float]] = Reuse()
+
     @classmethod
     def check_settings_on_host(cls, cfg: MailConfig) -> None:
         if cfg.ca_file is not None:
@@ -74,10 +81,12 @@ class MailCheck(Check[MailConfig, MailDetails]):
             raise CheckMisconfigured(f"the mail check runs on domains, not on the endpoint {target.display}")
         domain = target.host.rstrip(".").lower()
         resolver = configured_resolvers(ctx.resources)[0]
-        where = Reachable(target.scope, tuple(ctx.resources.get(MAIL_PROVIDERS) or ()), resolver, cfg, ctx.executor)
+        providers = tuple(ctx.resources.get(MAIL_PROVIDERS) or ())
+        where = Reachable(target.scope, providers, resolver, cfg, ctx.executor, self._starttls, self._tlsa)
         try:
             async with ResolverClient(resolver[0], resolver[1], cfg.query_timeout_s) as client:
-                lookup = DnsLookup(client, budget=DEFAULT_BUDGET + 2 * cfg.max_mx + 2)
+                budget = DEFAULT_BUDGET + 2 * cfg.max_mx + 2
+                lookup = DnsLookup(client, budget, self._answers, resolver, cfg.probe_reuse_s)
                 policy = await gather_policy(domain, lookup, bundled_psl())
                 if policy.mx.status == "unknown" and policy.spf.status == "unknown":
                     raise TargetUnreachable(f"the resolver {resolver[0]} gave no answer: {policy.mx.error}")

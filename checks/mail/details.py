@@ -34,6 +34,13 @@ class MailConfig(CheckConfig):
     max_mx: int = Field(
         default=10, ge=1, le=20, description="MX hosts probed per run, lowest preference first; the rest are listed"
     )
+    probe_reuse_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=3600,
+        description="how long one MX's STARTTLS probe and TLSA answer serve every domain that uses that MX (a "
+        "provider's MX is probed once, not once per domain); 0: every run probes its own",
+    )
     ca_file: Path | None = Field(
         default=None,
         description="extra PEM trust anchors (an internal PKI's root) for the MX and MTA-STS certificates; "

@@ -7,9 +7,9 @@ per-run budget: a hostile SPF chain cannot make one run ask thousands of questio
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import dns.message
 import dns.name
@@ -17,8 +17,25 @@ import dns.rcode
 import dns.rdatatype
 
 from checks.mail.models import PolicyRecordFacts, Problem
+from checks.mail.reuse import Reuse
 
 DEFAULT_BUDGET = 60  # questions per run: SPF (at most ~30 with void checks), DMARC 2, MX 1, A/AAAA 2, TLS-RPT, STS
+
+
+_VALUE: dict[dns.rdatatype.RdataType, Callable[[Any], str]] = {
+    dns.rdatatype.TXT: lambda rdata: b"".join(rdata.strings).decode("utf-8", "replace"),
+    dns.rdatatype.MX: lambda rdata: f"{rdata.preference} {rdata.exchange.to_text()}",
+    dns.rdatatype.A: lambda rdata: str(rdata.address),
+    dns.rdatatype.AAAA: lambda rdata: str(rdata.address),
+}
+
+
+def _negative_ttl(reply: dns.message.Message) -> float:
+    """RFC 2308 §5: a negative answer lives as long as the SOA's TTL and its minimum allow; 0 without an SOA."""
+    for rrset in reply.authority:
+        if rrset.rdtype == dns.rdatatype.SOA:
+            return float(min(rrset.ttl, *(rdata.minimum for rdata in rrset)))
+    return 0.0
 
 
 class Asker(Protocol):
@@ -53,17 +70,40 @@ class Answer:
 
 
 class DnsLookup:
-    """The questions one run asks, counted: `queries` so far, at most `budget`."""
+    """The questions one run asks, counted: `queries` so far, at most `budget`.
 
-    def __init__(self, asker: Asker, budget: int = DEFAULT_BUDGET) -> None:
+    With `shared` (the check's `Reuse` store) and `source` (which resolver answers), an answer another run got
+    moments ago from the same resolver serves this one too, for no longer than its TTL and `reuse_s`: the SPF
+    include a provider gives fifty municipalities, an MX host's address. It still counts against the budget.
+    """
+
+    def __init__(
+        self,
+        asker: Asker,
+        budget: int = DEFAULT_BUDGET,
+        shared: Reuse[tuple[Answer, float]] | None = None,
+        source: Hashable = None,
+        reuse_s: float = 0.0,
+    ) -> None:
         self.asker = asker
         self.budget = budget
         self.queries = 0
+        self.shared = shared
+        self.source = source
+        self.reuse_s = reuse_s
 
-    async def _ask(self, name: str, rdtype: dns.rdatatype.RdataType) -> tuple[dns.message.Message, Answer | None]:
+    async def _answer(self, name: str, rdtype: dns.rdatatype.RdataType) -> Answer:
         if self.queries >= self.budget:
             raise BudgetExceeded(f"query budget of {self.budget} questions spent")
         self.queries += 1
+        if self.shared is None or self.reuse_s <= 0:
+            return (await self._fetch(name, rdtype))[0]
+        key = (self.source, name.lower().rstrip("."), rdtype)
+        answer, _ = await self.shared.get(key, self.reuse_s, lambda: self._fetch(name, rdtype), lambda got: got[1])
+        return answer
+
+    async def _fetch(self, name: str, rdtype: dns.rdatatype.RdataType) -> tuple[Answer, float]:
+        """The answer and how long it may be reused (its TTL; 0 when it names none)."""
         try:
             qname = dns.name.from_text(name)
         except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as err:
@@ -76,44 +116,25 @@ class DnsLookup:
             raise LookupFailed(str(err) or type(err).__name__) from None
         rcode = reply.rcode()
         if rcode == dns.rcode.NXDOMAIN:
-            return reply, Answer("nxdomain")
+            return Answer("nxdomain"), _negative_ttl(reply)
         if rcode != dns.rcode.NOERROR:
             raise LookupFailed(f"{name} {dns.rdatatype.to_text(rdtype)}: {dns.rcode.to_text(rcode)}")
-        return reply, None
+        rrsets = [rrset for rrset in reply.answer if rrset.rdtype == rdtype]
+        values = tuple(_VALUE[rdtype](rdata) for rrset in rrsets for rdata in rrset)
+        if not values:
+            return Answer("nodata"), _negative_ttl(reply)
+        return Answer("ok", values), float(min(rrset.ttl for rrset in rrsets))
 
     async def txt(self, name: str) -> Answer:
         """The TXT records at `name`, each record's strings joined (RFC 7208 §3.3), undecodable bytes replaced."""
-        reply, early = await self._ask(name, dns.rdatatype.TXT)
-        if early:
-            return early
-        values = tuple(
-            b"".join(rdata.strings).decode("utf-8", "replace")
-            for rrset in reply.answer
-            if rrset.rdtype == dns.rdatatype.TXT
-            for rdata in rrset
-        )
-        return Answer("ok", values) if values else Answer("nodata")
+        return await self._answer(name, dns.rdatatype.TXT)
 
     async def mx(self, name: str) -> Answer:
         """The MX records at `name` as "preference exchange" (exchange absolute, "." for a null MX)."""
-        reply, early = await self._ask(name, dns.rdatatype.MX)
-        if early:
-            return early
-        values = tuple(
-            f"{rdata.preference} {rdata.exchange.to_text()}"
-            for rrset in reply.answer
-            if rrset.rdtype == dns.rdatatype.MX
-            for rdata in rrset
-        )
-        return Answer("ok", values) if values else Answer("nodata")
+        return await self._answer(name, dns.rdatatype.MX)
 
     async def addresses(self, name: str, rdtype: Literal["A", "AAAA"]) -> Answer:
-        wanted = dns.rdatatype.A if rdtype == "A" else dns.rdatatype.AAAA
-        reply, early = await self._ask(name, wanted)
-        if early:
-            return early
-        values = tuple(rdata.address for rrset in reply.answer if rrset.rdtype == wanted for rdata in rrset)
-        return Answer("ok", values) if values else Answer("nodata")
+        return await self._answer(name, dns.rdatatype.A if rdtype == "A" else dns.rdatatype.AAAA)
 
     async def a_or_aaaa(self, name: str) -> Answer:
         """A and AAAA together: `ok` when either has addresses, else the A answer's status."""

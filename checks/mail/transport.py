@@ -7,16 +7,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from checks.mail.dane import fetch_tlsa
 from checks.mail.details import CONTACTED, MailConfig, MtaStsFetch, MxProbe
 from checks.mail.lookup import DnsLookup, LookupFailed
 from checks.mail.models import MailPolicyFacts, MxHost
 from checks.mail.reach import reach
+from checks.mail.reuse import Reuse
 from checks.mail.smtp import probe_starttls
 from checks.mail.stsfetch import fetch_policy, policy_url
-from checks.mail.transport_models import StarttlsFacts
+from checks.mail.transport_models import StarttlsFacts, TlsaFacts
 from monitor.models import ScopeRule
 
 
@@ -29,6 +30,9 @@ class Reachable:
     resolver: tuple[str, int]  # the validating resolver asked for TLSA (its AD bit is the DANE verdict)
     cfg: MailConfig
     executor: Executor | None
+    # MX probes and TLSA answers shared by the domains that use the same MX (checks/mail/reuse.py)
+    starttls_reuse: Reuse[StarttlsFacts] = field(default_factory=Reuse)
+    tlsa_reuse: Reuse[TlsaFacts] = field(default_factory=Reuse)
 
 
 def mx_hosts(policy: MailPolicyFacts) -> list[MxHost | None]:
@@ -68,8 +72,16 @@ async def _one_mx(host: MxHost | None, policy: MailPolicyFacts, lookup: DnsLooku
         except LookupFailed as err:
             return MxProbe(mx=name, preference=preference, reach="unresolved", lookup_error=err.reason)
     verdict, reason = reach(name, addresses, where.scope, where.providers)
-    tlsa_task = asyncio.create_task(fetch_tlsa(name, where.resolver, where.cfg.query_timeout_s))
-    starttls = await _starttls(name, addresses, where) if verdict in CONTACTED else None
+    ttl = where.cfg.probe_reuse_s
+    tlsa_task = asyncio.create_task(
+        where.tlsa_reuse.get(
+            (name, where.resolver), ttl, lambda: fetch_tlsa(name, where.resolver, where.cfg.query_timeout_s)
+        )
+    )
+    starttls = None
+    if verdict in CONTACTED:
+        key = (name, tuple(addresses), where.cfg.ca_file)
+        starttls = await where.starttls_reuse.get(key, ttl, lambda: _starttls(name, addresses, where))
     return MxProbe(
         mx=name,
         preference=preference,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import and_, false, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, false, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.findings import FindingState
@@ -99,22 +99,20 @@ async def load(conn: AsyncConnection, endpoint_ids: Sequence[int]) -> dict[int, 
     return found
 
 
-async def save(
-    conn: AsyncConnection, endpoint_id: int, states: Iterable[FindingState], stored: StoredFindings
-) -> dict[str, int]:
-    """Insert or update each state; returns the row id of every saved finding by key."""
-    ids: dict[str, int] = {}
-    for state in states:
-        existing = stored.get(state.key)
-        if existing is None:
-            inserted = await conn.execute(
-                insert(FINDING).values(endpoint_id=endpoint_id, **_columns(state)).returning(FINDING.c.id)
-            )
-            ids[state.key] = inserted.scalar_one()
-        else:
-            await conn.execute(update(FINDING).where(FINDING.c.id == existing[0]).values(**_columns(state)))
-            ids[state.key] = existing[0]
-    return ids
+async def save(conn: AsyncConnection, changes: Sequence[tuple[int, FindingState, int | None]]) -> list[int]:
+    """Write (endpoint id, state, row id or None for a new finding) in two statements, whatever their number (a
+    round trip per finding made recording a batch of first scans slow); returns the row ids in the same order."""
+    updates = [{"finding_id": row_id, **_columns(state)} for _, state, row_id in changes if row_id is not None]
+    inserts = [
+        {"endpoint_id": endpoint_id, **_columns(state)} for endpoint_id, state, row_id in changes if row_id is None
+    ]
+    if updates:
+        await conn.execute(update(FINDING).where(FINDING.c.id == bindparam("finding_id")), updates)
+    new_ids: Iterator[int] = iter(())
+    if inserts:
+        inserted = await conn.execute(insert(FINDING).returning(FINDING.c.id, sort_by_parameter_order=True), inserts)
+        new_ids = iter(list(inserted.scalars()))
+    return [row_id if row_id is not None else next(new_ids) for _, _, row_id in changes]
 
 
 async def sweep_candidates(

@@ -236,10 +236,9 @@ class RecordingTx:
     async def findings(self, endpoint_ids: Sequence[int]) -> dict[int, finding_store.StoredFindings]:
         return await finding_store.load(self.conn, endpoint_ids)
 
-    async def save_findings(
-        self, endpoint_id: int, states: Iterable[FindingState], stored: finding_store.StoredFindings
-    ) -> dict[str, int]:
-        return await finding_store.save(self.conn, endpoint_id, states, stored)
+    async def save_findings(self, changes: Sequence[tuple[int, FindingState, int | None]]) -> list[int]:
+        """(endpoint id, state, row id or None when new) → the row ids, in order."""
+        return await finding_store.save(self.conn, changes)
 
     async def alert_targets(self, endpoint_ids: Sequence[int]) -> dict[int, tuple[int, AlertTarget]]:
         """By endpoint: its agency's id and where its alerts go."""

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.findings import FindingState, Policy, reconcile, sweep
-from monitor.models import CheckResult, Severity
+from monitor.models import CheckResult, FindingEvent, Severity
 from monitor.store.finding_store import StoredFindings
 from monitor.store.work import DueItem, RecordingTx, WorkQueue
 from monitor.usecases.alerting import AlertRouter
@@ -50,12 +50,10 @@ class Recorder:
             kept = [(item, result) for item, result in done if item.key in failures]
             if len(kept) < len(done):
                 log.warning("dropped %d results whose lease expired before they finished", len(done) - len(kept))
-            findings = await tx.findings(endpoint_ids)
-            states, outbox = [], []
+            batch = _Batch(await tx.findings(endpoint_ids))
+            states = []
             for item, result in kept:
-                stored = findings.setdefault(item.endpoint_id, {})
-                failures_after, current, rows = await self._judge(tx, item, result, failures[item.key], stored, now)
-                outbox += rows
+                failures_after, current = self._judge(batch, item, result, failures[item.key], now)
                 due = self.cadence.next_due(result.started_at, item.interval_s, is_risky(current))
                 states.append(
                     {
@@ -70,6 +68,7 @@ class Recorder:
                         "last_untested": list(result.untested) or None,
                     }
                 )
+            outbox = await self._save(tx, batch, now)
             await tx.add_scan_runs(kept)
             await tx.upsert_latest([result for _, result in kept])
             await tx.set_states(states)
@@ -88,8 +87,7 @@ class Recorder:
         endpoint_ids = sorted({result.endpoint_id for result in results if result.endpoint_id is not None})
         async with self.queue.recording() as tx:
             targets = await tx.alert_targets(endpoint_ids)
-            findings = await tx.findings(endpoint_ids)
-            outbox: list[dict[str, Any] | None] = []
+            batch = _Batch(await tx.findings(endpoint_ids))
             for result in results:
                 found = targets.get(result.endpoint_id or 0)
                 if found is None:
@@ -99,8 +97,8 @@ class Recorder:
                     target.endpoint_id, result.check, agency_id, target.agency, target.host, target.port, 0.0,
                     target.min_severity, target.language,
                 )  # fmt: skip
-                stored = findings.setdefault(target.endpoint_id, {})
-                outbox += (await self._judge(tx, item, result, 0, stored, now))[2]
+                self._judge(batch, item, result, 0, now)
+            outbox = await self._save(tx, batch, now)
             await tx.upsert_latest(results, rejudged=True)
             queued = await tx.queue_alerts(outbox)
         self._notify(queued)
@@ -118,36 +116,43 @@ class Recorder:
             rows = []
             for endpoint_id, state, event in changes:
                 finding_id, target = by_endpoint_key[(endpoint_id, state.key)]
-                await tx.save_findings(endpoint_id, [state], {state.key: (finding_id, state)})
+                await tx.save_findings([(endpoint_id, state, finding_id)])
                 if event is not None:
                     rows.append(self.router.row(target, event, now, finding_id, state))
             queued = await tx.queue_alerts(rows)
         self._notify(queued)
         return queued
 
-    async def _judge(
-        self,
-        tx: RecordingTx,
-        item: DueItem,
-        result: CheckResult[Any],
-        failures_before: int,
-        stored: StoredFindings,
-        now: datetime,
-    ) -> tuple[int, dict[str, FindingState], list[dict[str, Any] | None]]:
-        """Reconcile one result with the endpoint's findings and save them: (failures, this check's findings,
-        outbox rows). `stored` is updated, so a later result of the same batch sees these changes."""
+    def _judge(
+        self, batch: _Batch, item: DueItem, result: CheckResult[Any], failures_before: int, now: datetime
+    ) -> tuple[int, dict[str, FindingState]]:
+        """Reconcile one result with the endpoint's findings, as the batch has them so far: (failures, this check's
+        findings). The changed findings and the events wait in `batch` for `_save`; a later result of the same
+        batch sees these changes."""
+        stored = batch.stored.setdefault(item.endpoint_id, {})
         known = {key: state for key, (_, state) in stored.items()}
         outcome = reconcile(known, result, failures_before, self.policy, now)
-        changed = [_verified(state, item, result) for state in outcome.states]
-        ids = await tx.save_findings(item.endpoint_id, changed, stored)
-        for state in changed:
-            stored[state.key] = (ids[state.key], state)
+        for state in (_verified(state, item, result) for state in outcome.states):
+            stored[state.key] = (stored.get(state.key, (None, state))[0], state)
+            batch.changed.add((item.endpoint_id, state.key))
         current = {key: state for key, (_, state) in stored.items() if state.check == item.check}
-        rows = [
-            self.router.row(item.alert_target, event, now, ids.get(event.key), current.get(event.key))
-            for event in outcome.events
+        batch.events += [(item, event, current.get(event.key)) for event in outcome.events]
+        return outcome.failures, current
+
+    async def _save(self, tx: RecordingTx, batch: _Batch, now: datetime) -> list[dict[str, Any] | None]:
+        """Every changed finding of the batch in one write, then the outbox rows of its events (they name the
+        findings' row ids)."""
+        changed = sorted(batch.changed)
+        ids = await tx.save_findings(
+            [(endpoint_id, batch.stored[endpoint_id][key][1], batch.stored[endpoint_id][key][0])
+             for endpoint_id, key in changed]
+        )  # fmt: skip
+        for (endpoint_id, key), row_id in zip(changed, ids, strict=True):
+            batch.stored[endpoint_id][key] = (row_id, batch.stored[endpoint_id][key][1])
+        return [
+            self.router.row(item.alert_target, event, now, _row_id(batch, item.endpoint_id, event.key), state)
+            for item, event, state in batch.events
         ]
-        return outcome.failures, current, rows
 
     def _notify(self, queued: int) -> None:
         if queued and self.on_outbox is not None:
@@ -165,3 +170,20 @@ def _verified(state: FindingState, item: DueItem, result: CheckResult[Any]) -> F
 def is_risky(states: Mapping[str, FindingState]) -> bool:
     """Open high or critical findings: the endpoint is checked more often (`risk_interval_factor`)."""
     return any(state.is_open and state.severity >= Severity.HIGH for state in states.values())
+
+
+class _Batch:
+    """The findings of one recording transaction: as stored plus this batch's changes (a new finding's row id is
+    None until `_save`), which ones changed, and the events to turn into outbox rows."""
+
+    def __init__(self, stored: Mapping[int, StoredFindings]) -> None:
+        self.stored: dict[int, dict[str, tuple[int | None, FindingState]]] = {
+            endpoint_id: dict(findings) for endpoint_id, findings in stored.items()
+        }
+        self.changed: set[tuple[int, str]] = set()
+        self.events: list[tuple[DueItem, FindingEvent, FindingState | None]] = []
+
+
+def _row_id(batch: _Batch, endpoint_id: int, key: str) -> int | None:
+    found = batch.stored.get(endpoint_id, {}).get(key)
+    return found[0] if found is not None else None

@@ -4,6 +4,7 @@ for MTA-STS policies. One domain per case; each key of the catalogue is observed
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import http.server
@@ -213,13 +214,14 @@ async def _run(
     label: str,
     ca_file: Path | None,
     scope: AgencyScope | None = AGENCY_SCOPE,
+    check: MailCheck | None = None,
     **settings: Any,
 ) -> CheckResult[MailDetails]:
     lab = world[0]
     cfg = MailConfig(ca_file=ca_file, **{"mx_deadline_s": 3.0, **settings})
     ctx = CheckContext(resources={DNS_NAMESERVERS: (lab.resolver,), MAIL_PROVIDERS: ()})
     target = Target(lab.domain(label), DOMAIN_PORT, scope=scope)
-    result = await execute(MailCheck(), target, cfg, ctx)
+    result = await execute(check or MailCheck(), target, cfg, ctx)
     assert result.status is CheckStatus.OK, result.error
     return result
 
@@ -349,6 +351,20 @@ async def test_a_one_off_scan_probes_what_it_is_asked_to(world: Any, ca_file: Pa
     result = await _run(world, "thirdparty", ca_file, scope=None, mx_deadline_s=1.0)
     assert result.details is not None and result.details.mx[0].reach == "asked"
     assert elsewhere.connections == before + 1
+
+
+@pytest.mark.parametrize(("reuse_s", "connections"), [(300.0, 1), (0.0, 2)])
+async def test_one_probe_of_an_mx_serves_every_domain_that_uses_it(
+    world: Any, ca_file: Path, reuse_s: float, connections: int
+) -> None:
+    elsewhere, check = world[1]["elsewhere"], MailCheck()
+    before = elsewhere.connections
+    runs = [_run(world, "thirdparty", ca_file, None, check, mx_deadline_s=1.0, probe_reuse_s=reuse_s) for _ in "ab"]
+    first, second = await asyncio.gather(*runs)
+    assert elsewhere.connections == before + connections
+    assert first.details is not None and second.details is not None
+    shared = first.details.mx[0].starttls == second.details.mx[0].starttls  # one probe's facts, judged for each
+    assert shared is (connections == 1)
 
 
 async def test_no_mx_falls_back_to_the_domain_itself(world: Any, ca_file: Path) -> None:
