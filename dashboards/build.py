@@ -100,6 +100,20 @@ MAIL_COLUMNS = [
 ]
 MAIL_COLUMN_CONFIG = {"STARTTLS": unit("percentunit"), "DANE": unit("percentunit")}
 
+
+def _web_grade(match: str) -> str:
+    return f'max by (agency, endpoint, grade) (posture_web_grade_info{{agency{match}"$agency"}})'
+
+
+WEB_COLUMNS = [
+    ("agency", "Behörde"),
+    ("endpoint", "Endpunkt"),
+    ("grade", "Note"),
+    ("Value #B", "Punkte"),
+    ("Value #C", "Tage bis security.txt abläuft"),
+]
+WEB_COLUMN_CONFIG = {"Tage bis security.txt abläuft": unit("d", *coloured_days(7, 30))}
+
 OVERVIEW = dashboard(
     "posture-overview",
     "Sicherheitslage Niedersachsen",
@@ -279,6 +293,34 @@ OVERVIEW = dashboard(
             sort=("STARTTLS", False),
             width=16,
         ),
+        row("Webseiten"),
+        bars(
+            "Webseiten mit Note schlechter als B je Behörde",
+            "Web sites (endpoints with the web check) whose MDN HTTP Observatory-compatible score is below 70 "
+            "(grade B-, C, D or F: security headers, cookies or the HTTPS redirect missing), per agency.",
+            'sort_desc(count by (agency) (posture_web_score{agency=~"$agency"} < 70) '
+            'or count by (agency) (posture_web_score{agency=~"$agency"}) * 0)',
+            "{{agency}}",
+            steps=RED_FROM_ONE,
+            links=AGENCY_LINK,
+            width=8,
+        ),
+        grid(
+            "Webseiten nach Note",
+            "Every web site, lowest score first: the Observatory-compatible grade and score (docs/web.md) and the "
+            "days until its security.txt expires (empty: none, or no Expires that parses).",
+            [
+                f"{_web_grade('=~')} * on (agency, endpoint) group_left (endpoint_id) posture_endpoint_info",
+                'posture_web_score{agency=~"$agency"}',
+                '(posture_web_security_txt_expiry_timestamp_seconds{agency=~"$agency"} - time()) / 86400',
+            ],
+            WEB_COLUMNS,
+            hidden=["endpoint_id"],
+            columns_config=WEB_COLUMN_CONFIG,
+            links={"Behörde": [to_agency(cell("agency"))], "Endpunkt": [to_ui_endpoint(cell("endpoint_id"))]},
+            sort=("Punkte", False),
+            width=16,
+        ),
     ],
     [agency_variable(multi=True), check_variable(), severity_variable(), ui_base_variable()],
     finding_changes('agency=~"$agency"'),
@@ -434,6 +476,23 @@ AGENCY = dashboard(
             columns_config=MAIL_COLUMN_CONFIG,
             links={"Domain": [to_ui_domain(cell("endpoint_id"))]},
             sort=("STARTTLS", False),
+            width=24,
+        ),
+        row("Webseiten"),
+        grid(
+            "Webseiten",
+            "The agency's web sites: the Observatory-compatible grade and score (docs/web.md; the findings say what "
+            "to set) and the days until security.txt expires.",
+            [
+                f"{_web_grade('=')} {WITH_ID}",
+                'posture_web_score{agency="$agency"}',
+                '(posture_web_security_txt_expiry_timestamp_seconds{agency="$agency"} - time()) / 86400',
+            ],
+            [column for column in WEB_COLUMNS if column[0] != "agency"],
+            hidden=["endpoint_id"],
+            columns_config=WEB_COLUMN_CONFIG,
+            links={"Endpunkt": ENDPOINT_OF_AGENCY},
+            sort=("Punkte", False),
             width=24,
         ),
     ],

@@ -143,7 +143,7 @@ def _dmarc_policy(details: MailDetails) -> str | None:
         return "missing"
     if dmarc.status != "found":
         return None
-    if dmarc.problems or dmarc.tags is None:
+    if dmarc.tags is None:
         return "invalid"
     inherited = dmarc.found_at != dmarc.domain
     return (dmarc.tags.sp or dmarc.tags.p) if inherited else dmarc.tags.p

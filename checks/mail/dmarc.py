@@ -96,10 +96,15 @@ def is_dmarc(text: str) -> bool:
     return bool(re.match(r"[vV]\s*=\s*DMARC1\s*(;|$)", text))
 
 
+VOIDING = ("v", "p")  # problems of these tags make receivers ignore the whole record
+
+
 def parse_dmarc(text: str, *, policy_record: bool = True) -> tuple[DmarcTags | None, list[Problem]]:
-    """The tags of a DMARC record and its problems (each names the tag); tags None when invalid.
+    """The tags of a DMARC record and its problems (each names the tag); tags None when receivers ignore the record.
 
     `policy_record`: `p` is required (§6.3 "p: … REQUIRED for policy records"). Unknown tags are ignored (§6.3).
+    Only `v` and `p` make a record void; "syntax errors in the remainder of the record SHOULD be discarded in favor
+    of default values (if any) or ignored outright" (§6.3): a bad optional tag is a problem, its default applies.
     """
     problems: list[Problem] = []
 
@@ -161,9 +166,9 @@ def parse_dmarc(text: str, *, policy_record: bool = True) -> tuple[DmarcTags | N
             values["ri"] = int(seen["ri"])
         else:
             bad("ri", f"ri={seen['ri']}: not a 32-bit unsigned integer")
-    if problems:
+    if any(problem.kind in VOIDING for problem in problems):
         return None, problems
-    return DmarcTags.model_validate(values), []
+    return DmarcTags.model_validate(values), problems
 
 
 async def _at(name: str, lookup: DnsLookup) -> list[str]:

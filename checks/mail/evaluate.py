@@ -20,7 +20,7 @@ from checks.mail.models import (
     TlsRptFacts,
 )
 from checks.mail.spf import LOOKUP_LIMIT
-from monitor.models import Observation
+from monitor.models import Observation, Severity
 
 TRANSPORT_KEYS = ("mail.tlsrpt.*", "mail.mta_sts.*")
 
@@ -62,11 +62,14 @@ def evaluate_dmarc(dmarc: DmarcFacts) -> list[Observation]:
     if dmarc.status != "found":
         return []
     evidence: dict[str, Any] = {"domain": dmarc.domain, "found_at": dmarc.found_at, "record": dmarc.record}
-    if dmarc.problems or dmarc.tags is None:
+    if dmarc.tags is None:
         tag = dmarc.problems[0].kind if dmarc.problems else "syntax"
         return [f.DMARC_INVALID.observe({**evidence, "tag": tag, "problems": _problems(dmarc.problems)})]
     tags = dmarc.tags
     out: list[Observation] = []
+    if dmarc.problems:  # an optional tag's bad value: its default applies and so does the policy (§6.3)
+        detail = {**evidence, "tag": dmarc.problems[0].kind, "problems": _problems(dmarc.problems)}
+        out.append(f.DMARC_INVALID.observe(detail, severity=Severity.LOW))
     # §6.6.3: a record found at the organisational domain applies its `sp` to the subdomain, when there is one
     inherited = dmarc.found_at != dmarc.domain
     policy = (tags.sp or tags.p) if inherited else tags.p

@@ -144,16 +144,18 @@ DMARC_INVALID = FindingSpec(
     "mail.dmarc.invalid",
     Severity.MEDIUM,
     "The DMARC record is invalid",
-    "Receivers ignore a DMARC record that does not begin with `v=DMARC1`, lacks `p`, has a value outside the RFC "
-    "7489 §6.3 grammar, or stands next to a second record: the domain then has no policy in effect. The detail "
-    "names the tag.",
+    "Receivers ignore a DMARC record that does not begin with `v=DMARC1`, lacks a valid `p`, or stands next to a "
+    "second record: the domain then has no policy in effect. A bad value of an optional tag (`adkim`, `aspf`, "
+    "`fo`, `ri`, `pct`, `rua`, `ruf`, `sp`) is replaced by its default (RFC 7489 §6.3) and the policy still "
+    "applies: then the finding is low. The detail names the tag.",
     'Publish exactly one record, e.g. `_dmarc TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@<domain>"`, and fix '
     "the tag the detail names.",
     de=Texts(
         "Der DMARC-Eintrag ist ungültig",
-        "Empfänger ignorieren einen DMARC-Eintrag, der nicht mit `v=DMARC1` beginnt, kein `p` enthält, einen Wert "
-        "außerhalb der Grammatik von RFC 7489 §6.3 hat oder neben einem zweiten Eintrag steht: Dann gilt für die "
-        "Domain keine Richtlinie. Das Detail nennt das Tag.",
+        "Empfänger ignorieren einen DMARC-Eintrag, der nicht mit `v=DMARC1` beginnt, kein gültiges `p` enthält oder "
+        "neben einem zweiten Eintrag steht: Dann gilt für die Domain keine Richtlinie. Ein fehlerhafter Wert eines "
+        "optionalen Tags (`adkim`, `aspf`, `fo`, `ri`, `pct`, `rua`, `ruf`, `sp`) wird durch seinen Standardwert "
+        "ersetzt (RFC 7489 §6.3), die Richtlinie gilt weiter: Dann ist der Befund niedrig. Das Detail nennt das Tag.",
         'Veröffentlichen Sie genau einen Eintrag, z. B. `_dmarc TXT "v=DMARC1; p=quarantine; '
         'rua=mailto:dmarc@<domain>"`, und korrigieren Sie das im Detail genannte Tag.',
     ),

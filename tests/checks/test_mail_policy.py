@@ -249,25 +249,29 @@ def test_dmarc_rfc_examples_parse() -> None:
 
 
 @pytest.mark.parametrize(
-    ("record", "tag"),
+    ("record", "tag", "void"),
     [
-        ("v=DMARC1", "p"),
-        ("v=DMARC1; p=maybe", "p"),
-        ("v=DMARC1; p=reject; sp=never", "sp"),
-        ("v=DMARC1; p=reject; pct=150", "pct"),
-        ("v=DMARC1; p=reject; pct=-1", "pct"),
-        ("v=DMARC1; p=reject; rua=dmarc@example.org", "rua"),
-        ("v=DMARC1; p=reject; adkim=x", "adkim"),
-        ("v=DMARC1; p=reject; fo=2", "fo"),
-        ("v=DMARC1; p=reject; ri=soon", "ri"),
-        ("p=reject; v=DMARC1", "v"),
-        ("v=DMARC1; p=reject; p=none", "p"),
-        ("v=DMARC1; p reject", "syntax"),
+        ("v=DMARC1", "p", True),
+        ("v=DMARC1; p=maybe", "p", True),
+        ("p=reject; v=DMARC1", "v", True),
+        ("v=DMARC1; p=reject; p=none", "p", True),
+        # RFC 7489 §6.3: errors in the remainder are discarded in favour of the defaults; the policy applies
+        ("v=DMARC1; p=reject; sp=never", "sp", False),
+        ("v=DMARC1; p=reject; pct=150", "pct", False),
+        ("v=DMARC1; p=reject; pct=-1", "pct", False),
+        ("v=DMARC1; p=reject; rua=dmarc@example.org", "rua", False),
+        ("v=DMARC1; p=reject; adkim=x", "adkim", False),
+        ("v=DMARC1; p=reject; fo=2", "fo", False),
+        ("v=DMARC1; p=reject; ri=soon", "ri", False),
+        ("v=DMARC1; p=reject; p reject", "syntax", False),
     ],
 )
-def test_dmarc_syntax_errors_name_the_tag(record: str, tag: str) -> None:
+def test_dmarc_syntax_errors_name_the_tag(record: str, tag: str, void: bool) -> None:
     tags, problems = parse_dmarc(record)
-    assert tags is None and tag in [p.kind for p in problems], problems
+    assert tag in [p.kind for p in problems], problems
+    assert (tags is None) is void
+    if not void:
+        assert tags is not None and tags.p == "reject" and tags.adkim == "r" and tags.pct in (100,)
 
 
 def test_dmarc_unknown_tags_are_ignored_and_trailing_semicolon_is_fine() -> None:
@@ -286,10 +290,15 @@ def test_dmarc_judgements() -> None:
     assert keys(evaluate_dmarc(facts("v=DMARC1; p=none; rua=mailto:d@example.org"))) == {"mail.dmarc.policy_none"}
     partial = evaluate_dmarc(facts("v=DMARC1; p=reject; pct=50; rua=mailto:d@example.org"))
     assert keys(partial) == {"mail.dmarc.partial"} and partial[0].detail["pct"] == 50
+    bad_optional = {o.key: o for o in evaluate_dmarc(facts("v=DMARC1; p=none; adkim=x"))}
+    assert bad_optional["mail.dmarc.invalid"].severity == Severity.LOW  # the policy still applies (§6.3)
+    assert bad_optional["mail.dmarc.invalid"].detail["tag"] == "adkim" and "mail.dmarc.policy_none" in bad_optional
+    void = evaluate_dmarc(facts("v=DMARC1; p=maybe"))
+    assert keys(void) == {"mail.dmarc.invalid"} and void[0].severity == Severity.MEDIUM
     no_rua = evaluate_dmarc(facts("v=DMARC1; p=quarantine"))
     assert keys(no_rua) == {"mail.dmarc.no_rua"} and no_rua[0].severity == Severity.INFO
-    invalid = evaluate_dmarc(facts("v=DMARC1; p=reject; pct=101"))
-    assert keys(invalid) == {"mail.dmarc.invalid"} and invalid[0].detail["tag"] == "pct"
+    invalid = evaluate_dmarc(facts("v=DMARC1; p=reject; pct=101; rua=mailto:d@example.org"))
+    assert keys(invalid) == {"mail.dmarc.invalid"} and invalid[0].detail["tag"] == "pct"  # pct 100 applies
     # inherited from the organisational domain: its sp applies to the subdomain
     inherited = evaluate_dmarc(facts("v=DMARC1; p=reject; sp=none; rua=mailto:d@example.org", found_at="org.example"))
     assert keys(inherited) == {"mail.dmarc.policy_none"}

@@ -77,7 +77,7 @@ def _stack(tmp_path_factory: pytest.TempPathFactory, lab: DnsLab) -> Iterator[di
         ["scope", "add", AGENCY, "127.0.0.0/8"],
         ["endpoint", "add", AGENCY, "127.0.0.21:8080", "--interval", "5s", "--checks", "reachability,ports,patch",
          "--ports", "8080,6379", "--expect-ports", "443"],
-        ["endpoint", "add", AGENCY, "127.0.0.21:8443", "--interval", "5s", "--checks", "tls"],
+        ["endpoint", "add", AGENCY, "127.0.0.21:8443", "--interval", "5s", "--checks", "tls,web"],
         ["scope", "add", AGENCY, "dnssec.test"],
         ["domain", "add", AGENCY, lab.domain("signed"), "--interval", "5s"],
         ["domain", "add", AGENCY, lab.domain("plain"), "--interval", "5s"],
