@@ -95,7 +95,9 @@ async def get(
             await writer.drain()
             head, truncated = await _read_head(reader)
             status, headers, head_truncated = parse_head(head)
-            body, body_truncated = await _read_body(reader, max_body)
+            no_body = status in (204, 304) or 100 <= status < 200
+            length = 0 if no_body else _content_length(headers)
+            body, body_truncated = await _read_body(reader, max_body, length)
             chain = _served_chain(writer) if scheme == "https" else ()
     except TimeoutError:
         raise FetchFailed(f"{url}: no complete response within {timeout_s:g} s") from None
@@ -197,11 +199,25 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[bytes, bool]:
         return err.partial, False
 
 
-async def _read_body(reader: asyncio.StreamReader, cap: int) -> tuple[bytes, bool]:
+def _content_length(headers: list[HeaderFact]) -> int | None:
+    """The body's length when the response states it (and is not chunked, RFC 9112 §6.3); None: read to the close."""
+    if _chunked(headers):
+        return None
+    values = {h.value.strip() for h in headers if h.name.lower() == "content-length"}
+    if len(values) != 1:
+        return None
+    value = values.pop()
+    return int(value) if value.isdigit() else None
+
+
+async def _read_body(reader: asyncio.StreamReader, cap: int, length: int | None = None) -> tuple[bytes, bool]:
+    """The body: `length` bytes when the response states them (a server that keeps the connection open after them
+    despite `Connection: close` is answered all the same), else up to the close; at most `cap`, True when cut."""
+    wanted = cap + 1 if length is None else min(length, cap + 1)
     data = bytearray()
-    while len(data) <= cap:
+    while len(data) < wanted:
         try:
-            chunk = await reader.read(min(65536, cap + 1 - len(data)))
+            chunk = await reader.read(min(65536, wanted - len(data)))
         except (ConnectionError, ssl.SSLError):
             break  # a body cut short is still what the server sent (many servers skip close_notify)
         if not chunk:

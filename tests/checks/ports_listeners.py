@@ -11,6 +11,7 @@ import contextlib
 import ipaddress
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -57,6 +58,25 @@ async def http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
     body = b"<html><body>ok</body></html>"
     writer.write(
         b"HTTP/1.1 200 OK\r\nServer: nginx/" + NGINX_VERSION.encode() + b"\r\nContent-Type: text/html\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+    )
+    await writer.drain()
+
+
+async def website(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """`http`, plus a security.txt (RFC 9116) that expires in 90 days: a site the web check has everything to read."""
+    line = await _request_line(reader)
+    if line is None:
+        return
+    if b" /.well-known/security.txt " not in line:
+        body = b"<html><body>ok</body></html>"
+        kind = b"text/html"
+    else:
+        expires = (datetime.now(UTC) + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = f"Contact: mailto:cert@example.test\nExpires: {expires}\n".encode()
+        kind = b"text/plain; charset=utf-8"
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nServer: nginx/" + NGINX_VERSION.encode() + b"\r\nContent-Type: " + kind + b"\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
     )
     await writer.drain()

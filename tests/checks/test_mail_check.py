@@ -363,7 +363,7 @@ async def test_one_probe_of_an_mx_serves_every_domain_that_uses_it(
     first, second = await asyncio.gather(*runs)
     assert elsewhere.connections == before + connections
     assert first.details is not None and second.details is not None
-    shared = first.details.mx[0].starttls == second.details.mx[0].starttls  # one probe's facts, judged for each
+    shared = first.details.mx[0].starttls is second.details.mx[0].starttls  # one probe's facts, judged for each
     assert shared is (connections == 1)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from checks.base import CheckContext
 from checks.web import WebCheck, WebConfig, WebDetails, csp, observatory, security_txt
-from checks.web.fetch import Endpoint, dechunk, parse_cookie, parse_head, same_host_hop
+from checks.web.fetch import Endpoint, dechunk, get, parse_cookie, parse_head, same_host_hop
 from checks.web.models import Fetched, HeaderFact, ObservatoryTest, ResponseFacts
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -161,3 +163,28 @@ def test_head_and_chunked_body_parsing() -> None:
 def test_details_survive_a_json_round_trip() -> None:
     details = WebCheck().rejudged(page(Content_Security_Policy="default-src 'none'"), WebConfig(), CheckContext())
     assert WebDetails.model_validate_json(details.model_dump_json()) == details
+
+
+async def test_a_stated_content_length_ends_the_response_even_when_the_server_keeps_the_connection_open() -> None:
+    """RFC 9112 §6.3: the body is Content-Length bytes; a server that ignores our `Connection: close` (as the metrics
+    stack's little TLS server and many appliances do) must not cost the request its deadline."""
+    body = b"<html><body>ok</body></html>"
+    held: list[asyncio.StreamWriter] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        held.append(writer)  # never closed by the server
+
+    server = await asyncio.start_server(answer, "127.0.0.81", 8080)
+    async with server:
+        endpoint = Endpoint(host="127.0.0.81", address="127.0.0.81", http_port=8080)
+        started = time.monotonic()
+        raw = await get(endpoint, "http", "/", timeout_s=5, max_body=1000)
+        assert time.monotonic() - started < 2
+        assert raw.body == body and raw.facts.status == 200 and not raw.facts.body_truncated
+        short = await get(endpoint, "http", "/", timeout_s=5, max_body=10)  # the cap still applies
+        assert short.body == body[:10] and short.facts.body_truncated
+        for writer in held:
+            writer.close()

@@ -56,12 +56,12 @@ def _stack(tmp_path_factory: pytest.TempPathFactory, lab: DnsLab) -> Iterator[di
     # and a TLS server with a certificate from a CA nobody trusts; the signed domain's MX on 127.0.0.22:25
     serve = (
         "import asyncio, ssl, trustme\n"
-        "from tests.checks.ports_listeners import http, listening, redis\n"
+        "from tests.checks.ports_listeners import http, listening, redis, website\n"
         "from tests.servers import smtpd\n"
         "async def main():\n"
         "    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
         "    trustme.CA().issue_cert('127.0.0.21', 'mail.signed.dnssec.test').configure_cert(context)\n"
-        "    tls = await asyncio.start_server(http, '127.0.0.21', 8443, ssl=context)\n"
+        "    tls = await asyncio.start_server(website, '127.0.0.21', 8443, ssl=context)\n"
         "    async with tls, listening([('127.0.0.21', 8080, http), ('127.0.0.21', 6379, redis)]):\n"
         "        with smtpd('127.0.0.22', context):\n"
         "            await asyncio.Event().wait()\n"
