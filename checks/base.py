@@ -152,6 +152,27 @@ class CheckContext:
     deadline: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """One line of a check's summary: a label in the reader's language and a value. `server_text`: the value is
+    what a scanned server sent (shown as data, never as markup); `note`: our words after it (flags, a verdict)."""
+
+    label: str
+    value: str
+    server_text: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSummary:
+    """What a check's latest details say at a glance, in one language, for the asset's page (see `Check.summary`):
+    a title ("Web security"), a headline ("Grade B+ (80 of 100 points)") and the facts behind it."""
+
+    title: str
+    headline: str
+    rows: tuple[SummaryRow, ...] = ()
+
+
 C = TypeVar("C", bound=CheckConfig)
 D = TypeVar("D", bound=CheckDetails)
 P = TypeVar("P", bound=CheckDetails)
@@ -271,6 +292,11 @@ class Check(ABC, Generic[C, D]):
         """Finding keys (or `prefix.*` families) that `details` could not test: a run that did not look at a part
         must not resolve a finding an earlier run raised for it. Pure; empty when the run was complete."""
         return ()
+
+    def summary(self, details: D, language: str) -> CheckSummary | None:
+        """The latest details at a glance for a reader of `language` ("de", "en"; German for a tag starting with
+        "de", English otherwise), shown on the asset's page; None: the check shows none (the default). Pure."""
+        return None
 
     @classmethod
     def check_settings_on_host(cls, cfg: C) -> None:

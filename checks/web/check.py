@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import ClassVar
 
-from checks.base import Check, CheckContext, MetricFamily, MetricSample, TargetUnreachable, is_ip_literal
+from checks.base import Check, CheckContext, CheckSummary, MetricFamily, MetricSample, TargetUnreachable, is_ip_literal
 from checks.shared.certs import check_ca_file
 from checks.shared.served import judge_chain
-from checks.web import observatory, security_txt
+from checks.web import observatory, security_txt, summary
 from checks.web.evaluate import evaluate, untested_keys
 from checks.web.fetch import Endpoint, FetchFailed, PageParser, Raw, follow, read_page
 from checks.web.findings import FINDINGS
@@ -94,6 +94,9 @@ class WebCheck(Check[WebConfig, WebDetails]):
 
     def evaluate(self, details: WebDetails, cfg: WebConfig, ctx: CheckContext) -> list[Observation]:
         return evaluate(details, cfg, ctx.now)
+
+    def summary(self, details: WebDetails, language: str) -> CheckSummary | None:
+        return summary.summary(details, language)
 
     def untested(self, details: WebDetails) -> tuple[str, ...]:
         return untested_keys(details)

@@ -148,6 +148,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "status_col": "Zustand",
         "check_status": "Zustand der Prüfungen",
+        "summary_item": "Angabe",
+        "summary_value": "Wert",
+        "summary_note": (
+            "Stand des letzten erfolgreichen Laufs der Prüfung. Werte in Festbreitenschrift sind Text, den der Server "
+            "gesendet hat (gekürzt, wie gespeichert); was zu setzen ist, steht bei den Befunden."
+        ),
         "reason": "Grund",
         "next_run": "Nächste Prüfung",
         "failures": "Fehlschläge in Folge",
@@ -400,6 +406,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "status_col": "State",
         "check_status": "State of the checks",
+        "summary_item": "Item",
+        "summary_value": "Value",
+        "summary_note": (
+            "As of the check's last successful run. Values in a fixed-width font are text the server sent (cut short "
+            "as stored); what to set is on the findings' pages."
+        ),
         "reason": "Reason",
         "next_run": "Next check",
         "failures": "Failures in a row",

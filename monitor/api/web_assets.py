@@ -13,7 +13,9 @@ from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
+from pydantic import ValidationError
 
+from checks.base import Check, CheckSummary
 from monitor.api.auth import agency_filter
 from monitor.api.context import client_address, services
 from monitor.api.errors import Handler
@@ -154,6 +156,28 @@ async def register(request: web.Request, kind: AssetKind, form: Form, add: Add, 
     raise web.HTTPSeeOther(f"{pages_of(kind)}/{view.id}?notice=registered")
 
 
+async def check_summaries(request: web.Request, asset: EndpointView, lang: str) -> list[CheckSummary]:
+    """What each of the asset's checks that has a summary (`Check.summary`) says about its latest stored details,
+    in the asset's order of checks; a check without a good run yet, or whose stored details no longer parse as its
+    details model (a schema change), shows none."""
+    registry = services(request).config.check_registry
+    with_summary = [name for name in asset.checks if name in registry and registry[name].summary is not Check.summary]
+    stored = await services(request).endpoints.latest_details(asset.id, with_summary)
+    summaries = []
+    for name in with_summary:
+        if name not in stored:
+            continue
+        check = registry[name]
+        try:
+            details = check.details_model.model_validate(stored[name])
+        except ValidationError:
+            continue
+        found = check().summary(details, lang)
+        if found is not None:
+            summaries.append(found)
+    return summaries
+
+
 async def asset_page(request: web.Request, kind: AssetKind) -> web.Response:
     """The asset with the last run of each check and its findings, open ones first, the worst first."""
     svc = services(request)
@@ -178,6 +202,7 @@ async def asset_page(request: web.Request, kind: AssetKind) -> web.Response:
         interval=interval_text(asset),
         worst_failure=next((check.status.value for check in asset.checks_status if check.status in FAILED), ""),
         findings=findings,
+        summaries=await check_summaries(request, asset, lang),
         notice=notice(request, ASSET_NOTICES),
         may_write=may_write(request),
     )

@@ -20,7 +20,7 @@ from monitor.models import AssetKind, CheckHealth, CheckStatus, EndpointStatus
 from monitor.store.audit import Actor, write_audit
 from monitor.store.reads import reader
 from monitor.store.registry import Registry, audited_asset, of_kind, schedule_checks
-from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING
+from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, LATEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +310,18 @@ class EndpointStore:
             key=lambda check: (order.get(check.name, len(order)), check.name),
         )  # fmt: skip
         return dataclasses.replace(view, checks_status=tuple(checks))
+
+    async def latest_details(self, endpoint_id: int, checks: Sequence[str]) -> dict[str, Any]:
+        """The latest stored details of `checks` on the endpoint, by check name, as stored (JSON); a check without
+        a good run yet is left out. The caller has checked that the reader may see the endpoint (`get`)."""
+        if not checks:
+            return {}
+        query = select(LATEST.c.check, LATEST.c.details).where(
+            LATEST.c.endpoint_id == endpoint_id, LATEST.c.check.in_(checks), LATEST.c.details.is_not(None)
+        )
+        rows: Sequence[Any] = await self.reads.all(query)
+        # a first run that failed stored JSON null, which is not SQL NULL
+        return {check: details for check, details in rows if details is not None}
 
     async def update(
         self,
