@@ -22,13 +22,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select
+from seeding import seed_due_assets
+from sqlalchemy import select
 
 from checks import REGISTRY
 from checks.base import DNS_NAMESERVERS, Check
@@ -37,7 +37,7 @@ from monitor.models import DOMAIN_PORT
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
-from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, SCOPE
+from monitor.store.tables import LATEST
 from monitor.store.work import WorkQueue
 from tests.dns_lab import PARENT, DnsLab, binary, dns_lab, signed_zones
 
@@ -45,22 +45,7 @@ CHECK = "dnssec"
 
 
 async def seed(engine: Any, names: list[str]) -> None:
-    now = datetime.now(UTC)
-    async with engine.begin() as conn:
-        await conn.execute(insert(AGENCY).values(id=1, slug="bench", name="Bench", created_at=now))
-        await conn.execute(insert(SCOPE).values(agency_id=1, kind="domain", value=PARENT.rstrip("."), created_at=now))
-        rows = [
-            {"id": i, "agency_id": 1, "host": name, "port": DOMAIN_PORT, "checks": [CHECK], "intervals": {},
-             "labels": {}, "expected_ports": [], "created_at": now}
-            for i, name in enumerate(names, start=1)
-        ]  # fmt: skip
-        await conn.execute(insert(ENDPOINT), rows)
-        due = now - timedelta(seconds=1)
-        states = [
-            {"endpoint_id": i, "check": CHECK, "next_due": due, "consecutive_failures": 0}
-            for i in range(1, len(names) + 1)
-        ]
-        await conn.execute(insert(CHECK_STATE), states)
+    await seed_due_assets(engine, [("domain", PARENT.rstrip("."))], names, DOMAIN_PORT, CHECK)
 
 
 async def ours(lab: DnsLab, names: list[str], concurrency: int) -> tuple[float, Counter[str]]:

@@ -32,7 +32,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import trustme
 from aiosmtpd.controller import Controller
-from sqlalchemy import insert, select
+from seeding import seed_due_assets
+from sqlalchemy import select
 
 from checks import REGISTRY
 from checks.base import DNS_NAMESERVERS, Check
@@ -49,7 +49,7 @@ from monitor.models import DOMAIN_PORT
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
-from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, SCOPE
+from monitor.store.tables import LATEST
 from monitor.store.work import WorkQueue
 from tests.checkdmarc_peer import PeerRun, run_checkdmarc
 from tests.dns_lab import PARENT, DnsLab, Zone, dns_lab
@@ -162,25 +162,7 @@ def checkdmarc(lab: DnsLab, names: list[str], ca_file: Path) -> tuple[float, Cou
 
 
 async def seed(engine: Any, names: list[str]) -> None:
-    now = datetime.now(UTC)
-    async with engine.begin() as conn:
-        await conn.execute(insert(AGENCY).values(id=1, slug="bench", name="Bench", created_at=now))
-        scopes = [("domain", PARENT.rstrip(".")), ("cidr", SMTP_NET)]
-        await conn.execute(
-            insert(SCOPE), [{"agency_id": 1, "kind": k, "value": v, "created_at": now} for k, v in scopes]
-        )
-        rows = [
-            {"id": i, "agency_id": 1, "host": name, "port": DOMAIN_PORT, "checks": [CHECK], "intervals": {},
-             "labels": {}, "expected_ports": [], "created_at": now}
-            for i, name in enumerate(names, start=1)
-        ]  # fmt: skip
-        await conn.execute(insert(ENDPOINT), rows)
-        due = now - timedelta(seconds=1)
-        states = [
-            {"endpoint_id": i, "check": CHECK, "next_due": due, "consecutive_failures": 0}
-            for i in range(1, len(names) + 1)
-        ]
-        await conn.execute(insert(CHECK_STATE), states)
+    await seed_due_assets(engine, [("domain", PARENT.rstrip(".")), ("cidr", SMTP_NET)], names, DOMAIN_PORT, CHECK)
 
 
 def verdict(status: str, details: dict[str, Any] | None) -> list[str]:

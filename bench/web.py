@@ -23,13 +23,13 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select
+from seeding import seed_due_assets
+from sqlalchemy import select
 
 from checks import REGISTRY
 from checks.base import Check
@@ -37,7 +37,7 @@ from monitor.cadence import Cadence
 from monitor.scheduler import Limits, Scheduler
 from monitor.store.engine import make_engine
 from monitor.store.schema import upgrade
-from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, LATEST, SCOPE
+from monitor.store.tables import LATEST
 from monitor.store.work import WorkQueue
 from tests.checks.web_sites import sites as test_sites
 from tests.observatory_peer import observatory_argv, observatory_env, parse
@@ -55,22 +55,7 @@ def bench_sites(count: int) -> list[Site]:
 
 
 async def seed(engine: Any, addresses: list[str]) -> None:
-    now = datetime.now(UTC)
-    async with engine.begin() as conn:
-        await conn.execute(insert(AGENCY).values(id=1, slug="bench", name="Bench", created_at=now))
-        await conn.execute(insert(SCOPE).values(agency_id=1, kind="cidr", value="127.0.1.0/24", created_at=now))
-        rows = [
-            {"id": i, "agency_id": 1, "host": address, "port": 443, "checks": [CHECK], "intervals": {},
-             "labels": {}, "expected_ports": [], "created_at": now}
-            for i, address in enumerate(addresses, start=1)
-        ]  # fmt: skip
-        await conn.execute(insert(ENDPOINT), rows)
-        due = now - timedelta(seconds=1)
-        states = [
-            {"endpoint_id": i, "check": CHECK, "next_due": due, "consecutive_failures": 0}
-            for i in range(1, len(addresses) + 1)
-        ]
-        await conn.execute(insert(CHECK_STATE), states)
+    await seed_due_assets(engine, [("cidr", "127.0.1.0/24")], addresses, 443, CHECK)
 
 
 async def ours(lab: WebLab, addresses: list[str], concurrency: int) -> tuple[float, Counter[str]]:

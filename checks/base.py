@@ -351,3 +351,17 @@ async def accepts(address: str, port: int, timeout_s: float) -> bool:
     with contextlib.suppress(OSError):  # a reset on close still proves the port accepted
         await writer.wait_closed()
     return True
+
+
+async def close_stream(writer: asyncio.StreamWriter, wait_s: float) -> None:
+    """Close (TLS close_notify, then FIN) and wait for the peer at most `wait_s`; a peer that does not finish the
+    close in that time, or a `wait_s` already spent, is cut off (RST)."""
+    if wait_s <= 0:
+        writer.transport.abort()
+        return
+    writer.close()
+    try:
+        async with asyncio.timeout(wait_s):
+            await writer.wait_closed()
+    except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
+        writer.transport.abort()

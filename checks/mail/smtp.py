@@ -24,7 +24,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from checks.base import probe_tls_context
+from checks.base import close_stream, probe_tls_context
 from checks.mail.transport_models import StarttlsFacts, StarttlsFailure
 from checks.shared.served import judge_chain, served_chain
 from checks.shared.smtp import MAX_LINE, SmtpBroken, SmtpDialogue, ehlo_keywords, os_reason
@@ -82,7 +82,7 @@ async def probe_starttls(
         facts["reason"] = f"the dialogue did not finish within {deadline_s:g} s"
     finally:
         if writer is not None:
-            await _close(writer, min(CLOSE_WAIT_S, ends - loop.time()))
+            await close_stream(writer, min(CLOSE_WAIT_S, ends - loop.time()))
     facts["duration_s"] = round(time.monotonic() - started, 3)
     return StarttlsFacts.model_validate(facts)
 
@@ -142,17 +142,3 @@ async def _quit(talk: SmtpDialogue, facts: dict[str, Any]) -> None:
         async with asyncio.timeout(QUIT_WAIT_S):
             await talk.writer.drain()
             await talk.reply("QUIT reply")
-
-
-async def _close(writer: asyncio.StreamWriter, wait_s: float) -> None:
-    """Close (TLS close_notify, then FIN) and wait for the peer at most `wait_s` (what is left of the deadline);
-    a peer that does not finish the close in that time is cut off (RST)."""
-    if wait_s <= 0:
-        writer.transport.abort()
-        return
-    writer.close()
-    try:
-        async with asyncio.timeout(wait_s):
-            await writer.wait_closed()
-    except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
-        writer.transport.abort()

@@ -19,7 +19,7 @@ from checks.base import probe_tls_context
 from checks.mail.details import MtaStsFetch, Reach
 from checks.mail.models import cap
 from checks.mail.mtasts import parse_policy
-from checks.shared.served import judge_chain, served_chain
+from checks.shared.served import chain_of, judge_chain
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 MAX_HEAD = 16 * 1024
@@ -61,12 +61,8 @@ async def fetch_policy(
                 raise _Failed(f"the TLS handshake failed: {err.reason or err}") from None
             except OSError as err:
                 raise _Failed(f"no connection to {address} port {port}: {err.strerror or type(err).__name__}") from None
-            ssl_object = writer.get_extra_info("ssl_object")
-            if isinstance(ssl_object, ssl.SSLObject):
-                chain = served_chain(ssl_object)
-                facts.update(
-                    await asyncio.get_running_loop().run_in_executor(executor, judge_chain, chain, host, ca_file)
-                )
+            chain = chain_of(writer)
+            facts.update(await asyncio.get_running_loop().run_in_executor(executor, judge_chain, chain, host, ca_file))
             writer.write(
                 f"GET {POLICY_PATH} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: posture-monitor (MTA-STS)\r\n"
                 "Accept: text/plain\r\n\r\n".encode("ascii")

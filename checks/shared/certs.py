@@ -38,6 +38,17 @@ MAX_CA_FILE_BYTES = 10 * 1024 * 1024  # Mozilla's whole store is about 250 kB
 _DER = Encoding.DER
 
 
+def parse_served(ders: Iterable[bytes]) -> list[x509.Certificate]:
+    """The served chain (DER, leaf first) as certificates, up to the first that does not parse."""
+    certificates = []
+    for der in ders:
+        try:
+            certificates.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            break
+    return certificates
+
+
 def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
     key = cert.public_key()
     key_type, bits, curve = _key_info(key)

@@ -9,15 +9,14 @@ validity at the time of the connection. Judging parses certificates and may load
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-
-from checks.shared.certs import analyse_chain, names_match, trust_anchors
+from checks.shared.certs import analyse_chain, names_match, parse_served, trust_anchors
 
 
 def served_chain(ssl_object: ssl.SSLObject) -> tuple[bytes, ...]:
@@ -35,15 +34,16 @@ def served_chain(ssl_object: ssl.SSLObject) -> tuple[bytes, ...]:
     return (leaf,) if leaf else ()
 
 
+def chain_of(writer: asyncio.StreamWriter) -> tuple[bytes, ...]:
+    """The chain served on `writer`'s TLS connection; empty for a plain one."""
+    ssl_object = writer.get_extra_info("ssl_object")
+    return served_chain(ssl_object) if isinstance(ssl_object, ssl.SSLObject) else ()
+
+
 def judge_chain(chain: tuple[bytes, ...], host: str, ca_file: Path | None) -> dict[str, Any]:
     """Trust (system store + `ca_file`, as the TLS check), the name match for `host` (RFC 6125) and the validity
     period now, of a served chain: the fields `trusted`, `trust_reason`, `name_matches`, `not_after`, `expired`."""
-    certificates = []
-    for der in chain:
-        try:
-            certificates.append(x509.load_der_x509_certificate(der))
-        except ValueError:
-            break
+    certificates = parse_served(chain)
     if not certificates:
         return {"trusted": False, "trust_reason": "the server sent no certificate that parses"}
     analysed = analyse_chain(certificates, trust_anchors(ca_file))

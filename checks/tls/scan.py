@@ -16,7 +16,6 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography import x509
 from sslyze.connection_helpers.opportunistic_tls_helpers import ProtocolWithOpportunisticTlsEnum
 from sslyze.errors import (
     ConnectionToServerFailed,
@@ -42,7 +41,7 @@ from sslyze.server_connectivity import ServerConnectivityInfo, check_connectivit
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
 from checks.base import TargetUnreachable, is_ip_literal
-from checks.shared.certs import analyse_chain, prime_trust_stores, trust_anchors
+from checks.shared.certs import analyse_chain, parse_served, prime_trust_stores, trust_anchors
 from checks.tls import hello
 from checks.tls.closing import RunSockets, owned_by
 from checks.tls.closing import install as close_sockets_always
@@ -312,12 +311,7 @@ def _hello_route(target: Target, cfg: TlsConfig, probed: Probed) -> hello.Route:
 
 
 def _chain(served: tuple[bytes, ...], cfg: TlsConfig) -> Any:
-    certificates = []
-    for der in served:
-        try:
-            certificates.append(x509.load_der_x509_certificate(der))
-        except ValueError:
-            break
+    certificates = parse_served(served)
     return analyse_chain(certificates, trust_anchors(cfg.ca_file)) if certificates else None
 
 

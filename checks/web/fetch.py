@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from checks.base import probe_tls_context
+from checks.base import close_stream, probe_tls_context
 from checks.shared.http import MAX_HTTP_HEAD_BYTES
-from checks.shared.served import served_chain
+from checks.shared.served import chain_of
 from checks.web.models import MAX_HEADERS, MAX_SCRIPTS, CookieFact, Fetched, HeaderFact, ResponseFacts, ScriptFact
 
 USER_AGENT = "posture-monitor web check (+https://www.cert.niedersachsen.de)"
@@ -98,14 +98,14 @@ async def get(
             no_body = status in (204, 304) or 100 <= status < 200
             length = 0 if no_body else _content_length(headers)
             body, body_truncated = await _read_body(reader, max_body, length)
-            chain = _served_chain(writer) if scheme == "https" else ()
+            chain = chain_of(writer) if scheme == "https" else ()
     except TimeoutError:
         raise FetchFailed(f"{url}: no complete response within {timeout_s:g} s") from None
     except (ConnectionError, ssl.SSLError, OSError) as err:
         raise FetchFailed(f"{url}: the connection broke: {type(err).__name__}") from None
     finally:
         if writer is not None:
-            await _close(writer)
+            await close_stream(writer, CLOSE_WAIT_S)
     if _chunked(headers):
         body = dechunk(body)
     plain = [h for h in headers if h.name.lower() != "set-cookie"]
@@ -285,20 +285,6 @@ def dechunk(body: bytes) -> bytes:
         out += rest[:size]
         rest = rest[size + 2 :]
     return bytes(out)
-
-
-def _served_chain(writer: asyncio.StreamWriter) -> tuple[bytes, ...]:
-    ssl_object = writer.get_extra_info("ssl_object")
-    return served_chain(ssl_object) if isinstance(ssl_object, ssl.SSLObject) else ()
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    try:
-        async with asyncio.timeout(CLOSE_WAIT_S):
-            await writer.wait_closed()
-    except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
-        writer.transport.abort()
 
 
 class PageParser(HTMLParser):
