@@ -16,63 +16,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import resource
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seeding import seed_due_assets
-from sqlalchemy import select
+from seeding import run_scheduled
 
 from checks import REGISTRY
-from checks.base import DNS_NAMESERVERS, Check
-from monitor.cadence import Cadence
+from checks.base import DNS_NAMESERVERS
 from monitor.models import DOMAIN_PORT
-from monitor.scheduler import Limits, Scheduler
-from monitor.store.engine import make_engine
-from monitor.store.schema import upgrade
-from monitor.store.tables import LATEST
-from monitor.store.work import WorkQueue
 from tests.dns_lab import PARENT, DnsLab, binary, dns_lab, signed_zones
 
 CHECK = "dnssec"
 
 
-async def seed(engine: Any, names: list[str]) -> None:
-    await seed_due_assets(engine, [("domain", PARENT.rstrip("."))], names, DOMAIN_PORT, CHECK)
-
-
 async def ours(lab: DnsLab, names: list[str], concurrency: int) -> tuple[float, Counter[str]]:
     """The scheduler's time to run and record the check on every domain, and the verdicts it recorded."""
-    with tempfile.TemporaryDirectory(prefix="posture-bench-") as workdir:
-        engine = make_engine(f"sqlite+aiosqlite:///{workdir}/bench.db")
-        await upgrade(engine)
-        await seed(engine, names)
-        queue = WorkQueue(engine, "bench", Cadence(86_400, rng=random.Random(1)), lease_s=600)
-        check_class = REGISTRY[CHECK]
-        checks: dict[str, Check[Any, Any]] = {CHECK: check_class()}
-        limits = Limits(concurrency=concurrency, per_host=1, claim_batch=1000, flush_size=250)
-        resources = {DNS_NAMESERVERS: (lab.resolver,)}
-        scheduler = Scheduler(queue, checks, {CHECK: check_class.config_model()}, limits, resources=resources)
-        stop = asyncio.Event()
-        started = time.perf_counter()
-        task = asyncio.create_task(scheduler.run(stop))
-        while scheduler.recorded < len(names):
-            await asyncio.sleep(0.02)
-            if task.done():
-                raise RuntimeError("scheduler stopped early") from task.exception()
-        elapsed = time.perf_counter() - started
-        stop.set()
-        await task
-        async with engine.connect() as conn:
-            rows = (await conn.execute(select(LATEST.c.status, LATEST.c.details))).all()
-        await engine.dispose()
+    config = REGISTRY[CHECK].config_model()
+    scopes = [("domain", PARENT.rstrip("."))]
+    resources = {DNS_NAMESERVERS: (lab.resolver,)}
+    run = await run_scheduled(CHECK, config, scopes, names, DOMAIN_PORT, concurrency=concurrency, resources=resources)
+    elapsed, rows = run.elapsed_s, run.rows
     verdicts: Counter[str] = Counter(
         row.status if row.status != "ok" else str((row.details or {}).get("verdict", "ok")) for row in rows
     )

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
-import random
 import resource
 import ssl
 import sys
@@ -39,18 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import trustme
 from aiosmtpd.controller import Controller
-from seeding import seed_due_assets
-from sqlalchemy import select
+from seeding import cpu_s, run_scheduled
 
 from checks import REGISTRY
-from checks.base import DNS_NAMESERVERS, Check
-from monitor.cadence import Cadence
+from checks.base import DNS_NAMESERVERS
 from monitor.models import DOMAIN_PORT
-from monitor.scheduler import Limits, Scheduler
-from monitor.store.engine import make_engine
-from monitor.store.schema import upgrade
-from monitor.store.tables import LATEST
-from monitor.store.work import WorkQueue
 from tests.checkdmarc_peer import PeerRun, run_checkdmarc
 from tests.dns_lab import PARENT, DnsLab, Zone, dns_lab
 
@@ -141,12 +133,6 @@ def peer_counts(run: PeerRun) -> Counter[str]:
     return counts
 
 
-def cpu_s(who: int = resource.RUSAGE_SELF) -> float:
-    """User and system CPU seconds of this process (all its threads) or of its waited-for children."""
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
-
-
 def checkdmarc(lab: DnsLab, names: list[str], ca_file: Path) -> tuple[float, Counter[str]]:
     resolver = lab.start_resolver(port=53)
     before = cpu_s(resource.RUSAGE_CHILDREN)
@@ -159,10 +145,6 @@ def checkdmarc(lab: DnsLab, names: list[str], ca_file: Path) -> tuple[float, Cou
     counts = peer_counts(run)
     counts["cpu_ms"] = round(cpu * 1000)
     return run.elapsed_s, counts
-
-
-async def seed(engine: Any, names: list[str]) -> None:
-    await seed_due_assets(engine, [("domain", PARENT.rstrip(".")), ("cidr", SMTP_NET)], names, DOMAIN_PORT, CHECK)
 
 
 def verdict(status: str, details: dict[str, Any] | None) -> list[str]:
@@ -183,32 +165,11 @@ def verdict(status: str, details: dict[str, Any] | None) -> list[str]:
 
 async def ours(lab: DnsLab, names: list[str], concurrency: int, ca_file: Path) -> tuple[float, Counter[str]]:
     """The scheduler's time to run and record the mail check on every domain, and the verdicts it recorded."""
-    with tempfile.TemporaryDirectory(prefix="posture-bench-") as workdir:
-        engine = make_engine(f"sqlite+aiosqlite:///{workdir}/bench.db")
-        await upgrade(engine)
-        await seed(engine, names)
-        queue = WorkQueue(engine, "bench", Cadence(86_400, rng=random.Random(1)), lease_s=600)
-        check_class = REGISTRY[CHECK]
-        checks: dict[str, Check[Any, Any]] = {CHECK: check_class()}
-        limits = Limits(concurrency=concurrency, per_host=1, claim_batch=1000, flush_size=250)
-        resources = {DNS_NAMESERVERS: (lab.resolver,)}
-        config = check_class.config_model(ca_file=ca_file)
-        scheduler = Scheduler(queue, checks, {CHECK: config}, limits, resources=resources)
-        stop = asyncio.Event()
-        cpu = cpu_s()
-        started = time.perf_counter()
-        task = asyncio.create_task(scheduler.run(stop))
-        while scheduler.recorded < len(names):
-            await asyncio.sleep(0.02)
-            if task.done():
-                raise RuntimeError("scheduler stopped early") from task.exception()
-        elapsed = time.perf_counter() - started
-        cpu = cpu_s() - cpu
-        stop.set()
-        await task
-        async with engine.connect() as conn:
-            rows = (await conn.execute(select(LATEST.c.status, LATEST.c.details))).all()
-        await engine.dispose()
+    config = REGISTRY[CHECK].config_model(ca_file=ca_file)
+    scopes = [("domain", PARENT.rstrip(".")), ("cidr", SMTP_NET)]
+    resources = {DNS_NAMESERVERS: (lab.resolver,)}
+    run = await run_scheduled(CHECK, config, scopes, names, DOMAIN_PORT, concurrency=concurrency, resources=resources)
+    elapsed, rows, cpu = run.elapsed_s, run.rows, run.cpu_s
     verdicts = Counter(key for row in rows for key in verdict(row.status, row.details))
     verdicts["cpu_ms"] = round(cpu * 1000)
     return elapsed, verdicts

@@ -15,30 +15,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seeding import seed_due_assets
-from sqlalchemy import select
+from seeding import run_scheduled
 
 from checks import REGISTRY
-from checks.base import Check
-from monitor.cadence import Cadence
-from monitor.scheduler import Limits, Scheduler
-from monitor.store.engine import make_engine
-from monitor.store.schema import upgrade
-from monitor.store.tables import LATEST
-from monitor.store.work import WorkQueue
 from tests.checks.web_sites import sites as test_sites
 from tests.observatory_peer import observatory_argv, observatory_env, parse
 from tests.web_lab import Site, WebLab, web_lab
@@ -54,35 +43,12 @@ def bench_sites(count: int) -> list[Site]:
     return [replace(variants[i % len(variants)], name=f"site{i}") for i in range(count)]
 
 
-async def seed(engine: Any, addresses: list[str]) -> None:
-    await seed_due_assets(engine, [("cidr", "127.0.1.0/24")], addresses, 443, CHECK)
-
-
 async def ours(lab: WebLab, addresses: list[str], concurrency: int) -> tuple[float, Counter[str]]:
     """The scheduler's time to run and record the check on every site, and the grades it recorded."""
-    with tempfile.TemporaryDirectory(prefix="posture-bench-") as workdir:
-        engine = make_engine(f"sqlite+aiosqlite:///{workdir}/bench.db")
-        await upgrade(engine)
-        await seed(engine, addresses)
-        queue = WorkQueue(engine, "bench", Cadence(86_400, rng=random.Random(1)), lease_s=600)
-        check_class = REGISTRY[CHECK]
-        checks: dict[str, Check[Any, Any]] = {CHECK: check_class()}
-        config = check_class.config_model.model_validate({"ca_file": str(lab.ca_file)})
-        limits = Limits(concurrency=concurrency, per_host=1, claim_batch=1000, flush_size=25)
-        scheduler = Scheduler(queue, checks, {CHECK: config}, limits)
-        stop = asyncio.Event()
-        started = time.perf_counter()
-        task = asyncio.create_task(scheduler.run(stop))
-        while scheduler.recorded < len(addresses):
-            await asyncio.sleep(0.01)
-            if task.done():
-                raise RuntimeError("scheduler stopped early") from task.exception()
-        elapsed = time.perf_counter() - started
-        stop.set()
-        await task
-        async with engine.connect() as conn:
-            rows = (await conn.execute(select(LATEST.c.status, LATEST.c.details))).all()
-        await engine.dispose()
+    config = REGISTRY[CHECK].config_model.model_validate({"ca_file": str(lab.ca_file)})
+    scopes = [("cidr", "127.0.1.0/24")]
+    run = await run_scheduled(CHECK, config, scopes, addresses, 443, concurrency=concurrency, flush_size=25)
+    elapsed, rows = run.elapsed_s, run.rows
     grades: Counter[str] = Counter(
         row.status if row.status != "ok" else str((row.details or {}).get("grade")) for row in rows
     )
