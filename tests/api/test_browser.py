@@ -24,6 +24,7 @@ from monitor.store.scope_requests import ScopeStore
 from monitor.store.tables import CHECK_STATE
 from tests.api.conftest import FakeResolver, add_finding
 from tests.api.test_web_domains import DOMAIN_CHECK, config
+from tests.api.test_web_summary import hostile_site, store_result
 from tests.api.threaded_server import RunningApi, ThreadedApi
 
 CHROMIUM = "/usr/bin/chromium"
@@ -106,12 +107,14 @@ def seed_agency_day(running: RunningApi) -> dict[str, int]:
         registry = Registry(running.engine)
         ids = []
         for number in range(1, 61):
+            checks = ["tls", "reachability", *["web"] * (number == 1)]  # the first is a web site too
             record = await registry.add_endpoint(
-                "lk-a", f"127.0.2.{number}", 443, ["tls", "reachability"], Cadence(3600), SEED,
+                "lk-a", f"127.0.2.{number}", 443, checks, Cadence(3600), SEED,
                 labels={"standort": "rathaus-" + "sehr-langer-standortname" * (number == 1)},
             )  # fmt: skip
             ids.append(record.id)
         endpoint = ids[0]
+        await store_result(running.engine, endpoint, hostile_site())  # the web check's summary with hostile headers
         failed = [
             {
                 "requirement": "suites.tls12",

@@ -8,6 +8,8 @@ import random
 import re
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from checks.base import CheckContext
 from checks.web import WebCheck
 from checks.web.models import (
@@ -59,7 +61,7 @@ def hostile_site() -> WebDetails:
     )
 
 
-async def store_result(api: Api, endpoint_id: int, details: WebDetails, judge: bool = True) -> None:
+async def store_result(engine: AsyncEngine, endpoint_id: int, details: WebDetails, judge: bool = True) -> None:
     """Record the result as the daemon does: the check's own judgement (`judged`: score and grade recorded next to
     the facts), written through the store's recording transaction. judge=False: facts stored without a verdict."""
     check = WebCheck()
@@ -75,7 +77,7 @@ async def store_result(api: Api, endpoint_id: int, details: WebDetails, judge: b
         details=details,
         observations=tuple(observations),
     )
-    async with WorkQueue(api.engine, "test-1", CADENCE, lease_s=60).recording() as tx:
+    async with WorkQueue(engine, "test-1", CADENCE, lease_s=60).recording() as tx:
         await tx.upsert_latest([result])
 
 
@@ -95,7 +97,7 @@ def row(text: str, label: str) -> str:
 async def test_the_endpoint_page_shows_grade_headers_and_cookies_escaped_in_german_and_english(api: Api) -> None:
     registry = Registry(api.engine)
     web = (await registry.add_endpoint("lk-a", "127.0.0.1", 443, ["web"], CADENCE, ACTOR)).id
-    await store_result(api, web, hostile_site())
+    await store_result(api.engine, web, hostile_site())
     await sign_in(api, api.tokens.agency_a)
 
     german = await page_text(api, web)
@@ -133,7 +135,7 @@ async def test_the_endpoint_page_shows_grade_headers_and_cookies_escaped_in_germ
 
 async def test_facts_stored_without_a_verdict_are_graded_with_the_checks_own_rules(api: Api) -> None:
     web = (await Registry(api.engine).add_endpoint("lk-a", "127.0.0.1", 443, ["web"], CADENCE, ACTOR)).id
-    await store_result(api, web, hostile_site(), judge=False)
+    await store_result(api.engine, web, hostile_site(), judge=False)
     await sign_in(api, api.tokens.agency_a)
     assert "Note B (75 von 100 Punkten)" in await page_text(api, web)
 
@@ -142,7 +144,7 @@ async def test_a_page_the_observatory_does_not_grade_shows_its_headers_without_a
     web = (await Registry(api.engine).add_endpoint("lk-a", "127.0.0.1", 443, ["web"], CADENCE, ACTOR)).id
     broken = hostile_site()
     failing = broken.https.responses[0].model_copy(update={"status": 500})
-    await store_result(api, web, broken.model_copy(update={"https": Fetched(responses=(failing,))}))
+    await store_result(api.engine, web, broken.model_copy(update={"https": Fetched(responses=(failing,))}))
     await sign_in(api, api.tokens.agency_a)
     text = await page_text(api, web)
     assert "Keine Note: die Seite antwortete mit HTTP 500" in text and "Punkten)" not in text
