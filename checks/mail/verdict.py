@@ -36,8 +36,10 @@ def evaluate_mail(details: MailDetails) -> list[Observation]:
     if policy.mx.status not in ("mx", "none"):
         return out  # a null MX receives no mail; an unknown MX set is untested
     out += evaluate_tlsrpt(policy.tlsrpt, details.domain)
-    out += _mta_sts(policy.mta_sts, details.mta_sts, details.mx, details.domain)
-    out += _transport(details.mx)
+    # matching TLSA records parses the served chains: once per MX, for every rule that asks
+    authenticated = {probe.mx for probe in details.mx if dane_authenticated(probe)}
+    out += _mta_sts(policy.mta_sts, details.mta_sts, details.mx, details.domain, authenticated)
+    out += _transport(details.mx, authenticated)
     return out
 
 
@@ -69,12 +71,16 @@ def dane_authenticated(probe: MxProbe) -> bool:
 
 
 def _mta_sts(
-    txt: MtaStsTxtFacts, fetch: MtaStsFetch | None, probes: Sequence[MxProbe], domain: str
+    txt: MtaStsTxtFacts,
+    fetch: MtaStsFetch | None,
+    probes: Sequence[MxProbe],
+    domain: str,
+    authenticated: set[str],
 ) -> list[Observation]:
     if txt.status != "found" or txt.problems:
         from_txt = evaluate_mta_sts(txt, domain)
         contacted = [probe for probe in probes if probe.contacted]
-        if txt.status == "missing" and contacted and all(dane_authenticated(p) for p in contacted):
+        if txt.status == "missing" and contacted and all(p.mx in authenticated for p in contacted):
             # DANE already stops the downgrade MTA-STS would stop (RFC 8461 §2): a note, not a gap
             return [dataclasses.replace(o, severity=Severity.INFO) for o in from_txt]
         return from_txt
@@ -108,7 +114,7 @@ def _mta_sts(
     return out
 
 
-def _transport(probes: Sequence[MxProbe]) -> list[Observation]:
+def _transport(probes: Sequence[MxProbe], authenticated: set[str]) -> list[Observation]:
     def affected(test: Callable[[MxProbe], bool]) -> list[MxProbe]:
         return [probe for probe in probes if test(probe)]
 
@@ -124,7 +130,7 @@ def _transport(probes: Sequence[MxProbe]) -> list[Observation]:
 
     def mismatch(probe: MxProbe) -> bool:
         s = probe.starttls
-        return tlsa_records(probe, True) and bool(s and s.upgraded) and not dane_authenticated(probe)
+        return tlsa_records(probe, True) and bool(s and s.upgraded) and probe.mx not in authenticated
 
     def no_tlsa(probe: MxProbe) -> bool:
         tlsa = probe.tlsa
@@ -133,7 +139,7 @@ def _transport(probes: Sequence[MxProbe]) -> list[Observation]:
 
     rules: list[tuple[FindingSpec, Callable[[MxProbe], bool]]] = [
         (t.STARTTLS_MISSING, lambda p: failure(p) in NO_STARTTLS),
-        (t.STARTTLS_UNTRUSTED, lambda p: untrusted(p) and not dane_authenticated(p)),
+        (t.STARTTLS_UNTRUSTED, lambda p: untrusted(p) and p.mx not in authenticated),
         (t.DANE_UNSIGNED, lambda p: tlsa_records(p, False)),
         (t.DANE_MISMATCH, mismatch),
         (t.DANE_MISSING, no_tlsa),
