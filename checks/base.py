@@ -164,6 +164,16 @@ class SummaryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class NameSeen:
+    """A host name a check saw in its facts (a certificate's SAN, a zone transfer's records), with where it was
+    seen: discovery's candidates beyond what the agency registered (`Check.names_seen`)."""
+
+    name: str
+    source: str  # the discovery source it feeds: "certs", "dns"
+    evidence: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class CheckSummary:
     """What a check's latest details say at a glance, in one language, for the asset's page (see `Check.summary`):
     a title ("Web security"), a headline ("Grade B+ (80 of 100 points)") and the facts behind it."""
@@ -297,6 +307,11 @@ class Check(ABC, Generic[C, D]):
         """The latest details at a glance for a reader of `language` ("de", "en"; German for a tag starting with
         "de", English otherwise), shown on the asset's page; None: the check shows none (the default). Pure."""
         return None
+
+    def names_seen(self, details: D) -> Sequence[NameSeen]:
+        """Host names in the latest details that discovery may propose (a certificate's names, a transferred
+        zone's); discovery keeps only those inside the agency's scope. Pure; empty by default."""
+        return ()
 
     @classmethod
     def check_settings_on_host(cls, cfg: C) -> None:
