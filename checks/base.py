@@ -174,6 +174,14 @@ class NameSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class PortExposure:
+    """What a service on a port is, known from the port alone: the finding key of its class and its severity."""
+
+    key: str  # e.g. "ports.exposed.rdp"
+    severity: Severity
+
+
+@dataclass(frozen=True, slots=True)
 class CheckSummary:
     """What a check's latest details say at a glance, in one language, for the asset's page (see `Check.summary`):
     a title ("Web security"), a headline ("Grade B+ (80 of 100 points)") and the facts behind it."""
@@ -312,6 +320,12 @@ class Check(ABC, Generic[C, D]):
         """Host names in the latest details that discovery may propose (a certificate's names, a transferred
         zone's); discovery keeps only those inside the agency's scope. Pure; empty by default."""
         return ()
+
+    @classmethod
+    def exposure_of(cls, port: int) -> PortExposure | None:
+        """The exposure class of a service listening on `port`, known from the port number alone (discovery's
+        sweep sees no more); None: this check has no catalogue of ports (the default)."""
+        return None
 
     @classmethod
     def check_settings_on_host(cls, cfg: C) -> None:

@@ -49,6 +49,8 @@ def event_subject(event: OutboxEvent) -> str:
     """`agency/endpoint-id` for an endpoint; `agency/name` for a domain, whose name is its identity (ASCII)."""
     if event.data.get("asset_kind") == "domain":
         return f"{event.agency}/{event.data.get('host')}"
+    if event.data.get("asset_kind") == "candidate":  # discovered, not registered: no endpoint id yet
+        return f"{event.agency}/discoveries/{event.data.get('detail', {}).get('candidate')}"
     return f"{event.agency}/{event.endpoint_id}"
 
 
@@ -66,10 +68,16 @@ def cloudevent(event: OutboxEvent, source: str) -> dict[str, Any]:
 
 
 # IntelMQ's classification.type per finding family; the taxonomy follows from the type in IntelMQ 3
-_INTELMQ_TYPES = {"tls": "weak-crypto", "ports": "potentially-unwanted-accessible", "patch": "vulnerable-system"}
+_INTELMQ_TYPES = {
+    "tls": "weak-crypto",
+    "ports": "potentially-unwanted-accessible",
+    "patch": "vulnerable-system",
+    "asset": "potentially-unwanted-accessible",  # asset.discovered: a service nobody registered
+}
 # IntelMQ has no state of an event: extra.status says whether it reports a problem or closes one
 _INTELMQ_STATUS = {
     "finding.opened": "new",
+    "asset.discovered": "new",
     "endpoint.unreachable": "new",
     "finding.resolved": "resolved",
     "endpoint.recovered": "resolved",

@@ -19,6 +19,7 @@ from checks.base import (
     MetricFamily,
     MetricSample,
     PeerDetailsUnreadable,
+    PortExposure,
     TargetUnreachable,
     Texts,
     read_peer,
@@ -95,6 +96,14 @@ class PortsCheck(Check[PortsConfig, PortsDetails]):
             ("port", "service", "exposure", "risk"),
         ),
     )
+
+    @classmethod
+    def exposure_of(cls, port: int) -> PortExposure | None:
+        """The class whose well-known ports hold `port` (the sweep of discovery knows no service name)."""
+        for service in SERVICE_CLASSES:
+            if port in service.ports:
+                return PortExposure(service.spec.key, service.spec.severity)
+        return None
 
     def metrics(self, details: PortsDetails, now: datetime) -> Iterable[MetricSample]:
         for open_port in details.open_ports:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import ClassVar, get_args
 
-from checks.base import Check, CheckContext, MetricSample, PeerDetailsUnreadable, read_peer
+from checks.base import Check, CheckContext, MetricSample, NameSeen, PeerDetailsUnreadable, read_peer
 from checks.shared.certs import check_ca_file
 from checks.tls import findings, metrics
 from checks.tls.evaluate import evaluate, untested_keys
@@ -70,6 +70,14 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
 
     def evaluate(self, details: TlsDetails, cfg: TlsConfig, ctx: CheckContext) -> list[Observation]:
         return evaluate(details, cfg, ctx.now)
+
+    def names_seen(self, details: TlsDetails) -> Sequence[NameSeen]:
+        """The DNS names of the served certificate: other hosts of the agency often share it."""
+        chain = details.certificate
+        if chain is None:
+            return ()
+        evidence = {"subject": chain.leaf.subject, "not_after": chain.leaf.not_after.isoformat()}
+        return tuple(NameSeen(name, "certs", evidence) for name in chain.dns_names)
 
     def untested(self, details: TlsDetails) -> tuple[str, ...]:
         return untested_keys(details)

@@ -20,6 +20,7 @@ from monitor.store.endpoint_store import EndpointStore
 from monitor.store.finding_queries import FindingQueries
 from monitor.store.scope_requests import ScopeStore
 from monitor.store.store import Store
+from monitor.usecases.discovery import Discovery
 from monitor.usecases.registration import Registration, RegistrationRules, SettingsChanged
 
 IPNetwork = IPv4Network | IPv6Network
@@ -77,6 +78,11 @@ class Services:
             config.cadence, config.check_configs, config.check_names, config.rescan_min_interval, config.check_registry
         )
         return Registration(self.store, self.resolver, rules, self.on_settings_changed)
+
+    @property
+    def discovery(self) -> Discovery:
+        """The inbox's decisions (confirm, dismiss); the daemon runs the sources."""
+        return Discovery(self.store, self.registration)
 
     @property
     def access(self) -> AccessStore:

@@ -84,7 +84,7 @@ async def update_agency(call: Call) -> s.AgencyDetail:
     return _agency_detail(record)
 
 
-def _own_agency(call: Call) -> str:
+def own_agency(call: Call) -> str:
     """The agency in the path, which an agency token may only name if it is its own (else: 404)."""
     slug: str = call.path["slug"]
     if not call.principal.reads_everything and slug != call.principal.agency:
@@ -93,7 +93,7 @@ def _own_agency(call: Call) -> str:
 
 
 async def list_scopes(call: Call) -> s.ScopeList:
-    views = await services(call.request).scopes.scopes(_own_agency(call))
+    views = await services(call.request).scopes.scopes(own_agency(call))
     return s.ScopeList(items=[_scope(view) for view in views])
 
 
@@ -106,7 +106,7 @@ async def add_scope(call: Call) -> s.Scope:
 async def request_scope(call: Call) -> s.ScopeRequest:
     body: s.ScopeRequestCreate = call.body
     actor = call.principal.actor(client_address(call.request))
-    return _request(await services(call.request).scopes.request(_own_agency(call), body.value, actor))
+    return _request(await services(call.request).scopes.request(own_agency(call), body.value, actor))
 
 
 async def list_scope_requests(call: Call) -> s.ScopeRequestList:

@@ -379,3 +379,62 @@ class ExportQuery(Query):
 class AcceptRisk(Body):
     reason: str = Field(min_length=1, max_length=1000)
     until: AwareDatetime = Field(description="when alerts resume, with a time zone; at most a year ahead")
+
+
+# --- discovery ---------------------------------------------------------------------------------------------------
+
+DiscoveryState = Literal["candidate", "registered", "dismissed"]
+
+
+class Discovery(Reply):
+    id: int
+    agency: str
+    host: str = Field(description="a host name (ASCII) or an IP address; data seen on the network, shown escaped")
+    port: int | None = Field(description="the port of the service seen; null: a name without a known service")
+    sources: list[Literal["dns", "sweep", "certs", "ct"]]
+    evidence: dict[str, Any] = Field(description="by source: where it was seen (up to five sightings each)")
+    exposure: SeverityLabel = Field(description="the port's exposure class (RDP, databases: high); at least low")
+    state: DiscoveryState
+    first_seen: datetime
+    last_seen: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    reason: str | None = Field(description="why it was dismissed")
+    asset_id: int | None = Field(description="the endpoint or domain it was registered as")
+
+
+class DiscoveryPage(Reply):
+    items: list[Discovery]
+
+
+class DiscoveryQuery(Query):
+    state: DiscoveryState | None = Field(default=None, description="only these; default: all")
+    agency: str | None = Field(default=None, pattern=SLUG, description="admins and analysts: one agency")
+    limit: int = Field(default=200, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=MAX_INT)
+
+
+class DiscoveryConfirm(Body):
+    as_: Literal["endpoint", "domain"] | None = Field(
+        default=None, alias="as", description="default: an endpoint when a port is known"
+    )
+    port: int | None = Field(default=None, ge=1, le=65535, description="for a name seen without a service")
+
+
+class DiscoveryConfirmed(Reply):
+    discovery: Discovery
+    asset_id: int
+    asset_kind: AssetKind
+
+
+class DiscoveryDismiss(Body):
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class DiscoverySettings(Body):
+    auto_register: bool = Field(description="register candidates at once instead of keeping them in the inbox")
+
+
+class DiscoverySettingsReply(Reply):
+    agency: str
+    auto_register: bool

@@ -15,6 +15,7 @@ from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.findings import UNREACHABLE_AFTER
 from monitor.store.access_store import CACHE_SECONDS, AccessStore
+from monitor.store.discovery_store import DiscoveryStore
 from monitor.store.endpoint_store import EndpointStore
 from monitor.store.engine import make_engine
 from monitor.store.facts import StoredFacts, stored_facts
@@ -74,6 +75,10 @@ class Store:
     @cached_property
     def registry(self) -> Registry:
         return Registry(self.engine, self.clock)
+
+    @cached_property
+    def discovery(self) -> DiscoveryStore:
+        return DiscoveryStore(self.engine, self.clock)
 
     @cached_property
     def endpoints(self) -> EndpointStore:

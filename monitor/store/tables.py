@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy.sql.expression import false
 from sqlmodel import Field, SQLModel
 
 from monitor.store.columns import UtcDateTime
@@ -39,6 +40,10 @@ class Agency(SQLModel, table=True):
     )
     # the language of the agency's alerts (title, summary, remediation): "de" or "en"
     alert_language: str = Field(default="de", sa_column=Column(String(5), nullable=False, server_default="de"))
+    # whether discovered candidates are registered at once instead of waiting in the inbox (docs/discovery.md)
+    discovery_auto_register: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class Scope(SQLModel, table=True):
@@ -285,6 +290,52 @@ class VulnEolCycle(SQLModel, table=True):
     lts: bool = False
 
 
+class DiscoveryCandidate(SQLModel, table=True):
+    """A host, or a service on a host, that discovery saw inside an agency's scope and nobody registered yet."""
+
+    __tablename__ = "discovery_candidate"
+    __table_args__ = (UniqueConstraint("agency_id", "host", "port"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    host: str = Field(max_length=253)
+    port: int  # 0: a name (or address) without a known service
+    sources: list[str] = _json()  # "dns", "sweep", "certs", "ct"
+    evidence: dict[str, Any] = _json()  # the latest evidence per source
+    exposure: int  # the Severity of its exposure class (an RDP or database port: high)
+    state: str = Field(max_length=12)  # "candidate" | "registered" | "dismissed"
+    first_seen: datetime = _when()
+    last_seen: datetime = _when()
+    decided_at: datetime | None = _when(nullable=True)
+    decided_by: str | None = Field(default=None, max_length=100)
+    reason: str | None = Field(default=None, max_length=300)  # why it was dismissed
+    asset_id: int | None = None  # the endpoint or domain it became
+
+
+class DiscoveryRun(SQLModel, table=True):
+    """When each source last ran for an agency, and when it is due again ("ct" is one run for all agencies)."""
+
+    __tablename__ = "discovery_run"
+    agency_id: int = Field(sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True))
+    source: str = Field(max_length=10, primary_key=True)
+    next_due: datetime = _when()
+    last_run_at: datetime | None = _when(nullable=True)
+    last_status: str | None = Field(default=None, max_length=20)
+    last_error: str | None = Field(default=None, max_length=400)
+    last_found: int = 0
+
+
+class CtLogCursor(SQLModel, table=True):
+    """How far each Certificate Transparency log has been read: it survives restarts."""
+
+    __tablename__ = "ct_log_cursor"
+    log_url: str = Field(max_length=500, primary_key=True)
+    cursor: dict[str, Any] = _json()
+    updated_at: datetime = _when()
+    last_error: str | None = Field(default=None, max_length=400)
+
+
 # The table handles the queries use, typed, declared once (sqlmodel does not type `Model.__table__`).
 _TABLES = SQLModel.metadata.tables
 AGENCY: Table = _TABLES["agency"]
@@ -305,3 +356,6 @@ VULN_CVE: Table = _TABLES["vuln_cve"]
 VULN_CPE_MATCH: Table = _TABLES["vuln_cpe_match"]
 VULN_EOL_PRODUCT: Table = _TABLES["vuln_eol_product"]
 VULN_EOL_CYCLE: Table = _TABLES["vuln_eol_cycle"]
+DISCOVERY_CANDIDATE: Table = _TABLES["discovery_candidate"]
+DISCOVERY_RUN: Table = _TABLES["discovery_run"]
+CT_LOG_CURSOR: Table = _TABLES["ct_log_cursor"]

@@ -219,8 +219,12 @@ class Registration:
 
     async def in_scope_host(self, agency: str, raw_host: str) -> str:
         """The host normalised, if it and every address it resolves to now lie inside the agency's scope."""
-        host = normalise_host(raw_host)
         scopes = [entry for _, entry in await self.store.registry.list_scopes(agency)]
+        return await self.admitted_host(agency, raw_host, scopes)
+
+    async def admitted_host(self, agency: str, raw_host: str, scopes: Sequence[ScopeEntry]) -> str:
+        """`in_scope_host` with the agency's scopes already read (discovery asks this of many names at once)."""
+        host = normalise_host(raw_host)
         allowed = ", ".join(entry.value for entry in scopes) or "nothing yet: add a scope first"
         if not in_scope(host, scopes):  # refused before any DNS query: a third party's name is never looked up
             raise OutOfScope("host", f"{host} is outside the scope of {agency!r} (scope: {allowed})")
