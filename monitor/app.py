@@ -8,7 +8,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +21,8 @@ from monitor.api.app import build_app, build_scanner_app
 from monitor.api.auth import metrics_guard
 from monitor.api.context import api_config
 from monitor.cadence import cadence_from
+from monitor.discovery.models import SourceName
+from monitor.discovery.wiring import discovery_from, intervals_of
 from monitor.durations import parse_duration
 from monitor.exporter import MetricsEndpoint
 from monitor.findings import Policy
@@ -34,6 +36,7 @@ from monitor.store.leader import Job
 from monitor.store.store import Store
 from monitor.store.work import WorkQueue
 from monitor.usecases.alerting import AlertRouter
+from monitor.usecases.discovery import Discovery
 from monitor.usecases.recording import Recorder
 from monitor.usecases.rejudging import Rejudging
 from monitor.vulndb import LiveVulnDb, seed_dates, toolkit_of, vulndb_checks
@@ -94,6 +97,7 @@ def publisher_from(store: Store, settings: Settings) -> Publisher | None:
 # A connection that has not completed a request within this time (a slow-header client) or idles this long between
 # requests is closed; aiohttp's own default is an hour.
 HTTP_IDLE_S = 30.0
+DISCOVERY_TICK_S = 30.0  # how often the discovery leader looks for due sources
 
 
 class Daemon:
@@ -186,6 +190,11 @@ class Daemon:
                     group.create_task(
                         store.lead("lifecycle", self._sweep_loop(store, recorder), self.stop), name="lifecycle"
                     )
+                if scans and settings.discovery_sources:
+                    discovery = discovery_from(settings, store, resolver)
+                    group.create_task(
+                        store.lead("discovery", self._discovery_loop(store, discovery), self.stop), name="discovery"
+                    )
                 if self.role in ("all", "api"):
                     group.create_task(self.metrics.run(self.stop), name="metrics")
                 if scans and vulndb is not None:
@@ -242,6 +251,26 @@ class Daemon:
                 await first_of(stop, wait_s=self.settings.sweep_interval_s)
 
         return sweep
+
+    def _discovery_loop(self, store: Store, discovery: Discovery) -> Job:
+        """Each agency's due discovery sources, one replica at a time (a sweep must not run twice)."""
+        sources = [cast(SourceName, name) for name in self.settings.discovery_sources]
+        intervals = intervals_of(self.settings)
+
+        async def discover(stop: asyncio.Event) -> None:
+            outage = Outage(log, "running discovery", store.url)
+            while not stop.is_set():
+                try:
+                    new = await discovery.run_due(sources, intervals)
+                    if new:
+                        log.info("discovery: %d new candidates", new)
+                except (SQLAlchemyError, OSError) as err:
+                    outage.report(err, "discovery runs again at its next turn")
+                else:
+                    outage.recovered()
+                await first_of(stop, wait_s=DISCOVERY_TICK_S)
+
+        return discover
 
     async def _start_http(self, app: web.Application) -> web.AppRunner:
         host, port = self.settings.http_host_port

@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError
 
 from checks import REGISTRY, Registry
 from checks.base import CheckConfig, InvalidSetting
+from monitor.discovery.models import SOURCES as DISCOVERY_SOURCES
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.models import Severity
 from monitor.scope import normalise_host, parse_ip
@@ -50,6 +51,10 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# a sweep is the loudest source: weekly; names in DNS and certificates change more often; CT logs grow by the minute
+DISCOVERY_INTERVALS = {"dns": "1d", "sweep": "7d", "certs": "6h", "ct": "1h"}
 
 
 class SettingsError(Exception):
@@ -132,6 +137,20 @@ class Settings(BaseSettings):
     scan_history_days: int = Field(default=90, ge=1, le=3650, description="scan runs older than this are deleted")
     sweep_interval_s: float = Field(default=60.0, ge=1, le=3600, description="how often reminders/deadlines run")
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-check settings by name")
+    discovery_sources: list[str] = Field(
+        default_factory=lambda: [str(name) for name in DISCOVERY_SOURCES],
+        description="the discovery sources the daemon runs: dns, sweep, certs, ct (docs/discovery.md); [] = none",
+    )
+    discovery_intervals: dict[str, str] = Field(
+        default_factory=lambda: dict(DISCOVERY_INTERVALS),
+        description='how often each source runs per agency (ct: for all), e.g. {"sweep": "7d"}; unnamed: default',
+    )
+    ct_logs: list[str] = Field(
+        default_factory=list,
+        description="Certificate Transparency logs to read: an RFC 6962 log's URL, or static:URL for a static-ct-api "
+        "(tiles) log; [] = the ct source reads nothing",
+    )
+    sweep_max_rate: int = Field(default=300, ge=1, le=100_000, description="packets per second of the address sweep")
 
     @classmethod
     def settings_customise_sources(
@@ -219,6 +238,23 @@ class Settings(BaseSettings):
     def _duration(cls, value: str) -> str:
         parse_duration(value, minimum_s=1)
         return value
+
+    @field_validator("discovery_sources")
+    @classmethod
+    def _discovery_sources(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in DISCOVERY_SOURCES]
+        if unknown:
+            raise ValueError(f"unknown source {unknown[0]!r}; known: {', '.join(DISCOVERY_SOURCES)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("discovery_intervals")
+    @classmethod
+    def _discovery_intervals(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, interval in value.items():
+            if name not in DISCOVERY_SOURCES:
+                raise ValueError(f"unknown source {name!r}; known: {', '.join(DISCOVERY_SOURCES)}")
+            parse_duration(interval, minimum_s=60)
+        return {**DISCOVERY_INTERVALS, **value}
 
     @field_validator("dns_servers")
     @classmethod

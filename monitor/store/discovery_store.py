@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -224,8 +224,10 @@ class DiscoveryStore:
 
     # --- when the sources run -----------------------------------------------------------------------------------
 
-    async def due(self, sources: Sequence[str], now: datetime) -> list[SourceRun]:
-        """(agency, source) pairs due now; a pair that never ran is due at once (its row is made here)."""
+    async def due(self, sources: Sequence[str], now: datetime, spread: Mapping[str, float]) -> list[SourceRun]:
+        """(agency, source) pairs due now. A pair that never ran gets its row here, due at once, or for a source
+        in `spread` at a point within that many seconds that differs by agency (a new deployment's sweeps are
+        spread over the week instead of all starting together)."""
         async with self.engine.begin() as conn:
             agencies = (await conn.execute(select(AGENCY.c.id, AGENCY.c.slug))).all()
             runs = {
@@ -235,18 +237,20 @@ class DiscoveryStore:
                 )
             }
             missing = [
-                {"agency_id": agency.id, "source": source, "next_due": now, "last_found": 0}
+                {"agency_id": agency.id, "source": source, "last_found": 0,
+                 "next_due": _first_due(now, agency.id, spread.get(source, 0.0))}
                 for agency in agencies
                 for source in sources
                 if (agency.id, source) not in runs
-            ]
+            ]  # fmt: skip
+            runs.update({(row["agency_id"], row["source"]): row["next_due"] for row in missing})
             if missing:
                 await conn.execute(insert(DISCOVERY_RUN), missing)
         return [
             SourceRun(agency.id, agency.slug, source, due)
             for agency in agencies
             for source in sources
-            if (due := runs.get((agency.id, source), now)) <= now
+            if (due := runs[(agency.id, source)]) <= now
         ]
 
     async def ran(
@@ -296,6 +300,12 @@ class DiscoveryStore:
             )
             if changed.rowcount == 0 and cursor is not None:
                 await conn.execute(insert(CT_LOG_CURSOR).values(log_url=log_url, **values))
+
+
+def _first_due(now: datetime, agency_id: int, spread_s: float) -> datetime:
+    """A point in [now, now + spread_s) that is the same for an agency on every replica (golden-ratio steps)."""
+    share = (agency_id * 0.6180339887498949) % 1.0
+    return now + timedelta(seconds=spread_s * share)
 
 
 def _select() -> Any:

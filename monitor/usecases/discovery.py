@@ -10,8 +10,8 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol, cast
 
 from checks import REGISTRY, Registry
 from checks.base import accepts
@@ -114,6 +114,38 @@ class Discovery:
                 continue
             await self._keep(assets, name, sightings, outcome)
         return outcome
+
+    async def run_due(self, sources: Sequence[SourceName], intervals: Mapping[str, float]) -> int:
+        """Run every (agency, source) that is due, each then due again after its interval; "ct" runs once for all
+        agencies when any agency's turn has come. A failing source is noted (`discovery_run`) and retried at its
+        next turn. Returns the candidates that are new."""
+        now = self.store.clock.now()
+        # the first sweep of an agency waits for its turn within a sweep interval (see DiscoveryStore.due)
+        due = await self.store.discovery.due(sources, now, {"sweep": intervals["sweep"]})
+        new = 0
+        ct_due = [run for run in due if run.source == "ct"]
+        if ct_due:
+            try:
+                new += sum(len(outcome.new) for outcome in (await self.read_ct()).values())
+                status, error = "ok", None
+            except Exception as err:
+                log.warning("discovery source ct failed: %s", err)
+                status, error = "failed", _short(err)
+            for run in ct_due:
+                await self.store.discovery.ran(
+                    run.agency, "ct", now + timedelta(seconds=intervals["ct"]), status, error, 0
+                )
+        for run in due:
+            if run.source == "ct":
+                continue
+            outcome = await self.discover(run.agency, [cast(SourceName, run.source)])
+            report = outcome.sources[0]
+            new += report.new
+            await self.store.discovery.ran(
+                run.agency, run.source, now + timedelta(seconds=intervals[run.source]), report.status, report.error,
+                report.new,
+            )  # fmt: skip
+        return new
 
     async def read_ct(self) -> dict[str, DiscoveryOutcome]:
         """Read the CT logs once and admit each name for the agencies whose scope holds it."""

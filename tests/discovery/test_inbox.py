@@ -216,3 +216,42 @@ async def test_a_failing_source_is_reported_and_the_others_still_run(world: tupl
     assert [(s.source, s.status) for s in outcome.sources] == [("sweep", "failed"), ("dns", "ok")]
     assert outcome.sources[0].error == "nmap exited with status 1: boom"
     assert [c.host for c in outcome.new] == ["vpn.lk-a.example"]
+
+
+async def test_the_sources_run_on_their_schedule_and_the_first_sweeps_are_spread(
+    world: tuple[Discovery, Sources, Store],
+) -> None:
+    discovery, sources, store = world
+    clock = store.clock
+    assert isinstance(clock, FakeClock)
+    runs: list[tuple[str, str]] = []
+
+    def counting(name: str) -> Any:
+        async def run(agency: AgencyAssets) -> list[Sighting]:
+            runs.append((agency.slug, name))
+            return list(sources.seen.get(name, []))
+
+        return run
+
+    discovery.sources = {name: counting(name) for name in ("dns", "sweep", "certs")}
+    sources.seen["dns"] = [_seen("vpn.lk-a.example", None)]
+    week, day = 7 * 86400.0, 86400.0
+    intervals = {"dns": day, "sweep": week, "certs": 6 * 3600.0, "ct": 3600.0}
+    assert await discovery.run_due(["dns", "sweep", "certs"], intervals) == 1  # vpn.lk-a.example: new
+    assert sorted(runs) == [("lk-a", "certs"), ("lk-a", "dns"), ("lk-b", "certs"), ("lk-b", "dns")]
+    runs.clear()
+    assert await discovery.run_due(["dns", "sweep", "certs"], intervals) == 0
+    assert runs == []  # nothing due again yet
+    clock.advance(day + 1)
+    await discovery.run_due(["dns", "sweep", "certs"], intervals)
+    assert ("lk-a", "dns") in runs and ("lk-b", "dns") in runs
+    sweeps = set()
+    for _ in range(7):  # within a week, each agency's first sweep has come, at different times
+        runs.clear()
+        clock.advance(day)
+        await discovery.run_due(["sweep"], intervals)
+        sweeps.update((slug, clock.now()) for slug, name in runs if name == "sweep")
+    assert sorted(slug for slug, _ in sweeps) == ["lk-a", "lk-b"]
+    assert len({when for _, when in sweeps}) == 2
+    status = {row["source"]: row for row in await store.discovery.runs("lk-a")}
+    assert status["dns"]["last_status"] == "ok" and status["dns"]["last_found"] == 0

@@ -1,0 +1,34 @@
+"""The discovery use case with the sources the settings ask for: what the daemon and `posture discover` run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from monitor.discovery.certs import StoredNames
+from monitor.discovery.models import SourceName
+from monitor.durations import parse_duration
+from monitor.models import Severity
+from monitor.scope_resolution import DnsResolver, Resolver
+from monitor.settings import Settings
+from monitor.store.store import Store
+from monitor.usecases.discovery import Discovery, GlobalSource, Source
+from monitor.usecases.registration import registration_from
+
+
+def discovery_from(settings: Settings, store: Store, resolver: Resolver | None = None) -> Discovery:
+    resolver = resolver or DnsResolver(settings.dns_servers)
+    sources: dict[SourceName, Source] = {"certs": StoredNames(store.discovery, "certs")}
+    ct: GlobalSource | None = None
+    return Discovery(
+        store,
+        registration_from(settings, store, resolver),
+        sources,
+        ct,
+        settings.ui_base_url,
+        Severity.parse(settings.alert_min_severity),
+    )
+
+
+def intervals_of(settings: Settings) -> Mapping[str, float]:
+    """Seconds between two runs of each source."""
+    return {name: parse_duration(text) for name, text in settings.discovery_intervals.items()}
