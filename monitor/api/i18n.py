@@ -272,6 +272,42 @@ MESSAGES: dict[str, dict[str, str]] = {
             "Der TXT-Eintrag wurde (noch) nicht gefunden. DNS-Änderungen brauchen oft einige Minuten; "
             "bitte später noch einmal prüfen."
         ),
+        # discovery: the inbox of assets seen inside the scope that nobody registered
+        "discoveries": "Entdeckte Systeme",
+        "discoveries_intro": (
+            "Diese Systeme liegen im Prüfbereich Ihrer Behörde, sind aber nicht registriert. Gefunden wurden sie im "
+            "DNS, bei einem Scan Ihrer Netze, in Zertifikaten oder in Certificate-Transparency-Logs. Bestätigen Sie "
+            "ein System, damit es überwacht wird, oder verwerfen Sie es mit einer Begründung."
+        ),
+        "discoveries_empty": "Keine Einträge in dieser Ansicht.",
+        "discovery_state": "Status der Einträge",
+        "discovery_state_candidate": "Neu",
+        "discovery_state_registered": "Registriert",
+        "discovery_state_dismissed": "Verworfen",
+        "discovery_state_all": "Alle",
+        "discovery_asset": "System",
+        "discovery_sources": "Gefunden über",
+        "discovery_source_dns": "DNS",
+        "discovery_source_sweep": "Netzscan",
+        "discovery_source_certs": "Zertifikat",
+        "discovery_source_ct": "CT-Log",
+        "discovery_exposure": "Gefährdung",
+        "discovery_first_seen": "Zuerst gesehen",
+        "discovery_last_seen": "Zuletzt gesehen",
+        "discovery_asset_registered": "Registriert als",
+        "discovery_evidence": "Belege",
+        "discovery_evidence_help": "So wurde das System gesehen; die Angaben stammen aus dem Netz und sind ungeprüft.",
+        "discovery_confirm": "Bestätigen und überwachen",
+        "discovery_confirm_as": "Registrieren als",
+        "discovery_as_endpoint": "Endpunkt (Host und Port)",
+        "discovery_as_domain": "Domain (DNSSEC, E-Mail)",
+        "discovery_port_help": "Für einen Endpunkt: der Port des Dienstes, z. B. 443.",
+        "discovery_dismiss": "Verwerfen",
+        "discovery_reason": "Begründung",
+        "discovery_reason_help": "Zum Beispiel „gehört dem Dienstleister“ oder „Testsystem, wird abgeschaltet“.",
+        "form_dismiss_reason": "Bitte eine Begründung mit höchstens 300 Zeichen angeben.",
+        "discovery_confirmed": "Das System ist registriert und wird ab jetzt überwacht.",
+        "discovery_dismissed": "Der Eintrag ist verworfen.",
     },
     "en": {
         "app": "Posture Monitor",
@@ -516,6 +552,42 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_txt_missing": (
             "The TXT record was not found (yet). DNS changes often take a few minutes; check again later."
         ),
+        # discovery: the inbox of assets seen inside the scope that nobody registered
+        "discoveries": "Discovered assets",
+        "discoveries_intro": (
+            "These hosts and services lie inside your agency's scope but are not registered. They were seen in DNS, "
+            "by a sweep of your networks, in certificates or in Certificate Transparency logs. Confirm one to have it "
+            "monitored, or dismiss it with a reason."
+        ),
+        "discoveries_empty": "Nothing in this view.",
+        "discovery_state": "State of the entries",
+        "discovery_state_candidate": "New",
+        "discovery_state_registered": "Registered",
+        "discovery_state_dismissed": "Dismissed",
+        "discovery_state_all": "All",
+        "discovery_asset": "Asset",
+        "discovery_sources": "Seen by",
+        "discovery_source_dns": "DNS",
+        "discovery_source_sweep": "Network sweep",
+        "discovery_source_certs": "Certificate",
+        "discovery_source_ct": "CT log",
+        "discovery_exposure": "Exposure",
+        "discovery_first_seen": "First seen",
+        "discovery_last_seen": "Last seen",
+        "discovery_asset_registered": "Registered as",
+        "discovery_evidence": "Evidence",
+        "discovery_evidence_help": "How the asset was seen; this comes from the network and is unverified.",
+        "discovery_confirm": "Confirm and monitor",
+        "discovery_confirm_as": "Register as",
+        "discovery_as_endpoint": "Endpoint (host and port)",
+        "discovery_as_domain": "Domain (DNSSEC, mail)",
+        "discovery_port_help": "For an endpoint: the service's port, e.g. 443.",
+        "discovery_dismiss": "Dismiss",
+        "discovery_reason": "Reason",
+        "discovery_reason_help": "For example “the provider's” or “test system, being shut down”.",
+        "form_dismiss_reason": "Give a reason of at most 300 characters.",
+        "discovery_confirmed": "The asset is registered and monitored from now on.",
+        "discovery_dismissed": "The entry is dismissed.",
     },
 }
 
