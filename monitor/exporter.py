@@ -25,6 +25,7 @@ from checks.base import Check
 from monitor.aio import first_of
 from monitor.models import CheckResult, CheckStatus, Severity, asset_kind
 from monitor.store.availability import Outage
+from monitor.store.discovery_store import CANDIDATE_STATES
 from monitor.store.snapshot import Snapshot
 from monitor.store.store import Store
 
@@ -120,6 +121,15 @@ class SnapshotCollector(Collector):
             "Alert events not yet acknowledged by the broker",
             value=snapshot.outbox_pending,
         )
+        discovered = GaugeMetricFamily(
+            "posture_discovered_assets",
+            "Assets discovery saw inside the agency's scope, by state: candidate (in the inbox), registered, dismissed",
+            labels=["agency", "state"],
+        )
+        for agency in sorted({agency for agency, _ in snapshot.discovered}):
+            for state in CANDIDATE_STATES:
+                discovered.add_metric([agency, state], snapshot.discovered.get((agency, state), 0))
+        yield discovered
 
     def _health(self, snapshot: Snapshot) -> Iterable[Metric]:
         labels = ["agency", "endpoint", "check"]

@@ -13,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.models import OpenFinding, Severity, asset_name
 from monitor.store.finding_queries import accepted_at, open_at
-from monitor.store.tables import AGENCY, CHECK_STATE, ENDPOINT, FINDING, LATEST, OUTBOX, VULN_SOURCE
+from monitor.store.tables import (
+    AGENCY,
+    CHECK_STATE,
+    DISCOVERY_CANDIDATE,
+    ENDPOINT,
+    FINDING,
+    LATEST,
+    OUTBOX,
+    VULN_SOURCE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,8 @@ class Snapshot:
     # open findings by (endpoint, check), loaded only for the checks asked for
     open_findings: dict[tuple[int, str], list[OpenFinding]] = field(default_factory=dict)
     vulndb_updated: dict[str, datetime] = field(default_factory=dict)  # by feed: kev, nvd, eol
+    # discovered assets by (agency, state): candidate, registered, dismissed
+    discovered: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 async def load_snapshot(engine: AsyncEngine, findings_of: Sequence[str] = (), clock: Clock = SYSTEM_CLOCK) -> Snapshot:
@@ -119,6 +130,14 @@ async def load_snapshot(engine: AsyncEngine, findings_of: Sequence[str] = (), cl
         vulndb: dict[str, datetime] = dict(
             (await conn.execute(select(VULN_SOURCE.c.source, VULN_SOURCE.c.updated_at))).all()
         )
+        discovered = {
+            (row.slug, row.state): int(row.candidates)
+            for row in await conn.execute(
+                select(AGENCY.c.slug, DISCOVERY_CANDIDATE.c.state, func.count().label("candidates"))
+                .join(AGENCY, AGENCY.c.id == DISCOVERY_CANDIDATE.c.agency_id)
+                .group_by(AGENCY.c.slug, DISCOVERY_CANDIDATE.c.state)
+            )
+        }
         return Snapshot(
             now,
             endpoints,
@@ -128,4 +147,5 @@ async def load_snapshot(engine: AsyncEngine, findings_of: Sequence[str] = (), cl
             int(backlog.scalar_one()),
             open_findings,
             vulndb,
+            discovered,
         )

@@ -146,6 +146,12 @@ def _stack(tmp_path_factory: pytest.TempPathFactory, lab: DnsLab) -> Iterator[di
         wait_for(
             lambda: b"posture_vulnerabilities{" in http_get(metrics_url, token=tokens["metrics"]), 60, "a patch result"
         )
+        # discovery: the TLS server's certificate names mail.signed.dnssec.test, inside the agency's scope
+        discover = Posture(posture_env(database, POSTURE_DNS_SERVERS=resolver), workdir)
+        assert discover("discover", AGENCY, "--sources", "certs").code == 0
+        wait_for(
+            lambda: b"posture_discovered_assets{" in http_get(metrics_url, token=tokens["metrics"]), 30, "a candidate"
+        )
         wait_for(
             lambda: (
                 b"posture_dnssec_signature_expiry_timestamp_seconds{" in http_get(metrics_url, token=tokens["metrics"])
@@ -200,6 +206,7 @@ def test_a_real_scrape_passes_promtool(stack: dict[str, Any]) -> None:
         "posture_vulndb_last_update_timestamp_seconds",
         "posture_dnssec_secure",
         "posture_dnssec_signature_expiry_timestamp_seconds",
+        "posture_discovered_assets",
     ):
         assert re.search(rf"^{name}[{{ ]", text, re.M), name
     samples = [sample for family in text_string_to_metric_families(text) for sample in family.samples]
