@@ -1,0 +1,331 @@
+"""The Certificate Transparency source: read a log from a cursor, return the wanted names it logged.
+
+Two read APIs: RFC 6962 (`/ct/v1/get-sth`, `/ct/v1/get-entries`) and the static CT API (c2sp.org/static-ct-api:
+`/checkpoint`, `/tile/data/<N>[.p/<W>]`). The cursor says where the next read starts; a log that shrank or that
+answers garbage raises `CtLogError` and the caller keeps its previous cursor (docs/discovery-ct.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import aiohttp
+
+from monitor.discovery.ct_parse import (
+    TILE_WIDTH,
+    CtEntry,
+    CtLogError,
+    ParsedBatch,
+    Wanted,
+    data_tile_path,
+    parse_data_tile,
+    parse_get_entries_body,
+)
+from monitor.discovery.models import Sighting
+from monitor.errors import InvalidInput
+
+__all__ = ["CtCursor", "CtLog", "CtLogError", "CtRead", "read_log"]
+
+LogKind = Literal["rfc6962", "static"]
+LOG_KINDS: tuple[LogKind, ...] = ("rfc6962", "static")
+
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a get-entries answer of 1,000 entries with chains, a data tile
+MAX_TREE_HEAD_BYTES = 64 * 1024  # get-sth and checkpoint are a few hundred bytes
+DEFAULT_TIMEOUT_S = 30.0
+# Below this many entries a batch is parsed on the event loop; above it in the default executor, so that the
+# loop never waits long for a big batch (measured: bench/discovery_ct.py, docs/discovery-ct.md).
+EXECUTOR_MIN_ENTRIES = 64
+_CHUNK = 64 * 1024
+_DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,19})$")
+
+
+@dataclass(frozen=True, slots=True)
+class CtLog:
+    """A CT log to read. `url`: for "rfc6962" the log's base URL (…/ct/v1/… is appended), for "static" its
+    monitoring prefix (…/checkpoint and …/tile/… are appended)."""
+
+    url: str
+    kind: LogKind = "rfc6962"
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("https://", "http://")) or any(c.isspace() for c in self.url):
+            raise InvalidInput("ct log url", f"{self.url!r} is not an http(s) URL")
+        if self.kind not in LOG_KINDS:
+            raise InvalidInput("ct log kind", f"{self.kind!r} (allowed: {', '.join(LOG_KINDS)})")
+        object.__setattr__(self, "url", self.url.rstrip("/"))
+
+
+@dataclass(frozen=True, slots=True)
+class CtCursor:
+    """Where the next read of a log starts (`next_index`) and the log's tree size at the last read (a later
+    smaller tree size means the log shrank: CtLogError)."""
+
+    log_url: str
+    next_index: int
+    tree_size: int
+
+    @classmethod
+    def start(cls, log: CtLog, index: int = 0) -> CtCursor:
+        """A cursor that reads `log` from entry `index` (0: the whole log) instead of from its current end."""
+        return cls(log.url, index, 0)
+
+    def to_json(self) -> str:
+        return json.dumps({"log_url": self.log_url, "next_index": self.next_index, "tree_size": self.tree_size})
+
+    @classmethod
+    def from_json(cls, data: str | Mapping[str, Any]) -> CtCursor:
+        try:
+            document = json.loads(data) if isinstance(data, str) else data
+        except ValueError:
+            raise InvalidInput("ct cursor", "not JSON") from None
+        if not isinstance(document, Mapping):
+            raise InvalidInput("ct cursor", "not a JSON object")
+        url, next_index, tree_size = document.get("log_url"), document.get("next_index"), document.get("tree_size")
+        if not isinstance(url, str) or not url:
+            raise InvalidInput("ct cursor.log_url", "must be a non-empty string")
+        for name, value in (("next_index", next_index), ("tree_size", tree_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InvalidInput(f"ct cursor.{name}", "must be a non-negative integer")
+        assert isinstance(next_index, int) and isinstance(tree_size, int)
+        return cls(url, next_index, tree_size)
+
+
+@dataclass(frozen=True, slots=True)
+class CtRead:
+    sightings: tuple[Sighting, ...]  # one per wanted name per entry (source "ct", port None)
+    cursor: CtCursor  # store it once the sightings are stored
+    entries_read: int  # entries the cursor advanced over (skipped ones included)
+    entries_skipped: int  # entries whose certificate did not decode
+    skip_reasons: tuple[str, ...]  # the first few, for the log line
+    tree_size: int  # the log's size now; cursor.next_index < tree_size: more to read (max_entries was reached)
+
+    @property
+    def caught_up(self) -> bool:
+        return self.cursor.next_index >= self.tree_size
+
+
+async def read_log(
+    session: aiohttp.ClientSession,
+    log: CtLog,
+    cursor: CtCursor | None,
+    wanted: Wanted,
+    *,
+    max_entries: int,
+    batch: int,
+    backlog: int = 0,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> CtRead:
+    """Read up to `max_entries` entries of `log` from `cursor` (None: from the log's current size minus
+    `backlog`; `CtCursor.start(log)`: from entry 0), asking `batch` entries per get-entries request (static
+    logs: `batch // 256` data tiles at a time). `wanted(host)` picks the names to return; it may be called
+    from an executor thread, so it must not touch the event loop. Raises CtLogError for a log that shrank, is
+    unreachable or answers garbage: nothing of this read is returned, and the caller keeps its cursor."""
+    if max_entries < 0 or batch < 1 or backlog < 0:
+        raise ValueError(f"max_entries {max_entries}, batch {batch}, backlog {backlog}")
+    if cursor is not None and cursor.log_url != log.url:
+        raise ValueError(f"the cursor of {cursor.log_url} cannot read {log.url}")
+    http = _Http(session, max_response_bytes, timeout_s)
+    reader: _Reader = _Rfc6962(http, log) if log.kind == "rfc6962" else _Static(http, log)
+    tree_size = await reader.tree_size()
+    if cursor is None:
+        start = max(0, tree_size - backlog)
+    elif tree_size < cursor.tree_size:
+        raise CtLogError(f"{log.url}: the tree shrank from {cursor.tree_size} to {tree_size} entries")
+    elif cursor.next_index > tree_size:
+        raise CtLogError(f"{log.url}: the cursor is at entry {cursor.next_index}, the tree has {tree_size}")
+    else:
+        start = cursor.next_index
+    end = min(tree_size, start + max_entries)
+    sightings: list[Sighting] = []
+    skipped = 0
+    reasons: list[str] = []
+    index = start
+    while index < end:
+        parsed_batches = await reader.read(index, end, batch, wanted)
+        advanced = sum(parsed.count for parsed in parsed_batches)
+        for parsed in parsed_batches:
+            sightings.extend(_sightings(log, parsed.entries))
+            skipped += parsed.skipped
+            reasons.extend(parsed.skip_reasons[: max(0, 5 - len(reasons))])
+        if advanced == 0:
+            break  # the log answered no entries where its tree head promised some: read on next time
+        index += advanced
+    return CtRead(
+        tuple(sightings), CtCursor(log.url, index, tree_size), index - start, skipped, tuple(reasons), tree_size
+    )
+
+
+def _sightings(log: CtLog, entries: list[CtEntry]) -> list[Sighting]:
+    found = []
+    for entry in entries:
+        evidence: dict[str, Any] = {
+            "log": log.url,
+            "index": entry.index,
+            "precert": entry.precert,
+            "serial": entry.serial,
+            "issuer_cn": entry.issuer_cn,
+            "not_before": entry.not_before,
+            "not_after": entry.not_after,
+        }
+        if log.name:
+            evidence["log_name"] = log.name
+        for name in entry.names:
+            found.append(Sighting(name.host, None, "ct", {**evidence, "wildcard": name.wildcard}))
+    return found
+
+
+async def _parse(count: int, parse: Callable[..., ParsedBatch], *args: Any) -> ParsedBatch:
+    if count < EXECUTOR_MIN_ENTRIES:
+        return parse(*args)
+    return await asyncio.get_running_loop().run_in_executor(None, parse, *args)
+
+
+class _HttpStatus(CtLogError):
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class _Http:
+    def __init__(self, session: aiohttp.ClientSession, max_bytes: int, timeout_s: float) -> None:
+        self.session = session
+        self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
+
+    async def get(self, url: str, max_bytes: int | None = None, params: Mapping[str, str] | None = None) -> bytes:
+        """The body of a 200 answer, at most `max_bytes` (after content decoding), within the time limit."""
+        cap = min(max_bytes or self.max_bytes, self.max_bytes)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                async with self.session.get(
+                    url, params=params, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=self.timeout_s)
+                ) as response:
+                    if response.status != 200:
+                        raise _HttpStatus(f"{url}: HTTP {response.status}", response.status)
+                    if response.content_length is not None and response.content_length > cap:
+                        raise CtLogError(f"{url}: answer of {response.content_length} bytes exceeds {cap}")
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in response.content.iter_chunked(_CHUNK):
+                        size += len(chunk)
+                        if size > cap:
+                            raise CtLogError(f"{url}: answer larger than {cap} bytes")
+                        chunks.append(chunk)
+                    return b"".join(chunks)
+        except TimeoutError:
+            raise CtLogError(f"{url}: no complete answer within {self.timeout_s:g} s") from None
+        except aiohttp.ClientError as err:
+            raise CtLogError(f"{url}: {type(err).__name__}: {err}") from None
+
+
+class _Reader:
+    async def tree_size(self) -> int:
+        raise NotImplementedError
+
+    async def read(self, index: int, end: int, batch: int, wanted: Wanted) -> list[ParsedBatch]:
+        """Entries from `index` (before `end`), in order; a log may answer fewer than asked."""
+        raise NotImplementedError
+
+
+class _Rfc6962(_Reader):
+    def __init__(self, http: _Http, log: CtLog) -> None:
+        self.http = http
+        self.base = f"{log.url}/ct/v1"
+
+    async def tree_size(self) -> int:
+        body = await self.http.get(f"{self.base}/get-sth", MAX_TREE_HEAD_BYTES)
+        return parse_sth(body, f"{self.base}/get-sth")
+
+    async def read(self, index: int, end: int, batch: int, wanted: Wanted) -> list[ParsedBatch]:
+        last = min(end, index + batch) - 1
+        body = await self.http.get(f"{self.base}/get-entries", params={"start": str(index), "end": str(last)})
+        asked = last - index + 1
+        return [await _parse(asked, parse_get_entries_body, body, index, asked, wanted)]
+
+
+class _Static(_Reader):
+    def __init__(self, http: _Http, log: CtLog) -> None:
+        self.http = http
+        self.base = log.url
+        self.size = 0
+
+    async def tree_size(self) -> int:
+        body = await self.http.get(f"{self.base}/checkpoint", MAX_TREE_HEAD_BYTES)
+        self.size = parse_checkpoint(body, f"{self.base}/checkpoint")
+        return self.size
+
+    async def read(self, index: int, end: int, batch: int, wanted: Wanted) -> list[ParsedBatch]:
+        first_tile = index // TILE_WIDTH
+        last_tile = (end - 1) // TILE_WIDTH
+        tiles = range(first_tile, min(last_tile, first_tile + max(1, batch // TILE_WIDTH) - 1) + 1)
+        reads = [asyncio.ensure_future(self._tile(tile, index, end, wanted)) for tile in tiles]
+        try:
+            return list(await asyncio.gather(*reads))
+        except BaseException:
+            for pending in reads:
+                pending.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+            raise
+
+    async def _tile(self, tile: int, index: int, end: int, wanted: Wanted) -> ParsedBatch:
+        tile_start = tile * TILE_WIDTH
+        width = min(TILE_WIDTH, self.size - tile_start)  # the checkpoint's size decides full or partial
+        try:
+            body = await self.http.get(f"{self.base}/{data_tile_path(tile, width)}")
+        except _HttpStatus as err:
+            if err.status != 404 or width == TILE_WIDTH:
+                raise
+            # a log may delete a partial tile once the full one exists (static-ct-api, "Partial Tiles")
+            body = await self.http.get(f"{self.base}/{data_tile_path(tile, TILE_WIDTH)}")
+        start = max(0, index - tile_start)
+        stop = min(width, end - tile_start)
+        return await _parse(stop - start, parse_data_tile, body, tile, width, wanted, start, stop)
+
+
+def parse_sth(body: bytes, what: str) -> int:
+    """The tree size of an RFC 6962 get-sth answer (the signature is not verified: docs/discovery-ct.md)."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise CtLogError(f"{what}: the answer is not JSON") from None
+    if not isinstance(document, dict):
+        raise CtLogError(f"{what}: the answer is not a JSON object")
+    size = document.get("tree_size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise CtLogError(f"{what}: tree_size is not a non-negative integer")
+    _root_hash(document.get("sha256_root_hash"), what)
+    return size
+
+
+def parse_checkpoint(body: bytes, what: str) -> int:
+    """The tree size of a static-ct-api checkpoint (c2sp.org/tlog-checkpoint; signatures not verified)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CtLogError(f"{what}: not UTF-8 text") from None
+    note, separator, signatures = text.partition("\n\n")
+    lines = note.split("\n")
+    if not separator or len(lines) < 3 or not signatures.startswith("\u2014 "):
+        raise CtLogError(f"{what}: not a signed checkpoint note (origin, size, root hash, blank line, signature)")
+    if not _DECIMAL.match(lines[1]):
+        raise CtLogError(f"{what}: tree size {lines[1][:40]!r} is not a decimal number")
+    _root_hash(lines[2], what)
+    return int(lines[1])
+
+
+def _root_hash(value: object, what: str) -> None:
+    try:
+        decoded = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) != 32:
+        raise CtLogError(f"{what}: the root hash is not 32 base64-encoded bytes")
