@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import gzip
 import hashlib
+import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -179,6 +180,7 @@ class CtLogServer:
     url: str = ""
     origin: str = ""
     _leaf_hashes: list[bytes] = field(default_factory=list)
+    _items: list[dict[str, str]] = field(default_factory=list)  # get-entries items, encoded once
     _roots: dict[int, bytes] = field(default_factory=dict)
     _key: ec.EllipticCurvePrivateKey = field(default_factory=ec_key)
 
@@ -189,6 +191,7 @@ class CtLogServer:
     def append(self, *entries: LogEntry) -> None:
         self.entries.extend(entries)
         self._leaf_hashes.extend(hashlib.sha256(b"\x00" + entry.leaf_input).digest() for entry in entries)
+        self._items.extend(entry.json_item() for entry in entries)
 
     def extend(self, entries: Iterable[LogEntry]) -> None:
         self.append(*entries)
@@ -196,6 +199,7 @@ class CtLogServer:
     def shrink(self, size: int) -> None:
         del self.entries[size:]
         del self._leaf_hashes[size:]
+        del self._items[size:]
 
     @property
     def published_size(self) -> int:
@@ -245,10 +249,11 @@ class CtLogServer:
         size = len(self.entries)
         if start < 0 or end < start or start >= size:
             return web.json_response({"error": f"start {start} end {end} outside the tree of {size}"}, status=400)
-        chosen = self.entries[start : min(end + 1, start + self.max_per_request, size)]
+        stop = min(end + 1, start + self.max_per_request, size)
+        chosen = self.entries[start:stop]
         if self.garbage == "entries-json":
             return web.Response(text='{"entries": [{"leaf_input": "AAA', content_type="application/json")
-        items = [entry.json_item() for entry in chosen]
+        items = [dict(item) for item in self._items[start:stop]]
         if self.garbage == "leaf-length" and items:
             leaf = chosen[-1].leaf_input
             items[-1]["leaf_input"] = base64.b64encode(leaf[:-5]).decode()
@@ -333,3 +338,26 @@ async def running_log(server: CtLogServer, host: str = LOOPBACK) -> AsyncIterato
         yield server
     finally:
         await runner.cleanup()
+
+
+def sample_entries(count: int, suffixes: Sequence[str], ca: CtCa | None = None) -> list[LogEntry]:
+    """`count` entries, half certificates and half precertificates, each naming two hosts; one in ten lies
+    inside `suffixes` (in turn), the others under unrelated domains."""
+    ca = ca or CtCa("Posture Bench CA")
+    entries = []
+    for n in range(count):
+        domain = suffixes[(n // 10) % len(suffixes)] if n % 10 == 0 else f"shop{n % 97}.example"
+        entries.append(ca.entry([f"host{n}.{domain}", f"www.host{n}.{domain}"], precert=n % 2 == 1))
+    return entries
+
+
+async def _serve_until_stdin_closes(host: str, count: int, suffixes: Sequence[str]) -> None:
+    server = CtLogServer(sample_entries(count, suffixes))
+    async with running_log(server, host):
+        print(server.url, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+if __name__ == "__main__":
+    # python -m tests.ct_log HOST COUNT SUFFIX…: serve COUNT sample entries; print the URL; stop when stdin closes
+    asyncio.run(_serve_until_stdin_closes(sys.argv[1], int(sys.argv[2]), sys.argv[3:]))

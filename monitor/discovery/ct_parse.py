@@ -4,7 +4,8 @@ Framing (TLS-encoded lengths, entry types, base64, the JSON shape) is the log's 
 whole batch is garbage and `CtLogError` says why. A certificate inside a well-framed entry that does not decode
 (bad DER, a malformed extension) is one bad entry: it is skipped and counted, the batch goes on.
 
-Everything here is pure and synchronous so that `ct.read_log` can run it in an executor for big batches.
+Framing and certificate parsing are separate steps, pure and synchronous: `ct.read_log` frames a whole answer
+(cheap) and parses its certificates in slices, yielding to the event loop between them.
 """
 
 from __future__ import annotations
@@ -105,6 +106,23 @@ def certificate_names(cert: x509.Certificate) -> list[CtName]:
         if name is not None:
             found[name.host] = found.get(name.host, True) and name.wildcard
     return [CtName(host, wildcard) for host, wildcard in found.items()]
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """A well-framed log entry: its index and the DER of its certificate or precertificate."""
+
+    index: int
+    der: bytes
+    precert: bool
+
+
+def parse_certificates(raw: Sequence[RawEntry], wanted: Wanted) -> ParsedBatch:
+    """The wanted names of framed entries; a certificate that does not decode is skipped and counted."""
+    batch = ParsedBatch(count=len(raw))
+    for entry in raw:
+        _entry(entry.index, entry.der, entry.precert, wanted, batch)
+    return batch
 
 
 def _entry(index: int, der: bytes, precert: bool, wanted: Wanted, batch: ParsedBatch) -> None:
@@ -231,9 +249,10 @@ def get_entries_items(body: bytes) -> list[Any]:
     return entries
 
 
-def parse_get_entries(items: Sequence[Any], first_index: int, wanted: Wanted) -> ParsedBatch:
-    """Items of a get-entries answer, the first being log entry `first_index`."""
-    batch = ParsedBatch()
+def frame_get_entries(items: Sequence[Any], first_index: int) -> list[RawEntry]:
+    """Items of a get-entries answer, the first being log entry `first_index`: the certificate of an
+    x509_entry's leaf, the pre_certificate of a precert_entry's extra_data (PrecertChainEntry)."""
+    framed = []
     for offset, item in enumerate(items):
         index = first_index + offset
         what = f"get-entries entry {index}"
@@ -242,32 +261,31 @@ def parse_get_entries(items: Sequence[Any], first_index: int, wanted: Wanted) ->
         entry_type, certificate = merkle_tree_leaf(_b64(item.get("leaf_input"), f"{what} leaf_input"), what)
         if entry_type == PRECERT_ENTRY:
             precert = precert_chain_entry(_b64(item.get("extra_data"), f"{what} extra_data"), f"{what} extra_data")
-            _entry(index, precert, True, wanted, batch)
+            framed.append(RawEntry(index, precert, True))
         else:
             assert certificate is not None
-            _entry(index, certificate, False, wanted, batch)
-        batch.count += 1
-    return batch
+            framed.append(RawEntry(index, certificate, False))
+    return framed
 
 
-def parse_get_entries_body(body: bytes, first_index: int, limit: int, wanted: Wanted) -> ParsedBatch:
+def frame_get_entries_body(body: bytes, first_index: int, limit: int) -> list[RawEntry]:
     """A whole get-entries answer; entries beyond `limit` (more than asked for) are ignored."""
-    return parse_get_entries(get_entries_items(body)[:limit], first_index, wanted)
+    return frame_get_entries(get_entries_items(body)[:limit], first_index)
 
 
 # --- static-ct-api data tiles -------------------------------------------------------------------------------
 
 
-def parse_data_tile(
-    tile: bytes, tile_index: int, width: int, wanted: Wanted, start: int = 0, stop: int | None = None
-) -> ParsedBatch:
+def frame_data_tile(
+    tile: bytes, tile_index: int, width: int, start: int = 0, stop: int | None = None
+) -> list[RawEntry]:
     """A data tile of `width` TileLeaf entries (a full tile may hold more than the partial one asked for: only
-    the first `width` are read). Only the entries at offsets `start` ≤ offset < `stop` are parsed; the others
-    are read for framing."""
+    the first `width` are read). The entries at offsets `start` ≤ offset < `stop` are returned; the others are
+    read for framing only."""
     stop = width if stop is None else stop
     what = f"data tile {tile_index}"
     reader = _Reader(tile, what)
-    batch = ParsedBatch()
+    framed = []
     first = tile_index * TILE_WIDTH
     for offset in range(width):
         if reader.at_end():
@@ -278,15 +296,13 @@ def parse_data_tile(
         if chain % 32:
             raise CtLogError(f"{what}: certificate_chain of {chain} bytes is not a list of SHA-256 fingerprints")
         reader.skip(chain, "certificate_chain")
-        if not start <= offset < stop:
-            continue
-        der = precert if precert is not None else certificate
-        assert der is not None
-        _entry(first + offset, der, precert is not None, wanted, batch)
-        batch.count += 1
+        if start <= offset < stop:
+            der = precert if precert is not None else certificate
+            assert der is not None
+            framed.append(RawEntry(first + offset, der, precert is not None))
     if width == TILE_WIDTH and not reader.at_end():
         raise CtLogError(f"{what}: {len(tile) - reader.pos} bytes after {width} entries")
-    return batch
+    return framed
 
 
 def data_tile_path(tile_index: int, width: int) -> str:
