@@ -33,7 +33,9 @@ from tests.checks.tls_servers import Issued, ec_key, issue
 LOOPBACK = "127.0.40.1"
 TILE_WIDTH = 256
 
-Garbage = Literal["sth-json", "sth-size", "entries-json", "leaf-length", "entry-type", "checkpoint", "tile-short"]
+Garbage = Literal[
+    "sth-json", "sth-size", "signature", "entries-json", "leaf-length", "entry-type", "checkpoint", "tile-short"
+]
 
 
 def u8(value: int) -> bytes:
@@ -200,17 +202,26 @@ class CtLogServer:
         del self.entries[size:]
         del self._leaf_hashes[size:]
         del self._items[size:]
+        self._roots = {n: root for n, root in self._roots.items() if n <= size}
 
     @property
     def published_size(self) -> int:
         return len(self.entries) if self.stale_checkpoint_size is None else self.stale_checkpoint_size
 
     @property
-    def log_id(self) -> bytes:
-        spki = self._key.public_key().public_bytes(
+    def spki(self) -> bytes:
+        return self._key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        return hashlib.sha256(spki).digest()
+
+    @property
+    def key_b64(self) -> str:
+        """The log's public key as the CT log lists give it."""
+        return base64.b64encode(self.spki).decode()
+
+    @property
+    def log_id(self) -> bytes:
+        return hashlib.sha256(self.spki).digest()
 
     def root_hash(self, size: int) -> bytes:
         if size not in self._roots:
@@ -221,6 +232,8 @@ class CtLogServer:
         """RFC 6962 §3.5 TreeHeadSignature as a DigitallySigned (sha256, ecdsa)."""
         signed = u8(0) + u8(1) + u64(timestamp_ms) + u64(size) + self.root_hash(size)
         signature = self._key.sign(signed, ec.ECDSA(hashes.SHA256()))
+        if self.garbage == "signature":
+            signature = self._key.sign(signed + b"forged", ec.ECDSA(hashes.SHA256()))
         return u8(4) + u8(3) + u16(len(signature)) + signature
 
     # --- RFC 6962 ---

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,6 +29,7 @@ from monitor.discovery.ct_parse import (
     frame_get_entries_body,
     parse_certificates,
 )
+from monitor.discovery.ct_tree_head import TreeHead, log_key, parse_checkpoint, parse_sth
 from monitor.discovery.models import Sighting
 from monitor.errors import InvalidInput
 
@@ -47,34 +46,39 @@ DEFAULT_TIMEOUT_S = 30.0
 # with the loop for the GIL anyway (measured: bench/discovery_ct.py, docs/discovery-ct.md).
 PARSE_SLICE = 32
 _CHUNK = 64 * 1024
-_DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,19})$")
 
 
 @dataclass(frozen=True, slots=True)
 class CtLog:
     """A CT log to read. `url`: for "rfc6962" the log's base URL (…/ct/v1/… is appended), for "static" its
-    monitoring prefix (…/checkpoint and …/tile/… are appended)."""
+    monitoring prefix (…/checkpoint and …/tile/… are appended). `key`: the log's public key (base64 DER, the
+    `key` of the CT log lists); when given, every tree head's signature must verify with it."""
 
     url: str
     kind: LogKind = "rfc6962"
     name: str | None = None
+    key: str | None = None
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("https://", "http://")) or any(c.isspace() for c in self.url):
             raise InvalidInput("ct log url", f"{self.url!r} is not an http(s) URL")
         if self.kind not in LOG_KINDS:
             raise InvalidInput("ct log kind", f"{self.kind!r} (allowed: {', '.join(LOG_KINDS)})")
+        if self.key is not None:
+            log_key(self.key)  # InvalidInput when it is no public key
         object.__setattr__(self, "url", self.url.rstrip("/"))
 
 
 @dataclass(frozen=True, slots=True)
 class CtCursor:
-    """Where the next read of a log starts (`next_index`) and the log's tree size at the last read (a later
-    smaller tree size means the log shrank: CtLogError)."""
+    """Where the next read of a log starts (`next_index`), and the log's tree size and root hash (base64) at
+    the last read: a later smaller tree, or another root for the same size, is a log that shrank or forked
+    (CtLogError)."""
 
     log_url: str
     next_index: int
     tree_size: int
+    root_hash: str = ""
 
     @classmethod
     def start(cls, log: CtLog, index: int = 0) -> CtCursor:
@@ -82,7 +86,14 @@ class CtCursor:
         return cls(log.url, index, 0)
 
     def to_json(self) -> str:
-        return json.dumps({"log_url": self.log_url, "next_index": self.next_index, "tree_size": self.tree_size})
+        return json.dumps(
+            {
+                "log_url": self.log_url,
+                "next_index": self.next_index,
+                "tree_size": self.tree_size,
+                "root_hash": self.root_hash,
+            }
+        )
 
     @classmethod
     def from_json(cls, data: str | Mapping[str, Any]) -> CtCursor:
@@ -98,8 +109,11 @@ class CtCursor:
         for name, value in (("next_index", next_index), ("tree_size", tree_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InvalidInput(f"ct cursor.{name}", "must be a non-negative integer")
+        root_hash = document.get("root_hash", "")
+        if not isinstance(root_hash, str):
+            raise InvalidInput("ct cursor.root_hash", "must be a base64 string")
         assert isinstance(next_index, int) and isinstance(tree_size, int)
-        return cls(url, next_index, tree_size)
+        return cls(url, next_index, tree_size, root_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +153,14 @@ async def read_log(
         raise ValueError(f"the cursor of {cursor.log_url} cannot read {log.url}")
     http = _Http(session, max_response_bytes, timeout_s)
     reader: _Reader = _Rfc6962(http, log) if log.kind == "rfc6962" else _Static(http, log)
-    tree_size = await reader.tree_size()
+    head = await reader.tree_head()
+    tree_size, root_hash = head.size, base64.b64encode(head.root_hash).decode()
     if cursor is None:
         start = max(0, tree_size - backlog)
     elif tree_size < cursor.tree_size:
         raise CtLogError(f"{log.url}: the tree shrank from {cursor.tree_size} to {tree_size} entries")
+    elif tree_size == cursor.tree_size and cursor.root_hash and root_hash != cursor.root_hash:
+        raise CtLogError(f"{log.url}: the tree of {tree_size} entries has another root hash than at the last read")
     elif cursor.next_index > tree_size:
         raise CtLogError(f"{log.url}: the cursor is at entry {cursor.next_index}, the tree has {tree_size}")
     else:
@@ -164,7 +181,12 @@ async def read_log(
             break  # the log answered no entries where its tree head promised some: read on next time
         index += advanced
     return CtRead(
-        tuple(sightings), CtCursor(log.url, index, tree_size), index - start, skipped, tuple(reasons), tree_size
+        tuple(sightings),
+        CtCursor(log.url, index, tree_size, root_hash),
+        index - start,
+        skipped,
+        tuple(reasons),
+        tree_size,
     )
 
 
@@ -238,7 +260,7 @@ class _Http:
 
 
 class _Reader:
-    async def tree_size(self) -> int:
+    async def tree_head(self) -> TreeHead:
         raise NotImplementedError
 
     async def read(self, index: int, end: int, batch: int, wanted: Wanted) -> list[ParsedBatch]:
@@ -250,10 +272,11 @@ class _Rfc6962(_Reader):
     def __init__(self, http: _Http, log: CtLog) -> None:
         self.http = http
         self.base = f"{log.url}/ct/v1"
+        self.key = log.key
 
-    async def tree_size(self) -> int:
+    async def tree_head(self) -> TreeHead:
         body = await self.http.get(f"{self.base}/get-sth", MAX_TREE_HEAD_BYTES)
-        return parse_sth(body, f"{self.base}/get-sth")
+        return parse_sth(body, f"{self.base}/get-sth", self.key)
 
     async def read(self, index: int, end: int, batch: int, wanted: Wanted) -> list[ParsedBatch]:
         last = min(end, index + batch) - 1
@@ -265,12 +288,14 @@ class _Static(_Reader):
     def __init__(self, http: _Http, log: CtLog) -> None:
         self.http = http
         self.base = log.url
+        self.key = log.key
         self.size = 0
 
-    async def tree_size(self) -> int:
+    async def tree_head(self) -> TreeHead:
         body = await self.http.get(f"{self.base}/checkpoint", MAX_TREE_HEAD_BYTES)
-        self.size = parse_checkpoint(body, f"{self.base}/checkpoint")
-        return self.size
+        head = parse_checkpoint(body, f"{self.base}/checkpoint", self.key)
+        self.size = head.size
+        return head
 
     async def read(self, index: int, end: int, batch: int, wanted: Wanted) -> list[ParsedBatch]:
         first_tile = index // TILE_WIDTH
@@ -298,43 +323,3 @@ class _Static(_Reader):
         start = max(0, index - tile_start)
         stop = min(width, end - tile_start)
         return await _parse(frame_data_tile(body, tile, width, start, stop), wanted)
-
-
-def parse_sth(body: bytes, what: str) -> int:
-    """The tree size of an RFC 6962 get-sth answer (the signature is not verified: docs/discovery-ct.md)."""
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        raise CtLogError(f"{what}: the answer is not JSON") from None
-    if not isinstance(document, dict):
-        raise CtLogError(f"{what}: the answer is not a JSON object")
-    size = document.get("tree_size")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise CtLogError(f"{what}: tree_size is not a non-negative integer")
-    _root_hash(document.get("sha256_root_hash"), what)
-    return size
-
-
-def parse_checkpoint(body: bytes, what: str) -> int:
-    """The tree size of a static-ct-api checkpoint (c2sp.org/tlog-checkpoint; signatures not verified)."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CtLogError(f"{what}: not UTF-8 text") from None
-    note, separator, signatures = text.partition("\n\n")
-    lines = note.split("\n")
-    if not separator or len(lines) < 3 or not signatures.startswith("\u2014 "):
-        raise CtLogError(f"{what}: not a signed checkpoint note (origin, size, root hash, blank line, signature)")
-    if not _DECIMAL.match(lines[1]):
-        raise CtLogError(f"{what}: tree size {lines[1][:40]!r} is not a decimal number")
-    _root_hash(lines[2], what)
-    return int(lines[1])
-
-
-def _root_hash(value: object, what: str) -> None:
-    try:
-        decoded = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
-    except (binascii.Error, ValueError):
-        decoded = b""
-    if len(decoded) != 32:
-        raise CtLogError(f"{what}: the root hash is not 32 base64-encoded bytes")

@@ -251,6 +251,32 @@ async def test_a_deleted_partial_tile_is_read_from_the_full_tile(session: aiohtt
     assert [s.evidence["index"] for s in result.sightings] == list(range(0, 300, 3))
 
 
+@pytest.mark.parametrize("kind", KINDS)
+async def test_tree_heads_verify_with_the_configured_log_key(
+    session: aiohttp.ClientSession, ca: CtCa, kind: str
+) -> None:
+    async with running_log(CtLogServer(numbered(ca, 20))) as server, running_log(CtLogServer()) as stranger:
+        log = CtLog(server.url, kind, key=server.key_b64)  # type: ignore[arg-type]
+        result = await read_log(session, log, CtCursor.start(log), in_scope, max_entries=100, batch=256)
+        assert result.entries_read == 20
+        impostor = CtLog(server.url, kind, key=stranger.key_b64)  # type: ignore[arg-type]
+        with pytest.raises(CtLogError, match=r"does not verify|no signature by the configured log key"):
+            await read_log(session, impostor, None, in_scope, max_entries=100, batch=256)
+        server.garbage = "signature"
+        with pytest.raises(CtLogError, match=r"signature does not verify with the configured log key"):
+            await read_log(session, log, None, in_scope, max_entries=100, batch=256)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_another_root_at_the_same_size_is_an_error(session: aiohttp.ClientSession, ca: CtCa, kind: str) -> None:
+    async with running_log(CtLogServer(numbered(ca, 40))) as server:
+        cursor = (await read(session, server, kind, start(server, kind))).cursor
+        server.shrink(39)
+        server.append(ca.entry(["rewritten.agency.de"]))
+        with pytest.raises(CtLogError, match="another root hash"):
+            await read(session, server, kind, cursor)
+
+
 def test_data_tile_paths_follow_the_spec() -> None:
     assert data_tile_path(0, 256) == "tile/data/000"
     assert data_tile_path(1234067, 256) == "tile/data/x001/x234/067"
@@ -288,6 +314,7 @@ def test_host_names(raw: str, expected: tuple[str, bool] | None) -> None:
         '{"log_url": "https://ct.example/log", "next_index": -1, "tree_size": 1}',
         '{"log_url": "https://ct.example/log", "next_index": true, "tree_size": 1}',
         '{"log_url": "https://ct.example/log", "next_index": 1}',
+        '{"log_url": "https://ct.example/log", "next_index": 1, "tree_size": 1, "root_hash": 7}',
     ],
 )
 def test_a_bad_stored_cursor_names_the_field(stored: str) -> None:
@@ -302,6 +329,8 @@ async def test_a_cursor_reads_only_its_own_log(session: aiohttp.ClientSession) -
 
 
 def test_log_configuration_is_checked() -> None:
+    with pytest.raises(InvalidInput, match="ct log key"):
+        CtLog("https://ct.example/log", key="bm90IGEga2V5")
     with pytest.raises(InvalidInput, match="ct log url"):
         CtLog("ftp://ct.example/log")
     with pytest.raises(InvalidInput, match="ct log kind"):
