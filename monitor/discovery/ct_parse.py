@@ -25,6 +25,7 @@ X509_ENTRY = 0
 PRECERT_ENTRY = 1
 TILE_WIDTH = 256
 MAX_HOST_CHARS = 253
+MAX_ISSUER_CHARS = 200  # the issuer CN is the CA's text, shown (escaped) as evidence
 MAX_SKIP_REASONS = 5  # a handful of examples for the log line; the count is exact
 
 _HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -68,7 +69,7 @@ class ParsedBatch:
     def skip(self, index: int, reason: str) -> None:
         self.skipped += 1
         if len(self.skip_reasons) < MAX_SKIP_REASONS:
-            self.skip_reasons.append(f"entry {index}: {reason}")
+            self.skip_reasons.append(" ".join(f"entry {index}: {reason}".split())[:300])  # one line, bounded
 
 
 # --- host names ---------------------------------------------------------------------------------------------
@@ -126,25 +127,31 @@ def parse_certificates(raw: Sequence[RawEntry], wanted: Wanted) -> ParsedBatch:
 
 
 def _entry(index: int, der: bytes, precert: bool, wanted: Wanted, batch: ParsedBatch) -> None:
+    kind = "precertificate" if precert else "certificate"
     try:
         cert = x509.load_der_x509_certificate(der)
-        names = [name for name in certificate_names(cert) if wanted(name.host)]
-        if not names:
-            return
+        names = certificate_names(cert)
+    except Exception as err:  # hostile DER reaches more than ValueError (KeyError, DuplicateExtension, …)
+        batch.skip(index, f"{kind} does not decode: {type(err).__name__}: {err}")
+        return
+    wanted_names = tuple(name for name in names if wanted(name.host))  # the caller's errors are not skips
+    if not wanted_names:
+        return
+    try:
         issuer = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
-        batch.entries.append(
-            CtEntry(
-                index=index,
-                precert=precert,
-                names=tuple(names),
-                serial=format(cert.serial_number, "x"),
-                issuer_cn=str(issuer[0].value) if issuer else None,
-                not_before=cert.not_valid_before_utc.isoformat(),
-                not_after=cert.not_valid_after_utc.isoformat(),
-            )
+        entry = CtEntry(
+            index=index,
+            precert=precert,
+            names=wanted_names,
+            serial=format(cert.serial_number, "x"),
+            issuer_cn=str(issuer[0].value)[:MAX_ISSUER_CHARS] if issuer else None,
+            not_before=cert.not_valid_before_utc.isoformat(),
+            not_after=cert.not_valid_after_utc.isoformat(),
         )
-    except ValueError as err:  # cryptography's answer to bad DER, a bad extension or a bad name
-        batch.skip(index, f"{'precertificate' if precert else 'certificate'} does not decode: {err}")
+    except Exception as err:
+        batch.skip(index, f"{kind} does not decode: {type(err).__name__}: {err}")
+        return
+    batch.entries.append(entry)
 
 
 # --- TLS presentation language ------------------------------------------------------------------------------

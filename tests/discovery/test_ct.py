@@ -3,14 +3,16 @@ short answers, shrinking and garbage-serving logs, hostile names, size and time 
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from monitor.discovery.ct import CtCursor, CtLog, CtLogError, CtRead, read_log
-from monitor.discovery.ct_parse import data_tile_path, host_name
+from monitor.discovery.ct_parse import RawEntry, data_tile_path, host_name, parse_certificates
 from monitor.errors import InvalidInput
 from tests.ct_log import CtCa, CtLogServer, LogEntry, running_log
 
@@ -199,7 +201,7 @@ async def test_an_undecodable_certificate_is_skipped_and_counted(
         result = await read(session, server, kind, start(server, kind))
     assert [s.host for s in result.sightings] == ["a.agency.de", "b.agency.de"]
     assert (result.entries_read, result.entries_skipped, result.cursor.next_index) == (3, 1, 3)
-    assert result.skip_reasons[0].startswith("entry 1: certificate does not decode")
+    assert result.skip_reasons[0].startswith("entry 1: certificate does not decode: ValueError")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -275,6 +277,20 @@ async def test_another_root_at_the_same_size_is_an_error(session: aiohttp.Client
         server.append(ca.entry(["rewritten.agency.de"]))
         with pytest.raises(CtLogError, match="another root hash"):
             await read(session, server, kind, cursor)
+
+
+def test_a_damaged_certificate_is_skipped_never_raised(ca: CtCa) -> None:
+    der = ca.certificate(["www.agency.de"]).public_bytes(serialization.Encoding.DER)
+    chance = random.Random(24)
+    outcomes = set()
+    for n in range(2000):
+        damaged = bytearray(der)
+        for _ in range(1 + n % 4):
+            damaged[chance.randrange(len(damaged))] = chance.randrange(256)
+        batch = parse_certificates([RawEntry(n, bytes(damaged), False)], in_scope)
+        assert batch.count == 1 and batch.skipped + len(batch.entries) <= 1
+        outcomes.add("skipped" if batch.skipped else "parsed")
+    assert outcomes == {"skipped", "parsed"}
 
 
 def test_data_tile_paths_follow_the_spec() -> None:
