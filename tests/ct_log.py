@@ -177,6 +177,7 @@ class CtLogServer:
     garbage: Garbage | None = None
     stall_s: float = 0.0  # get-entries and data tiles answer after this long
     stale_checkpoint_size: int | None = None  # the checkpoint and get-sth tell this size instead
+    surplus: int = 0  # get-entries answers this many entries more than asked for
     partials_gone: bool = False  # partial data tiles answer 404 (a log may delete them once full tiles exist)
     requests: list[str] = field(default_factory=list)  # paths with query, in order
     url: str = ""
@@ -262,7 +263,7 @@ class CtLogServer:
         size = len(self.entries)
         if start < 0 or end < start or start >= size:
             return web.json_response({"error": f"start {start} end {end} outside the tree of {size}"}, status=400)
-        stop = min(end + 1, start + self.max_per_request, size)
+        stop = min(end + 1 + self.surplus, start + self.max_per_request, size)
         chosen = self.entries[start:stop]
         if self.garbage == "entries-json":
             return web.Response(text='{"entries": [{"leaf_input": "AAA', content_type="application/json")

@@ -133,6 +133,27 @@ async def test_a_log_answering_fewer_entries_than_asked_is_read_on(session: aioh
     assert [s.evidence["index"] for s in result.sightings] == list(range(0, 100, 3))
 
 
+async def test_entries_beyond_those_asked_for_are_left_for_the_next_read(
+    session: aiohttp.ClientSession, ca: CtCa
+) -> None:
+    async with running_log(CtLogServer(numbered(ca, 100), surplus=5)) as server:
+        first = await read(session, server, "rfc6962", start(server, "rfc6962"), max_entries=30, batch=10)
+    assert (first.entries_read, first.cursor.next_index) == (30, 30)
+    assert [s.evidence["index"] for s in first.sightings] == list(range(0, 30, 3))
+
+
+async def test_a_garbage_tile_among_concurrent_tile_reads_fails_the_read_cleanly(
+    session: aiohttp.ClientSession, ca: CtCa
+) -> None:
+    async with running_log(CtLogServer(numbered(ca, 700))) as server:
+        server.garbage = "tile-short"
+        with pytest.raises(CtLogError, match="data tile"):
+            await read(session, server, "static", start(server, "static"), batch=1024)
+        server.garbage = None
+        result = await read(session, server, "static", start(server, "static"), batch=1024)
+    assert result.entries_read == 700
+
+
 @pytest.mark.parametrize("kind", KINDS)
 async def test_max_entries_bounds_one_read(session: aiohttp.ClientSession, ca: CtCa, kind: str) -> None:
     async with running_log(CtLogServer(numbered(ca, 300))) as server:
