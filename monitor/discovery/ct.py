@@ -144,8 +144,8 @@ async def read_log(
 ) -> CtRead:
     """Read up to `max_entries` entries of `log` from `cursor` (None: from the log's current size minus
     `backlog`; `CtCursor.start(log)`: from entry 0), asking `batch` entries per get-entries request (static
-    logs: `batch // 256` data tiles at a time). `wanted(host)` picks the names to return; it may be called
-    from an executor thread, so it must not touch the event loop. Raises CtLogError for a log that shrank, is
+    logs: `batch // 256` data tiles at a time). `wanted(host)` picks the names to return (called on the loop
+    for every valid name: a fast predicate). Raises CtLogError for a log that shrank, is
     unreachable or answers garbage: nothing of this read is returned, and the caller keeps its cursor."""
     if max_entries < 0 or batch < 1 or backlog < 0:
         raise ValueError(f"max_entries {max_entries}, batch {batch}, backlog {backlog}")
