@@ -275,11 +275,6 @@ def frame_get_entries(items: Sequence[Any], first_index: int) -> list[RawEntry]:
     return framed
 
 
-def frame_get_entries_body(body: bytes, first_index: int, limit: int) -> list[RawEntry]:
-    """A whole get-entries answer; entries beyond `limit` (more than asked for) are ignored."""
-    return frame_get_entries(get_entries_items(body)[:limit], first_index)
-
-
 # --- static-ct-api data tiles -------------------------------------------------------------------------------
 
 
