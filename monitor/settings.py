@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError
 
 from checks import REGISTRY, Registry
 from checks.base import CheckConfig, InvalidSetting
+from monitor.discovery.ct import CtLog
 from monitor.discovery.models import SOURCES as DISCOVERY_SOURCES
 from monitor.durations import MIN_INTERVAL_S, parse_duration
 from monitor.models import Severity
@@ -150,6 +151,12 @@ class Settings(BaseSettings):
         description="Certificate Transparency logs to read: an RFC 6962 log's URL, or static:URL for a static-ct-api "
         "(tiles) log; [] = the ct source reads nothing",
     )
+    ct_backlog: int = Field(
+        default=0,
+        ge=0,
+        le=10_000_000,
+        description="entries before its current end that a CT log read for the first time starts from (0: only new)",
+    )
     sweep_max_rate: int = Field(default=300, ge=1, le=100_000, description="packets per second of the address sweep")
 
     @classmethod
@@ -255,6 +262,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown source {name!r}; known: {', '.join(DISCOVERY_SOURCES)}")
             parse_duration(interval, minimum_s=60)
         return {**DISCOVERY_INTERVALS, **value}
+
+    @field_validator("ct_logs")
+    @classmethod
+    def _ct_logs(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            CtLog.parse(spec)
+        return value
 
     @field_validator("dns_servers")
     @classmethod

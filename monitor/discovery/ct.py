@@ -38,6 +38,7 @@ __all__ = ["CtCursor", "CtLog", "CtLogError", "CtRead", "read_log"]
 
 LogKind = Literal["rfc6962", "static"]
 LOG_KINDS: tuple[LogKind, ...] = ("rfc6962", "static")
+STATIC_PREFIX = "static:"
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a get-entries answer of 1,000 entries with chains, a data tile
 MAX_TREE_HEAD_BYTES = 64 * 1024  # get-sth and checkpoint are a few hundred bytes
@@ -60,6 +61,13 @@ class CtLog:
     kind: LogKind = "rfc6962"
     name: str | None = None
     key: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> CtLog:
+        """A log as configured (`POSTURE_CT_LOGS`): `https://…` (RFC 6962) or `static:https://…` (static-ct-api)."""
+        if spec.startswith(STATIC_PREFIX):
+            return cls(spec.removeprefix(STATIC_PREFIX), "static")
+        return cls(spec)
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("https://", "http://")) or any(c.isspace() for c in self.url):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from monitor.discovery.certs import StoredNames
+from monitor.discovery.ct import CtLog
+from monitor.discovery.ct_logs import CtLogs
 from monitor.discovery.models import SourceName
 from monitor.durations import parse_duration
 from monitor.models import Severity
@@ -19,6 +21,8 @@ def discovery_from(settings: Settings, store: Store, resolver: Resolver | None =
     resolver = resolver or DnsResolver(settings.dns_servers)
     sources: dict[SourceName, Source] = {"certs": StoredNames(store.discovery, "certs")}
     ct: GlobalSource | None = None
+    if settings.ct_logs:
+        ct = CtLogs(store.discovery, [CtLog.parse(spec) for spec in settings.ct_logs], settings.ct_backlog)
     return Discovery(
         store,
         registration_from(settings, store, resolver),

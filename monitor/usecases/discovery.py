@@ -43,9 +43,12 @@ class Source(Protocol):
 
 
 class GlobalSource(Protocol):
-    """A source read once for every agency ("ct"): a log entry is matched to agencies by their domain scopes."""
+    """A source read once for every agency ("ct"): a log entry is matched to agencies by their domain scopes. It
+    keeps its progress (the logs' cursors) until `commit`, called once what it saw is stored."""
 
     async def __call__(self, scopes: Mapping[str, Sequence[ScopeEntry]]) -> list[Sighting]: ...
+
+    async def commit(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -159,6 +162,7 @@ class Discovery:
             mine = [s for s in sightings if in_scope(s.host, [e for e in assets.scopes if e.kind == "domain"])]
             outcome = outcomes.setdefault(slug, DiscoveryOutcome(slug))
             await self._keep(assets, "ct", mine, outcome)
+        await self.ct.commit()
         return outcomes
 
     async def assets(self, agency: str) -> AgencyAssets:
