@@ -2,7 +2,7 @@
 
 Two read APIs: RFC 6962 (`/ct/v1/get-sth`, `/ct/v1/get-entries`) and the static CT API (c2sp.org/static-ct-api:
 `/checkpoint`, `/tile/data/<N>[.p/<W>]`). The cursor says where the next read starts; a log that shrank or that
-answers garbage raises `CtLogError` and the caller keeps its previous cursor (docs/discovery-ct.md).
+answers garbage raises `CtLogError` and the caller keeps its previous cursor (docs/discovery.md).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ MAX_TREE_HEAD_BYTES = 64 * 1024  # get-sth and checkpoint are a few hundred byte
 DEFAULT_TIMEOUT_S = 30.0
 # Certificates are parsed on the event loop this many at a time (~20 µs each), yielding between slices: the loop
 # is never held for more than about a millisecond, and this is faster than an executor thread, which competes
-# with the loop for the GIL anyway (measured: bench/discovery_ct.py, docs/discovery-ct.md).
+# with the loop for the GIL anyway (measured: bench/discovery_ct.py, docs/discovery.md).
 PARSE_SLICE = 32
 FRAME_SLICE = 256  # get-entries items framed (base64, TLS lengths) at a time: about 1 ms
 _CHUNK = 64 * 1024
