@@ -8,6 +8,7 @@ from monitor.discovery.certs import StoredNames
 from monitor.discovery.ct import CtLog
 from monitor.discovery.ct_logs import CtLogs
 from monitor.discovery.models import SourceName
+from monitor.discovery.sweep import Sweep, SweepConfig
 from monitor.durations import parse_duration
 from monitor.models import Severity
 from monitor.scope_resolution import DnsResolver, Resolver
@@ -19,7 +20,10 @@ from monitor.usecases.registration import registration_from
 
 def discovery_from(settings: Settings, store: Store, resolver: Resolver | None = None) -> Discovery:
     resolver = resolver or DnsResolver(settings.dns_servers)
-    sources: dict[SourceName, Source] = {"certs": StoredNames(store.discovery, "certs")}
+    sources: dict[SourceName, Source] = {
+        "certs": StoredNames(store.discovery, "certs"),
+        "sweep": Sweep(SweepConfig(max_rate=settings.sweep_max_rate)),
+    }
     ct: GlobalSource | None = None
     if settings.ct_logs:
         ct = CtLogs(store.discovery, [CtLog.parse(spec) for spec in settings.ct_logs], settings.ct_backlog)
