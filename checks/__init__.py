@@ -12,6 +12,7 @@ from checks.ports import PortsCheck
 from checks.reachability import ReachabilityCheck
 from checks.tls import TlsCheck
 from checks.web import WebCheck
+from checks.zonetransfer import ZoneTransferCheck
 from monitor.models import AssetKind
 
 Registry = Mapping[str, type[Check]]  # type: ignore[type-arg]
@@ -24,6 +25,7 @@ REGISTRY: Registry = {
     DnssecCheck.name: DnssecCheck,
     MailCheck.name: MailCheck,
     WebCheck.name: WebCheck,
+    ZoneTransferCheck.name: ZoneTransferCheck,
 }
 
 

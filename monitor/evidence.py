@@ -205,6 +205,9 @@ NESTED: dict[str, Field] = {
     "name_matches": _ours("Zertifikat passt zum MX-Namen", "Certificate matches the MX name"),
     "expired": _ours("Zertifikat abgelaufen", "Certificate expired"),
     "tlsa": _server("TLSA-Einträge", "TLSA records"),
+    # axfr: one authoritative name server that handed out the zone
+    "ns": _server("Nameserver (NS-Eintrag)", "Name server (NS record)"),
+    "names": _ours("Übertragene Namen", "Names transferred"),
     # web: a cookie (its name only, never its value), a CSP directive
     "cookie": _server("Cookie", "Cookie"),
     "directive": _server("CSP-Direktive", "CSP directive"),
@@ -215,6 +218,7 @@ NESTED: dict[str, Field] = {
 
 # A field whose meaning depends on the finding: (finding key or family, field) → how it is shown there.
 FOR_KEY: dict[tuple[str, str], Field] = {
+    ("dns.axfr.open", "servers"): _ours("Nameserver, die die Zone herausgeben", "Name servers that hand out the zone"),
     ("reachability.address_unreachable", "addresses"): _ours("Adressen ohne Antwort", "Addresses that did not answer"),
     # our sentence, but it quotes the certificates' names
     ("tls.cert.*", "reason"): _server("Begründung", "Reason"),

@@ -103,6 +103,7 @@ class Zone:
     # the zone's own records, in zone-file syntax relative to its origin (e.g. '@ MX 10 mx1', '_dmarc TXT "v=…"');
     # None: a web and mail domain's usual apex (A, AAAA, MX 10 mail, mail and www A), documentation addresses only
     records: tuple[str, ...] | None = None
+    axfr_open: bool = False  # the authoritative server hands the zone to anyone (AXFR); else it refuses
 
     def name(self) -> str:
         return f"{self.label}.{PARENT}"
@@ -366,8 +367,10 @@ def _build_child(zone: Zone, keys: _Keyring, folder: Path, now: dt.datetime) -> 
     return f"{zone.label} 300 DS {ds.to_text()}"
 
 
-def _knot_config(folder: Path, auth: tuple[str, int], names: Sequence[str]) -> str:
-    zones = "\n".join(f"  - domain: {name}" for name in names)
+def _knot_config(folder: Path, auth: tuple[str, int], names: Sequence[str], open_axfr: Sequence[str] = ()) -> str:
+    zones = "\n".join(
+        f"  - domain: {name}" + ("\n    acl: anyone-transfers" if name in open_axfr else "") for name in names
+    )
     return f"""server:
     rundir: "{folder}/run"
     listen: {auth[0]}@{auth[1]}
@@ -381,6 +384,11 @@ log:
 
 database:
     storage: "{folder}/db"
+
+acl:
+  - id: anyone-transfers
+    address: [0.0.0.0/0, ::/0]
+    action: transfer
 
 template:
   - id: default
@@ -490,7 +498,8 @@ def dns_lab(zones: Sequence[Zone], *, validating: bool = True) -> Iterator[DnsLa
         (folder / "run").mkdir()
         (folder / "db").mkdir()
         config = folder / "knot.conf"
-        config.write_text(_knot_config(folder, auth, [PARENT, *(zone.name() for zone in zones)]))
+        open_axfr = [zone.name() for zone in zones if zone.axfr_open]
+        config.write_text(_knot_config(folder, auth, [PARENT, *(zone.name() for zone in zones)], open_axfr))
         knot = _start("knotd", [_need("knotd"), "-c", str(config)], folder / "knotd.out")
         lab.processes.append(knot)
         _wait_for_zones(knot, auth, [PARENT, *(zone.name() for zone in zones)])

@@ -24,7 +24,7 @@ def registered(posture: Posture) -> Posture:
 def test_domain_commands_round_trip(registered: Posture) -> None:
     added = registered("domain", "add", "stadt-a", "Rathaus.Stadt-A.example.", "--interval", "1d", "--label", "it=ja")
     assert added.code == 0, added.stderr
-    assert added.stdout.strip() == "domain 1 registered: rathaus.stadt-a.example (dnssec, mail)"
+    assert added.stdout.strip() == "domain 1 registered: rathaus.stadt-a.example (dnssec, mail, axfr)"
     assert registered("endpoint", "add", "stadt-a", "127.0.0.2:443", "--checks", "tls").code == 0
     domains = registered("domain", "list").stdout
     assert "rathaus.stadt-a.example" in domains and "127.0.0.2" not in domains

@@ -41,6 +41,8 @@ from checks.tls.models import AcceptedSuite, HttpFacts, VulnFacts
 from checks.tls.profiles import MOZILLA_REQUIREMENTS, Failure, judge, load_profile
 from checks.web import WebCheck, WebConfig, WebDetails
 from checks.web.models import CookieFact, Fetched, HeaderFact, ResponseFacts, SecurityTxtFacts, SecurityTxtField
+from checks.zonetransfer import ZoneTransferCheck, ZoneTransferConfig, ZoneTransferDetails
+from checks.zonetransfer.models import TransferAttempt
 from monitor.catalogue import all_specs
 from monitor.evidence import FIELDS, FOR_KEY, NESTED, VALUES, Item, Pair, Table, evidence_items, field_for
 from monitor.findings import Policy, reconcile
@@ -306,6 +308,16 @@ def web_samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
         yield from ((o.key, o.detail) for o in WebCheck().evaluate(facts, WebConfig(), CheckContext(now=NOW)))
 
 
+def axfr_samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
+    attempts = (
+        TransferAttempt(ns="ns1.example.test", address="192.0.2.53", outcome="open", names=42),
+        TransferAttempt(ns="ns2.example.test", address="198.51.100.53", outcome="refused", reason="REFUSED"),
+    )
+    details = ZoneTransferDetails(domain="example.test", servers=attempts, names=("www.example.test",))
+    found = ZoneTransferCheck().evaluate(details, ZoneTransferConfig(), CheckContext(now=NOW))
+    yield from ((o.key, o.detail) for o in found)
+
+
 def samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(finding key, detail) of what every check and the daemon emit on bad facts."""
     ctx = CheckContext(now=NOW)
@@ -326,6 +338,7 @@ def samples() -> Iterator[tuple[str, Mapping[str, Any]]]:
     yield from dnssec_samples()
     yield from mail_samples()
     yield from web_samples()
+    yield from axfr_samples()
     outside = [ip_address("203.0.113.9")]
     violation = ScopeViolation("www.example.test", outside, outside, "203.0.113.9 is outside the agency's scope")
     yield violation.observation().key, violation.observation().detail

@@ -76,8 +76,8 @@ class TlsCheck(Check[TlsConfig, TlsDetails]):
         chain = details.certificate
         if chain is None:
             return ()
-        evidence = {"subject": chain.leaf.subject, "not_after": chain.leaf.not_after.isoformat()}
-        return tuple(NameSeen(name, "certs", evidence) for name in chain.dns_names)
+        seen_in = {"subject": chain.leaf.subject, "not_after": chain.leaf.not_after.isoformat()}
+        return tuple(NameSeen(name, "certs", seen_in) for name in chain.dns_names)
 
     def untested(self, details: TlsDetails) -> tuple[str, ...]:
         return untested_keys(details)
