@@ -114,6 +114,18 @@ _GAI_REASONS = {
 }
 
 
+def dns_client(nameservers: Sequence[str], timeout_s: float) -> dns.asyncresolver.Resolver:
+    """A dnspython resolver asking only `nameservers` (POSTURE_DNS_SERVERS), or the system's (resolv.conf)."""
+    if nameservers:
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = [_nameserver(spec) for spec in nameservers]
+    else:
+        resolver = dns.asyncresolver.Resolver()
+    resolver.lifetime = timeout_s
+    resolver.timeout = timeout_s
+    return resolver
+
+
 class DnsResolver:
     """A and AAAA look-ups and TXT records.
 
@@ -138,14 +150,7 @@ class DnsResolver:
 
     @staticmethod
     def _dns(nameservers: Sequence[str], timeout_s: float) -> dns.asyncresolver.Resolver:
-        if nameservers:
-            resolver = dns.asyncresolver.Resolver(configure=False)
-            resolver.nameservers = [_nameserver(spec) for spec in nameservers]
-        else:
-            resolver = dns.asyncresolver.Resolver()
-        resolver.lifetime = timeout_s
-        resolver.timeout = timeout_s
-        return resolver
+        return dns_client(nameservers, timeout_s)
 
     async def addresses(self, host: str) -> list[IpAddress]:
         literal = parse_ip(host)

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from monitor.discovery.certs import StoredNames
 from monitor.discovery.ct import CtLog
 from monitor.discovery.ct_logs import CtLogs
-from monitor.discovery.models import SourceName
+from monitor.discovery.dns_names import DnsNames
+from monitor.discovery.models import AgencyAssets, Sighting, SourceName
 from monitor.discovery.sweep import Sweep, SweepConfig
 from monitor.durations import parse_duration
 from monitor.models import Severity
@@ -23,6 +24,7 @@ def discovery_from(settings: Settings, store: Store, resolver: Resolver | None =
     sources: dict[SourceName, Source] = {
         "certs": StoredNames(store.discovery, "certs"),
         "sweep": Sweep(SweepConfig(max_rate=settings.sweep_max_rate)),
+        "dns": both(DnsNames(settings.dns_servers), StoredNames(store.discovery, "dns")),
     }
     ct: GlobalSource | None = None
     if settings.ct_logs:
@@ -35,6 +37,15 @@ def discovery_from(settings: Settings, store: Store, resolver: Resolver | None =
         settings.ui_base_url,
         Severity.parse(settings.alert_min_severity),
     )
+
+
+def both(first: Source, second: Source) -> Source:
+    """One source from two: the dns source asks DNS itself and reads the names zone transfers handed out."""
+
+    async def run(agency: AgencyAssets) -> list[Sighting]:
+        return [*await first(agency), *await second(agency)]
+
+    return run
 
 
 def intervals_of(settings: Settings) -> Mapping[str, float]:
