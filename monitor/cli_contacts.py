@@ -44,9 +44,8 @@ async def add(args: argparse.Namespace, settings: Settings, store: Store) -> int
 
 async def list_contacts(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     views = await Contacts(store.contacts).of_agency(args.slug)
-    print(
-        table(["id", "name", "email", "role", "language"], [(v.id, v.name, v.email, v.role, v.language) for v in views])
-    )
+    rows = [(v.id, printable(v.name), v.email, v.role, v.language) for v in views]
+    print(table(["id", "name", "email", "role", "language"], rows))
     return 0
 
 
