@@ -55,8 +55,8 @@ def report_message(
     message["Subject"] = " ".join(_SUBJECT[language].format(**values).split())  # no line breaks from a name
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid("posture-report", domain=sender.rpartition("@")[2] or None)
-    message["Content-Language"] = language
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(_BODY[language].format(**values))
     message.add_attachment(report.content, maintype="application", subtype="pdf", filename=report.filename)
+    message["Content-Language"] = language  # after the content: setting the content drops Content-* headers
     return message
