@@ -1,4 +1,5 @@
-"""`posture contact add SLUG NAME EMAIL [--role R] [--language L]`, `contact list SLUG`, `contact remove SLUG ID`.
+"""`posture contact add SLUG EMAIL --name NAME [--role R] [--language L]`, `contact list SLUG`,
+`contact remove SLUG ID`.
 
 Wired into monitor/cli.py with `add_parser(commands)` and the handlers in its `_ADMIN` table.
 """
@@ -24,8 +25,8 @@ def add_parser(commands: Any) -> None:
     )
     add = contact.add_parser("add", help="add a contact")
     add.add_argument("slug")
-    add.add_argument("name")
     add.add_argument("email")
+    add.add_argument("--name", required=True, help="the person or the team")
     add.add_argument("--role", default="security", help=f"one of {', '.join(ROLES)} (default security)")
     add.add_argument("--language", default="de", help=f"of the reports: {', '.join(LANGUAGES)} (default de)")
     listing = contact.add_parser("list", help="list an agency's contacts")
