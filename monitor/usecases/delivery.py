@@ -54,6 +54,7 @@ class Prepared:
     agencies: int = 0
     rendered: int = 0
     queued: int = 0
+    failed: tuple[str, ...] = ()  # agencies whose report could not be made: their contacts are not queued yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +78,26 @@ class ReportDelivery:
         contacts, reports = self.store.contacts, self.store.reports
         slugs = [agency] if agency is not None else await contacts.agencies_with_contacts()
         agencies = rendered = queued = 0
+        failed: list[str] = []
         for slug in slugs:
             already = await reports.queued_contacts(slug, str(week))
             todo = [c for c in await contacts.of_agency(slug, contacts_before) if c.id not in already]
             if not todo:
                 continue
             agencies += 1
-            for language in sorted({parse_language(c.language) for c in todo}):
-                if not await reports.has_archived(slug, str(week), language, "pdf"):
-                    report = await self.maker(slug, week, language, "pdf")
-                    rendered += await reports.archive(slug, str(week), language, "pdf", report.content)
+            try:
+                for language in sorted({parse_language(c.language) for c in todo}):
+                    if not await reports.has_archived(slug, str(week), language, "pdf"):
+                        report = await self.maker(slug, week, language, "pdf")
+                        rendered += await reports.archive(slug, str(week), language, "pdf", report.content)
+            except (SQLAlchemyError, OSError):
+                raise
+            except Exception:  # one agency's report failing to render must not hold up the others'
+                log.exception("the %s report of %s could not be made", week, slug)
+                failed.append(slug)
+                continue
             queued += await reports.queue(slug, str(week), [Recipient(c.id, c.email, c.language) for c in todo])
-        return Prepared(agencies, rendered, queued)
+        return Prepared(agencies, rendered, queued, tuple(failed))
 
     async def send_due(self, agency: str | None = None) -> SendSummary:
         """Send every delivery that is due now, a batch at a time."""
@@ -147,32 +156,37 @@ class ReportDelivery:
         return prepared, await self.send_due(agency)
 
 
+RETRY_PREPARE_S = 900.0  # a report that could not be made is tried again this much later
+
+
 def delivery_job(delivery: ReportDelivery, schedule: ReportSchedule, tick_s: float = 60.0) -> Job:
     """The leader's loop: once the schedule's moment of this week has passed, last week's reports are prepared
-    (once per week and process; the database makes it idempotent across processes), and due deliveries are sent
-    on every tick."""
+    (once per week and process, again after RETRY_PREPARE_S for reports that could not be made; the database makes
+    it idempotent across processes), and due deliveries are sent on every tick."""
     store = delivery.store
 
     async def run(stop: asyncio.Event) -> None:
         outage = Outage(log, "delivering weekly reports", store.url)
         prepared: IsoWeek | None = None
+        retry_at = 0.0
         while not stop.is_set():
             try:
                 now = store.clock.now()
                 week = schedule.due_week(now)
-                if week is not None and week != prepared:
+                if week is not None and week != prepared and store.clock.monotonic() >= retry_at:
                     done = await delivery.prepare(week, contacts_before=schedule.moment_in(IsoWeek.of(now)))
                     if done.queued:
                         log.info("reports %s: %d agencies, %d deliveries queued", week, done.agencies, done.queued)
                     await delivery.prune(now)
-                    prepared = week
+                    if done.failed:
+                        retry_at = store.clock.monotonic() + RETRY_PREPARE_S
+                    else:
+                        prepared = week
                 summary = await delivery.send_due()
                 if summary.sent or summary.failed:
                     log.info("reports: %d sent, %d failed (retried later)", summary.sent, summary.failed)
             except (SQLAlchemyError, OSError) as err:
                 outage.failed(err, "the next tick catches up")
-            except Exception:  # a renderer's failure must not end the schedule: the next tick tries again
-                log.exception("weekly reports could not be prepared")
             else:
                 outage.recovered()
             await first_of(stop, wait_s=tick_s)

@@ -171,3 +171,26 @@ async def test_old_weeks_are_pruned_from_the_archive(engine: AsyncEngine, ca_fil
     pruned = await delivery(store, PdfMaker(), ca_file).prune(MONDAY_AFTER)  # keeps 52 weeks: from 2025-W50
     assert pruned == 1
     assert [entry.week for entry in await store.reports.archive_list("lk-a")] == ["2026-W48", "2025-W50"]
+
+
+class FlakyMaker(PdfMaker):
+    """Cannot make lk-a's report (a renderer's bug); every other agency's it can."""
+
+    async def __call__(self, agency: str, week: Any, language: Any, format: Any) -> Any:
+        if agency == "lk-a":
+            raise RuntimeError("renderer crashed")
+        return await super().__call__(agency, week, language, format)
+
+
+async def test_one_agencys_report_failing_to_render_holds_up_no_other(
+    engine: AsyncEngine, smtp_server: Mailbox, ca_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store(engine, FakeClock(MONDAY_AFTER))
+    await agency_with_contacts(store)
+    await agency_with_contacts(store, "lk-b", "Landkreis B")
+    prepared, summary = await delivery(store, FlakyMaker(), ca_file).send_week(WEEK)
+    assert (prepared.failed, prepared.queued, summary.sent) == (("lk-a",), 2, 2)
+    assert "the 2026-W49 report of lk-a could not be made" in caplog.text
+    assert await store.reports.deliveries("lk-a") == []  # not queued: the next preparation tries again
+    prepared, summary = await delivery(store, PdfMaker(), ca_file).send_week(WEEK)
+    assert (prepared.failed, prepared.queued, summary.sent) == ((), 2, 2)
