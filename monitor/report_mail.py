@@ -3,7 +3,7 @@ the PDF attached."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -40,14 +40,13 @@ def report_message(
 ) -> EmailMessage:
     language = report.language
     week = report.week
-    last_day = week.monday.toordinal() + 6
     values = {
         "agency": agency_name,
         "name": recipient_name,
         "week": f"{week.week:02d}",
         "year": str(week.year),
         "start": week.monday.strftime(_DATE[language]),
-        "end": type(week.monday).fromordinal(last_day).strftime(_DATE[language]),
+        "end": (week.monday + timedelta(days=6)).strftime(_DATE[language]),
     }
     message = EmailMessage()
     message["From"] = sender

@@ -22,7 +22,6 @@ from monitor.store.contact_store import ContactStore, ContactView
 MAX_NAME = 200
 MAX_EMAIL = 254  # RFC 5321's limit of a forward path, less the angle brackets
 MAX_LOCAL = 64
-ContactRole = str
 ROLES: tuple[str, ...] = ("security", "it", "management")
 _ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$")
 
