@@ -28,6 +28,8 @@ from monitor.exporter import MetricsEndpoint
 from monitor.findings import Policy
 from monitor.heap import freeze_startup_heap
 from monitor.models import Severity
+from monitor.report_schedule import ReportSchedule
+from monitor.report_wiring import delivery_from
 from monitor.scheduler import Limits, Scheduler
 from monitor.scope_resolution import DnsResolver, nameserver_addresses
 from monitor.settings import Settings, check_configs
@@ -37,6 +39,7 @@ from monitor.store.store import Store
 from monitor.store.work import WorkQueue
 from monitor.usecases.alerting import AlertRouter
 from monitor.usecases.discovery import Discovery
+from monitor.usecases.delivery import MakerFactory, ReportDelivery, delivery_job
 from monitor.usecases.recording import Recorder
 from monitor.usecases.rejudging import Rejudging
 from monitor.vulndb import LiveVulnDb, seed_dates, toolkit_of, vulndb_checks
@@ -101,8 +104,16 @@ DISCOVERY_TICK_S = 30.0  # how often the discovery leader looks for due sources
 
 
 class Daemon:
-    def __init__(self, settings: Settings, registry: Registry = REGISTRY, role: DaemonRole = "all") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry = REGISTRY,
+        role: DaemonRole = "all",
+        report_maker: MakerFactory | None = None,
+    ) -> None:
+        """`report_maker`: renders the weekly reports; None: monitor.report_wiring.report_maker_factory()."""
         self.settings = settings
+        self.report_maker = report_maker
         self.role = role
         self.registry = registry
         self.stop = asyncio.Event()
@@ -169,6 +180,7 @@ class Daemon:
             freeze_startup_heap()
             if self.publisher is None:
                 log.warning("POSTURE_MQTT_URL is not set: alerts stay queued in the outbox")
+            reports = self._report_delivery(store)
             if (mismatch := settings.ui_base_mismatch()) is not None:
                 log.warning("%s", mismatch)
             if handle_signals:
@@ -195,6 +207,9 @@ class Daemon:
                     group.create_task(
                         store.lead("discovery", self._discovery_loop(store, discovery), self.stop), name="discovery"
                     )
+                if scans and reports is not None:
+                    job = delivery_job(reports, ReportSchedule.parse(settings.report_schedule))
+                    group.create_task(store.lead("reports", job, self.stop), name="reports")
                 if self.role in ("all", "api"):
                     group.create_task(self.metrics.run(self.stop), name="metrics")
                 if scans and vulndb is not None:
@@ -211,6 +226,16 @@ class Daemon:
             executor.shutdown(wait=False, cancel_futures=True)
             await store.close()
             log.info("stopped")
+
+    def _report_delivery(self, store: Store) -> ReportDelivery | None:
+        """Weekly reports by mail when a mail server is configured and a renderer is plugged in; said once if not."""
+        if self.role == "api":
+            return None
+        delivery = delivery_from(store, self.settings, self.report_maker)
+        if delivery is None:
+            missing = "POSTURE_SMTP_HOST is not set" if self.settings.smtp_host is None else "no report renderer"
+            log.warning("%s: weekly reports are not sent", missing)
+        return delivery
 
     def _live_vulndb(self, store: Store, rejudging: Rejudging, resources: dict[str, Any]) -> LiveVulnDb | None:
         """The vulnerability database for checks that read one; a new one re-judges their stored facts."""

@@ -30,9 +30,12 @@ from checks.base import CheckConfig, InvalidSetting
 from monitor.discovery.ct import CtLog
 from monitor.discovery.models import SOURCES as DISCOVERY_SOURCES
 from monitor.durations import MIN_INTERVAL_S, parse_duration
+from monitor.errors import InvalidInput
 from monitor.models import Severity
+from monitor.report_schedule import ReportSchedule
 from monitor.scope import normalise_host, parse_ip
 from monitor.scope_resolution import nameserver_address
+from monitor.usecases.contacts import email_address
 
 ENV_PREFIX = "POSTURE_"
 CONFIG_FILE_ENV = "POSTURE_CONFIG_FILE"
@@ -137,6 +140,19 @@ class Settings(BaseSettings):
     metrics_refresh_s: float = Field(default=15.0, ge=0.5, le=600, description="how often /metrics is re-rendered")
     scan_history_days: int = Field(default=90, ge=1, le=3650, description="scan runs older than this are deleted")
     sweep_interval_s: float = Field(default=60.0, ge=1, le=3600, description="how often reminders/deadlines run")
+    smtp_host: str | None = Field(default=None, description="mail server for the weekly reports; unset: none sent")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="its port (587: submission with STARTTLS)")
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (required), tls (implicit, port 465), none (loopback hosts only)"
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP AUTH user; unset: no authentication")
+    smtp_password_file: Path | None = Field(default=None, description="file holding the SMTP password")
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle to verify the mail server; unset: system")
+    smtp_timeout_s: float = Field(default=60.0, gt=0, le=600, description="time limit of one SMTP conversation")
+    report_from: str = Field(default="", description="From address of the report mails (required with smtp_host)")
+    report_schedule: str = Field(default="MON 07:00", description="weekday and time (Europe/Berlin) reports go out")
+    report_keep_weeks: int = Field(default=52, ge=1, le=520, description="archived reports older than this are deleted")
+    report_retry_for: str = Field(default="7d", description="a failed delivery is retried with backoff for this long")
     checks: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-check settings by name")
     discovery_sources: list[str] = Field(
         default_factory=lambda: [str(name) for name in DISCOVERY_SOURCES],
@@ -207,6 +223,29 @@ class Settings(BaseSettings):
             raise ValueError("port is not a number in 1-65535") from None
         return value
 
+    @field_validator("smtp_host")
+    @classmethod
+    def _smtp_host(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else normalise_host(value, "smtp_host")
+
+    @field_validator("report_schedule")
+    @classmethod
+    def _report_schedule(cls, value: str) -> str:
+        try:
+            return str(ReportSchedule.parse(value))
+        except InvalidInput as err:
+            raise ValueError(err.reason) from None
+
+    @field_validator("report_from")
+    @classmethod
+    def _report_from(cls, value: str) -> str:
+        if not value.strip():
+            return ""
+        try:
+            return email_address(value)
+        except InvalidInput as err:
+            raise ValueError(err.reason) from None
+
     @field_validator("ui_base_url")
     @classmethod
     def _ui_base_url(cls, value: str) -> str:
@@ -240,6 +279,7 @@ class Settings(BaseSettings):
         "deadline_critical",
         "deadline_high",
         "flap_window",
+        "report_retry_for",
     )
     @classmethod
     def _duration(cls, value: str) -> str:

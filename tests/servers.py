@@ -30,10 +30,13 @@ class _Sink:
 
 
 @contextlib.contextmanager
-def smtpd(address: str, context: ssl.SSLContext | None, port: int = 25, **kwargs: object) -> Iterator[Controller]:
+def smtpd(
+    address: str, context: ssl.SSLContext | None, port: int = 25, handler: object | None = None, **kwargs: object
+) -> Iterator[Controller]:
     """An SMTP server (aiosmtpd, in a thread of its own) on `address`:`port`; STARTTLS with `context`, none
-    without; `kwargs` go to aiosmtpd's Controller (server_hostname, ident, require_starttls, …)."""
-    controller = Controller(_Sink(), hostname=address, port=port, tls_context=context, **kwargs)
+    without; `handler` receives the mail (default: accepted and dropped); `kwargs` go to aiosmtpd's Controller
+    (server_hostname, ident, require_starttls, …)."""
+    controller = Controller(handler or _Sink(), hostname=address, port=port, tls_context=context, **kwargs)
     controller.start()
     try:
         yield controller

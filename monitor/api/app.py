@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from monitor.api import routes_admin, routes_discoveries, routes_domains, routes_endpoints, routes_findings
+from monitor.api import (
+    routes_admin,
+    routes_discoveries,
+    routes_domains,
+    routes_endpoints,
+    routes_findings,
+    routes_reports,
+)
 from monitor.api.context import SERVICES, ApiConfig, Services
 from monitor.api.errors import error_middleware
 from monitor.api.health import healthz, readyz
@@ -20,6 +27,7 @@ OPERATIONS: list[Operation] = [
     *routes_domains.OPERATIONS,
     *routes_findings.OPERATIONS,
     *routes_discoveries.OPERATIONS,
+    *routes_reports.OPERATIONS,
 ]
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 

@@ -79,6 +79,9 @@ def _operation(op: Operation) -> dict[str, Any]:
         }
     elif op.media_type == "text/csv":
         responses[str(op.status)] = {"description": op.summary, "content": {"text/csv": {"schema": {"type": "string"}}}}
+    elif op.media_type != "application/json":  # a file: the archived PDF report
+        schema = {"type": "string", "format": "binary"}
+        responses[str(op.status)] = {"description": op.summary, "content": {op.media_type: {"schema": schema}}}
     else:
         responses[str(op.status)] = {"description": op.summary}
     statuses = set(_ALWAYS) | set(op.errors)

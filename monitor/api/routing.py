@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,9 @@ Handler = Callable[[Call], Awaitable[BaseModel | web.StreamResponse | None]]
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
     "slug": {"type": "string", "pattern": "^[a-z0-9-]{2,40}$"},
+    "week": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"},  # an ISO week, e.g. 2026-W49
 }
+_PATH_NAME = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,7 @@ class Operation:
 
     @property
     def path_names(self) -> list[str]:
-        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+        return _PATH_NAME.findall(self.path)
 
 
 def _path_values(op: Operation, request: web.Request) -> dict[str, Any]:

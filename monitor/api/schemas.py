@@ -438,3 +438,75 @@ class DiscoverySettings(Body):
 class DiscoverySettingsReply(Reply):
     agency: str
     auto_register: bool
+
+
+# --- contacts and weekly reports ---------------------------------------------------------------------------------
+
+ContactRole = Literal["security", "it", "management"]
+
+
+class ContactCreate(Body):
+    name: str = Field(max_length=400, description="the person or the team, 1-200 characters")
+    email: str = Field(max_length=400, description="where the weekly report goes, e.g. it-sicherheit@behoerde.example")
+    role: ContactRole = "security"
+    language: Language = Field(default="de", description="the language of the reports this contact receives")
+
+
+class ContactUpdate(Body):
+    """At least one of the fields; a field left out stays as it is."""
+
+    name: str | None = Field(default=None, max_length=400)
+    email: str | None = Field(default=None, max_length=400)
+    role: ContactRole | None = None
+    language: Language | None = None
+
+
+class Contact(Reply):
+    id: int
+    agency: str
+    name: str
+    email: str
+    role: ContactRole
+    language: Language
+    created_at: datetime
+
+
+class ContactList(Reply):
+    items: list[Contact]
+
+
+class ReportFile(Reply):
+    language: Language
+    format: Literal["pdf", "html", "json"]
+    size: int = Field(description="bytes")
+    created_at: datetime
+    url: str | None = Field(description="where to download it (the PDF), below /api/v1")
+
+
+class ReportDelivery(Reply):
+    contact_id: int
+    contact_name: str
+    email: str
+    language: Language
+    status: Literal["queued", "sending", "sent", "failed"] = Field(
+        description="failed with next_attempt_at: retried then; failed without: given up (`posture report send` "
+        "tries again)"
+    )
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+
+
+class WeeklyReport(Reply):
+    week: str = Field(description="ISO week, e.g. 2026-W49")
+    files: list[ReportFile]
+    deliveries: list[ReportDelivery]
+
+
+class WeeklyReportList(Reply):
+    items: list[WeeklyReport] = Field(description="newest week first")
+
+
+class ReportQuery(Query):
+    language: Language = Field(default="de", description="the report's language")

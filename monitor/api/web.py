@@ -16,7 +16,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from monitor.api import web_discoveries, web_domains, web_endpoints, web_findings, web_scope
+from monitor.api import web_discoveries, web_domains, web_endpoints, web_findings, web_reports, web_scope
 from monitor.api.auth import principal_of
 from monitor.api.context import services
 from monitor.api.errors import ApiError, Handler
@@ -172,13 +172,15 @@ def setup_web(app: web.Application) -> None:
     add("POST", f"{UI}/login", login)
     add("POST", f"{UI}/logout", logout)
     add("GET", f"{UI}/lang/{{code}}", switch_language)
-    for method, path, handler in (
+    pages = (
         *web_endpoints.ROUTES,
         *web_domains.ROUTES,
         *web_findings.ROUTES,
         *web_scope.ROUTES,
         *web_discoveries.ROUTES,
-    ):
+        *web_reports.ROUTES,
+    )
+    for method, path, handler in pages:
         add(method, f"{UI}{path}", handler)
     # Alerts link to {POSTURE_UI_BASE_URL}/findings/{id}, /endpoints/{id} and /domains/{id}: send those to the UI's
     # pages.

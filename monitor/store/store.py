@@ -15,6 +15,7 @@ from monitor.cadence import Cadence
 from monitor.clock import SYSTEM_CLOCK, Clock
 from monitor.findings import UNREACHABLE_AFTER
 from monitor.store.access_store import CACHE_SECONDS, AccessStore
+from monitor.store.contact_store import ContactStore
 from monitor.store.discovery_store import DiscoveryStore
 from monitor.store.endpoint_store import EndpointStore
 from monitor.store.engine import make_engine
@@ -24,6 +25,7 @@ from monitor.store.history import History
 from monitor.store.leader import Job, lead, once_as_leader
 from monitor.store.outbox_store import OutboxStore
 from monitor.store.registry import Registry
+from monitor.store.report_store import ReportStore
 from monitor.store.schema import ensure_current, upgrade
 from monitor.store.scope_requests import ScopeStore
 from monitor.store.snapshot import Snapshot, load_snapshot
@@ -103,6 +105,14 @@ class Store:
     @cached_property
     def outbox(self) -> OutboxStore:
         return OutboxStore(self.engine, self.clock)
+
+    @cached_property
+    def contacts(self) -> ContactStore:
+        return ContactStore(self.engine, self.clock)
+
+    @cached_property
+    def reports(self) -> ReportStore:
+        return ReportStore(self.engine, self.clock)
 
     @cached_property
     def vulndb(self) -> VulnStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, String, Table, UniqueConstraint
 from sqlalchemy.sql.expression import false
 from sqlmodel import Field, SQLModel
 
@@ -206,6 +206,59 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime = _when(index=True)
 
 
+class Contact(SQLModel, table=True):
+    """Who receives an agency's weekly report, in which language."""
+
+    __table_args__ = (UniqueConstraint("agency_id", "email"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)  # stored lower-cased in the domain part, compared as stored
+    role: str = Field(max_length=20)  # "security" | "it" | "management"
+    language: str = Field(max_length=5)  # "de" | "en"
+    created_at: datetime = _when()
+
+
+class ArchivedReport(SQLModel, table=True):
+    """One rendered weekly report, kept POSTURE_REPORT_KEEP_WEEKS weeks (a PDF is ~100 KB: a BLOB is fine)."""
+
+    __tablename__ = "archived_report"
+    __table_args__ = (UniqueConstraint("agency_id", "week", "language", "format"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=False))
+    week: str = Field(max_length=8, index=True)  # "2026-W49": sorts as the weeks do
+    language: str = Field(max_length=5)
+    format: str = Field(max_length=5)  # "pdf" | "html" | "json"
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _when()
+
+
+class Delivery(SQLModel, table=True):
+    """One weekly report for one contact: unique per (agency, week, contact), so replicas never send twice."""
+
+    __table_args__ = (
+        UniqueConstraint("agency_id", "week", "contact_id"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=False))
+    week: str = Field(max_length=8)
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    email: str = Field(max_length=254)  # the address it went (or goes) to, as it was then
+    language: str = Field(max_length=5)
+    status: str = Field(max_length=10)  # "queued" | "sending" | "sent" | "failed"
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=400)
+    next_attempt_at: datetime | None = _when(nullable=True)
+    lease_expires: datetime | None = _when(nullable=True)  # a "sending" row whose sender died is retried after this
+    created_at: datetime = _when()
+    sent_at: datetime | None = _when(nullable=True)
+
+
 METADATA = SQLModel.metadata
 
 
@@ -350,6 +403,9 @@ AUDIT_LOG: Table = _TABLES["audit_log"]
 API_TOKEN: Table = _TABLES["api_token"]
 SCOPE_REQUEST: Table = _TABLES["scope_request"]
 WEB_SESSION: Table = _TABLES["web_session"]
+CONTACT: Table = _TABLES["contact"]
+ARCHIVED_REPORT: Table = _TABLES["archived_report"]
+DELIVERY: Table = _TABLES["delivery"]
 VULN_SOURCE: Table = _TABLES["vuln_source"]
 VULN_KEV: Table = _TABLES["vuln_kev"]
 VULN_CVE: Table = _TABLES["vuln_cve"]

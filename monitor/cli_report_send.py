@@ -1,0 +1,49 @@
+"""`posture report send [--agency SLUG] [--week 2026-W49]`: make, archive and mail a week's reports now (the
+schedule's work, by hand), and send whatever failed before for that week again.
+
+The lead hooks it into the `report` command: `add_send_arguments(parser)` on its `send` sub-parser and `send` as
+its handler (signature of monitor/cli.py's admin handlers). Until then `posture report-send` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from monitor.errors import InvalidInput
+from monitor.report_wiring import delivery_from
+from monitor.reports.week import IsoWeek
+from monitor.settings import Settings
+from monitor.store.store import Store
+from monitor.usecases.delivery import MakerFactory
+
+
+def add_send_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agency", metavar="SLUG", help="only this agency (default: every agency with contacts)")
+    parser.add_argument("--week", metavar="YYYY-Www", help="the ISO week (default: the last complete week)")
+
+
+def add_parser(commands: Any) -> None:
+    """The interim `posture report-send` command, until `report send` is merged into `posture report`."""
+    parser = commands.add_parser("report-send", help="mail the weekly reports now (interim name of `report send`)")
+    add_send_arguments(parser)
+    parser.set_defaults(action="send")
+
+
+async def send(
+    args: argparse.Namespace, settings: Settings, store: Store, maker_factory: MakerFactory | None = None
+) -> int:
+    if settings.smtp_host is None:
+        raise InvalidInput("smtp_host", "no mail server configured (POSTURE_SMTP_HOST)")
+    delivery = delivery_from(store, settings, maker_factory)
+    if delivery is None:
+        raise InvalidInput("report", "no report renderer is plugged in (monitor/report_wiring.py)")
+    week = IsoWeek.parse(args.week, "week") if args.week else IsoWeek.last_complete(store.clock.now())
+    if args.agency is not None:
+        await store.registry.agency(args.agency)  # an unknown agency: one line naming it
+    prepared, summary = await delivery.send_week(week, args.agency)
+    print(
+        f"reports {week}: {prepared.rendered} made, {prepared.queued} deliveries queued, {summary.sent} sent, "
+        f"{summary.failed} failed (retried by the daemon; see `GET /api/v1/agencies/SLUG/reports`)"
+    )
+    return 0 if summary.failed == 0 else 1

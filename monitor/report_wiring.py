@@ -1,0 +1,54 @@
+"""How the daemon and the CLI build weekly report delivery from the settings, and THE place where the real report
+renderer is plugged in (`report_maker_factory`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from monitor.durations import parse_duration
+from monitor.errors import InvalidInput
+from monitor.mailer import Sender, SmtpConfig, SmtpSender
+from monitor.settings import Settings
+from monitor.store.store import Store
+from monitor.usecases.delivery import DeliveryPolicy, MakerFactory, ReportDelivery
+
+
+def report_maker_factory() -> MakerFactory | None:
+    """The renderer of the weekly reports, as a function of the Store. PLUG POINT: the lead returns the real one
+    here (e.g. `return StoreReportMaker`); None means reports cannot be made, and none are sent."""
+    return None
+
+
+def smtp_config(settings: Settings) -> SmtpConfig | None:
+    if settings.smtp_host is None:
+        return None
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        tls=settings.smtp_tls,
+        username=settings.smtp_username,
+        password_file=settings.smtp_password_file,
+        ca_file=settings.smtp_ca_file,
+        timeout_s=settings.smtp_timeout_s,
+    )
+
+
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    if not settings.report_from:
+        raise InvalidInput("report_from", "the From address of the report mails is required with smtp_host")
+    return DeliveryPolicy(
+        sender=settings.report_from,
+        retry_for=timedelta(seconds=parse_duration(settings.report_retry_for, minimum_s=1)),
+        keep_weeks=settings.report_keep_weeks,
+    )
+
+
+def delivery_from(
+    store: Store, settings: Settings, maker_factory: MakerFactory | None = None, sender: Sender | None = None
+) -> ReportDelivery | None:
+    """The delivery, or None when no mail server is configured or no renderer is plugged in."""
+    config = smtp_config(settings)
+    factory = maker_factory or report_maker_factory()
+    if config is None or factory is None:
+        return None
+    return ReportDelivery(store, factory(store), sender or SmtpSender(config), delivery_policy(settings))
