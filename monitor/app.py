@@ -38,8 +38,8 @@ from monitor.store.leader import Job
 from monitor.store.store import Store
 from monitor.store.work import WorkQueue
 from monitor.usecases.alerting import AlertRouter
-from monitor.usecases.discovery import Discovery
 from monitor.usecases.delivery import MakerFactory, ReportDelivery, delivery_job
+from monitor.usecases.discovery import Discovery
 from monitor.usecases.recording import Recorder
 from monitor.usecases.rejudging import Rejudging
 from monitor.vulndb import LiveVulnDb, seed_dates, toolkit_of, vulndb_checks

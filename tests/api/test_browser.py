@@ -17,8 +17,9 @@ from sqlalchemy import update
 from checks import REGISTRY
 from monitor.cadence import Cadence
 from monitor.catalogue import all_specs
-from monitor.models import DOMAIN_PORT
+from monitor.models import DOMAIN_PORT, Severity
 from monitor.store.audit import Actor
+from monitor.store.discovery_store import DiscoveryStore, Seen
 from monitor.store.registry import Registry
 from monitor.store.scope_requests import ScopeStore
 from monitor.store.tables import CHECK_STATE
@@ -151,6 +152,16 @@ def seed_agency_day(running: RunningApi) -> dict[str, int]:
             title="Telnet is reachable from the internet", detail={"ports": [{"port": 23, "banner": PLANTED}]},
         )  # fmt: skip
         await ScopeStore(running.engine).request("lk-a", "neu-a.example", SEED)
+        discovered = await DiscoveryStore(running.engine).record(
+            "lk-a",
+            [
+                Seen(f"{'sehr-langer-vergessener-testserver-' * 2}v.lk-a.example", None, ("ct",),
+                     {"ct": [{"issuer_cn": PLANTED, "log": "https://ct.example/2026h2"}]}, Severity.LOW),
+                Seen("127.0.2.200", 3389, ("sweep",), {"sweep": [{"service": "ms-wbt-server"}]}, Severity.HIGH),
+            ],
+            lambda *_: [],
+        )  # fmt: skip
+        findings["discovery"] = discovered[0].id
         async with running.engine.begin() as conn:  # the endpoint's reachability check failed three runs in a row
             await conn.execute(
                 update(CHECK_STATE)
@@ -204,6 +215,9 @@ def test_every_page_is_german_fits_the_screen_and_passes_axe(running: RunningApi
         f"/ui/domains/{ids['domain']}/delete",
         f"/ui/findings/{ids['domain_finding']}",
         f"/ui/domains/{ids['endpoint']}",  # an endpoint's id: the error page
+        "/ui/discoveries",
+        "/ui/discoveries?state=all",
+        f"/ui/discoveries/{ids['discovery']}",
     ]
     not_found = ("/ui/findings/999999", f"/ui/domains/{ids['endpoint']}")
     with sync_playwright() as playwright:
