@@ -308,6 +308,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "form_dismiss_reason": "Bitte eine Begründung mit höchstens 300 Zeichen angeben.",
         "discovery_confirmed": "Das System ist registriert und wird ab jetzt überwacht.",
         "discovery_dismissed": "Der Eintrag ist verworfen.",
+        "discovery_runs": "Suchläufe",
+        "discovery_source": "Quelle",
+        "discovery_last_run": "Letzter Lauf",
+        "discovery_next_run": "Nächster Lauf",
+        "discovery_never": "noch nie",
+        "discovery_run_ok": "erfolgreich",
+        "discovery_run_failed": "fehlgeschlagen",
         # weekly reports: contacts and the archive
         "reports": "Berichte",
         "reports_intro": (
@@ -628,6 +635,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "form_dismiss_reason": "Give a reason of at most 300 characters.",
         "discovery_confirmed": "The asset is registered and monitored from now on.",
         "discovery_dismissed": "The entry is dismissed.",
+        "discovery_runs": "Discovery runs",
+        "discovery_source": "Source",
+        "discovery_last_run": "Last run",
+        "discovery_next_run": "Next run",
+        "discovery_never": "never",
+        "discovery_run_ok": "succeeded",
+        "discovery_run_failed": "failed",
         # weekly reports: contacts and the archive
         "reports": "Reports",
         "reports_intro": (

@@ -33,10 +33,12 @@ async def discoveries(request: web.Request) -> web.Response:
     if state not in (*CANDIDATE_STATES, "all"):
         state = "candidate"
     store = services(request).store
-    views = await store.discovery.candidates(agency_filter(principal(request)), None if state == "all" else state)
+    who = principal(request)
+    views = await store.discovery.candidates(agency_filter(who), None if state == "all" else state)
+    runs = await store.discovery.runs(who.agency) if who.agency else []
     return render(
         request, "discoveries.html", candidates=views, state=state, states=(*CANDIDATE_STATES, "all"),
-        notice=notice(request, NOTICES), may_write=may_write(request),
+        notice=notice(request, NOTICES), may_write=may_write(request), runs=runs,
     )  # fmt: skip
 
 

@@ -162,6 +162,10 @@ def seed_agency_day(running: RunningApi) -> dict[str, int]:
             lambda *_: [],
         )  # fmt: skip
         findings["discovery"] = discovered[0].id
+        await DiscoveryStore(running.engine).ran(
+            "lk-a", "sweep", datetime.now(UTC), "failed", "nothing swept (127.0.0.0/8: more than 65536 " + PLANTED, 0
+        )
+        await DiscoveryStore(running.engine).ran("lk-a", "dns", datetime.now(UTC), "ok", None, 3)
         async with running.engine.begin() as conn:  # the endpoint's reachability check failed three runs in a row
             await conn.execute(
                 update(CHECK_STATE)
