@@ -20,6 +20,7 @@ from monitor.discovery.models import SOURCES, AgencyAssets, Sighting, SourceName
 from monitor.errors import InvalidInput, OutOfScope
 from monitor.models import DOMAIN_PORT, Language, Severity, parse_language
 from monitor.scope import ScopeEntry, in_scope, parse_ip
+from monitor.scope_resolution import HostUnresolvable
 from monitor.store.audit import Actor
 from monitor.store.discovery_store import CandidateView, Seen
 from monitor.store.endpoint_store import EndpointView
@@ -98,6 +99,11 @@ class Discovery:
         assets = await self.assets(agency)
         for name in sources:
             if name == "ct":
+                if self.ct is None:
+                    outcome.sources.append(
+                        SourceOutcome("ct", "skipped", error="no CT logs configured (POSTURE_CT_LOGS)")
+                    )
+                    continue
                 outcomes = await self.read_ct()
                 part = outcomes.get(agency, DiscoveryOutcome(agency, [SourceOutcome("ct", "ok")]))
                 outcome.sources.extend(part.sources)
@@ -197,10 +203,11 @@ class Discovery:
         refused with the reason. A name is resolved (only if inside the domain scope: a third party's name is never
         looked up) and every address must be allowed, as at registration; a name without an address is dropped."""
         merged: dict[tuple[str, int | None], list[Sighting]] = {}
+        registered_hosts = {host for host, _ in assets.registered}
         for sighting in sightings:
             if (sighting.host, sighting.port or DOMAIN_PORT) in assets.registered:
                 continue
-            if sighting.port is None and any(host == sighting.host for host, _ in assets.registered):
+            if sighting.port is None and sighting.host in registered_hosts:
                 continue  # the name is registered (on some port, or as a domain): nothing new about it
             merged.setdefault((sighting.host, sighting.port), []).append(sighting)
         verdicts = await self._hosts_in_scope(assets, {host for host, _ in merged})
@@ -297,10 +304,10 @@ class Discovery:
         for candidate in fresh:
             port = candidate.port
             if port is None:
-                if parse_ip(candidate.host) is None:
+                try:
                     addresses = [str(a) for a in await self.registration.resolver.addresses(candidate.host)]
-                else:
-                    addresses = [candidate.host]
+                except HostUnresolvable:
+                    continue  # gone since it was admitted: it waits in the inbox
                 if not any([await accepts(address, PROBE_PORT, PROBE_TIMEOUT_S) for address in addresses[:2]]):
                     continue
                 port = PROBE_PORT

@@ -45,3 +45,12 @@ def test_the_outcome_as_json(posture: Posture) -> None:
         "NEW",
         "ERROR",
     ]
+
+
+def test_ct_without_logs_is_skipped_with_the_reason(posture: Posture) -> None:
+    for args in (("db", "upgrade"), ("agency", "add", "lk-a", "--name", "Landkreis A")):
+        assert posture(*args).code == 0
+    done = posture("discover", "lk-a", "--sources", "ct", "--json")
+    assert done.code == 0, done.stderr
+    (source,) = json.loads(done.stdout)["sources"]
+    assert (source["status"], source["error"]) == ("skipped", "no CT logs configured (POSTURE_CT_LOGS)")
