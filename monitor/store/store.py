@@ -23,6 +23,7 @@ from monitor.store.history import History
 from monitor.store.leader import Job, lead, once_as_leader
 from monitor.store.outbox_store import OutboxStore
 from monitor.store.registry import Registry
+from monitor.store.report_queries import ReportQueries
 from monitor.store.schema import ensure_current, upgrade
 from monitor.store.scope_requests import ScopeStore
 from monitor.store.snapshot import Snapshot, load_snapshot
@@ -98,6 +99,10 @@ class Store:
     @cached_property
     def outbox(self) -> OutboxStore:
         return OutboxStore(self.engine, self.clock)
+
+    @cached_property
+    def reports(self) -> ReportQueries:
+        return ReportQueries(self.engine, self.clock)
 
     @cached_property
     def vulndb(self) -> VulnStore:
