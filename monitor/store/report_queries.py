@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -67,6 +67,7 @@ class EventRow:
     key: str
     type: str
     at: datetime
+    severity: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,8 @@ class FailedRuns:
     failed: int  # runs that could not reach the target
     succeeded: int  # runs that could
     last_error: str | None
+    last_failed_at: datetime | None
+    last_succeeded_at: datetime | None
 
 
 class ReportQueries:
@@ -141,14 +144,14 @@ class ReportQueries:
 
     async def events(self, since: datetime, until: datetime, agency: str | None = None) -> list[EventRow]:
         """The opened, resolved, escalated and flapping events queued in [since, until), oldest first."""
-        query = select(OUTBOX.c.endpoint_id, OUTBOX.c.data, OUTBOX.c.type, OUTBOX.c.created_at).where(
-            OUTBOX.c.type.in_(HISTORY_EVENTS), OUTBOX.c.created_at >= since, OUTBOX.c.created_at < until
-        )
+        query = select(
+            OUTBOX.c.endpoint_id, OUTBOX.c.data, OUTBOX.c.type, OUTBOX.c.created_at, OUTBOX.c.severity
+        ).where(OUTBOX.c.type.in_(HISTORY_EVENTS), OUTBOX.c.created_at >= since, OUTBOX.c.created_at < until)
         if agency is not None:
             query = query.where(OUTBOX.c.agency == agency)
         async with self.engine.connect() as conn:
             return [
-                EventRow(row.endpoint_id, str((row.data or {}).get("key", "")), row.type, row.created_at)
+                EventRow(row.endpoint_id, str((row.data or {}).get("key", "")), row.type, row.created_at, row.severity)
                 for row in await conn.execute(query.order_by(OUTBOX.c.id))
             ]
 
@@ -163,6 +166,8 @@ class ReportQueries:
                 func.sum(case((failure, 1), else_=0)),
                 func.sum(case((failure, 0), else_=1)),
                 func.max(case((failure, SCAN_RUN.c.error), else_=None)),
+                func.max(case((failure, SCAN_RUN.c.started_at), else_=None)),
+                func.max(case((failure, None), else_=SCAN_RUN.c.started_at)),
             )
             .where(
                 and_(SCAN_RUN.c.started_at >= since, SCAN_RUN.c.started_at < until),
@@ -172,6 +177,14 @@ class ReportQueries:
         )
         async with self.engine.connect() as conn:
             return [
-                FailedRuns(endpoint_id, int(failed or 0), int(succeeded or 0), error)
-                for endpoint_id, failed, succeeded, error in await conn.execute(query)
+                FailedRuns(endpoint_id, int(failed or 0), int(succeeded or 0), error, _utc(failed_at), _utc(ok_at))
+                for endpoint_id, failed, succeeded, error, failed_at, ok_at in await conn.execute(query)
             ]
+
+
+def _utc(moment: datetime | str | None) -> datetime | None:
+    """An aggregate loses the column's type on SQLite (a string comes back): read it as UTC again."""
+    if moment is None:
+        return None
+    parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -54,11 +54,12 @@ def posture_score(severities: Iterable[int]) -> tuple[int, str]:
 
 @dataclass(frozen=True, slots=True)
 class _History:
-    """A finding with its opened/closed events, answering "was it open at T"."""
+    """A finding's changes in time order, answering "was it open at T, and how severe"."""
 
     row: FindingRow
     times: tuple[datetime, ...]
-    opens: tuple[bool, ...]  # per event: did it leave the finding open
+    opens: tuple[bool, ...]  # per change: did it leave the finding open
+    severities: tuple[int, ...]  # per change: the severity from then on
 
     def open_at(self, moment: datetime) -> bool:
         if self.row.accepted_until is not None and self.row.accepted_until > moment:
@@ -66,25 +67,37 @@ class _History:
         index = bisect_right(self.times, moment)
         return index > 0 and self.opens[index - 1]
 
+    def severity_at(self, moment: datetime) -> int:
+        index = bisect_right(self.times, moment)
+        return self.severities[index - 1] if index else self.row.severity
+
 
 def _histories(rows: Sequence[FindingRow], events: Sequence[EventRow]) -> list[_History]:
-    """Each finding's changes in time order: its first sighting opens it, its events open or close it, and the
-    row's resolution closes it (also when its event was not queued: below the agency's alert threshold)."""
+    """Each finding's changes: its first sighting opens it, its events open or close it (and say its severity
+    then), and the row's resolution closes it (also when no event was queued: below the agency's alert
+    threshold). Without events the severity is the current one."""
     by_finding: dict[tuple[int, str], list[EventRow]] = defaultdict(list)
     for event in events:
         by_finding[(event.endpoint_id, event.key)].append(event)
     histories = []
     for row in rows:
         # an event older than the finding's first sighting belongs to a predecessor with the same key
-        changes = [(row.first_seen, True)] + [
-            (event.at, event.type not in _CLOSING)
-            for event in by_finding.get((row.endpoint_id, row.key), ())
-            if event.at > row.first_seen
-        ]
+        found = [event for event in by_finding.get((row.endpoint_id, row.key), ()) if event.at >= row.first_seen]
+        found.sort(key=lambda event: event.at)
+        first_severity = found[0].severity if found and found[0].type in _OPENING else row.severity
+        changes = [(row.first_seen, True, first_severity)]
+        changes += [(event.at, event.type not in _CLOSING, event.severity) for event in found]
         if not row.is_open and row.resolved_at is not None:
-            changes.append((row.resolved_at, False))
+            changes.append((row.resolved_at, False, row.severity))
         changes.sort(key=lambda change: change[0])
-        histories.append(_History(row, tuple(at for at, _ in changes), tuple(is_open for _, is_open in changes)))
+        histories.append(
+            _History(
+                row,
+                tuple(at for at, _, _ in changes),
+                tuple(is_open for _, is_open, _ in changes),
+                tuple(severity for _, _, severity in changes),
+            )
+        )
     return histories
 
 
@@ -137,14 +150,14 @@ class Reports:
         names = {asset.endpoint_id: asset_name(asset.host, asset.port) for asset in assets}
         histories = _histories(rows, events)
         now_open = [h.row for h in histories if h.open_at(week.end)]
-        before_open = [h.row for h in histories if h.open_at(week.start)]
+        before_open = [(h.row.check, h.severity_at(week.start)) for h in histories if h.open_at(week.start)]
         score, grade = posture_score(row.severity for row in now_open)
-        previous, _ = posture_score(row.severity for row in before_open)
+        previous, _ = posture_score(severity for _, severity in before_open)
         areas = []
         for area in _areas(assets, rows):
             mine = [row.severity for row in now_open if row.check == area]
             area_score, area_grade = posture_score(mine)
-            area_previous, _ = posture_score(row.severity for row in before_open if row.check == area)
+            area_previous, _ = posture_score(severity for check, severity in before_open if check == area)
             areas.append(AreaScore(area, area_score, area_grade, area_previous, len(mine)))
         changes = self._changes(week, histories, events, names, language)
         open_lines = sorted(
@@ -159,7 +172,7 @@ class Reports:
         unreachable = tuple(
             UnreachableAsset(names[runs.endpoint_id], runs.failed, runs.last_error)
             for runs in failed
-            if runs.failed and not runs.succeeded and runs.endpoint_id in names
+            if runs.endpoint_id in names and _ended_unreachable(runs)
         )
         return AgencyReport(
             agency=agency.slug,
@@ -257,7 +270,7 @@ class Reports:
             mine = by_agency.get(agency.slug, [])
             now_open = [h.row for h in mine if h.open_at(week.end)]
             score, grade = posture_score(row.severity for row in now_open)
-            previous, _ = posture_score(h.row.severity for h in mine if h.open_at(week.start))
+            previous, _ = posture_score(h.severity_at(week.start) for h in mine if h.open_at(week.start))
             overdue_critical = sum(
                 1 for row in now_open if row.severity == Severity.CRITICAL and row.due_at and row.due_at < week.end
             )
@@ -321,5 +334,13 @@ def _trend(histories: Sequence[_History], week: IsoWeek) -> list[TrendPoint]:
     points = []
     for back in range(TREND_WEEKS - 1, -1, -1):
         point = week.previous(back) if back else week
-        points.append(TrendPoint(point, _by_severity(h.row.severity for h in histories if h.open_at(point.end))))
+        at = point.end
+        points.append(TrendPoint(point, _by_severity(h.severity_at(at) for h in histories if h.open_at(at))))
     return points
+
+
+def _ended_unreachable(runs: FailedRuns) -> bool:
+    """The asset's last run of the week could not reach it."""
+    if runs.last_failed_at is None:
+        return False
+    return runs.last_succeeded_at is None or runs.last_failed_at > runs.last_succeeded_at
