@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from checks import REGISTRY, default_names, names_for
 from checks.base import DNS_NAMESERVERS
-from monitor import __version__, cli_vulndb
+from monitor import __version__, cli_reports, cli_vulndb
 from monitor.app import DAEMON_ROLES, Daemon
 from monitor.display import printable, result_report, table
 from monitor.errors import InvalidInput, UserError
@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="migrate the schema to this version")
 
     cli_vulndb.add_parser(commands)
+    cli_reports.add_parser(commands)
 
     demo = commands.add_parser("demo", help="seed a loopback demo agency, start weak local servers, scan them")
     demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
@@ -436,4 +437,5 @@ _ADMIN: dict[tuple[str, str], Handler] = {
     ("db", "upgrade"): _db_upgrade,
     ("vulndb", "update"): cli_vulndb.update,
     ("vulndb", "match"): cli_vulndb.match,
+    ("report", "report"): cli_reports.report,
 }
