@@ -9,6 +9,7 @@ import json
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from markupsafe import Markup, escape
 from monitor.api.i18n import local_date, local_time
 from monitor.models import Language
 from monitor.reports.maker import RenderedReport, ReportFormat
-from monitor.reports.model import SEVERITY_LABELS, AgencyReport, StateReport, TrendPoint
+from monitor.reports.model import SEVERITY_LABELS, AgencyReport, OpenFindingLine, StateReport, TrendPoint
 from monitor.reports.texts import area_name, texts
 from monitor.reports.week import IsoWeek
 from monitor.store.store import Store
@@ -101,10 +102,30 @@ def trend_svg(trend: Sequence[TrendPoint], language: Language) -> Markup:
     return Markup("".join(parts))  # noqa: S704  # numbers and escaped labels only
 
 
+@dataclass(frozen=True, slots=True)
+class FindingGroup:
+    """Open findings with one key: explained once, with the assets it is open on."""
+
+    first: OpenFindingLine
+    lines: list[OpenFindingLine]
+
+
+def group_findings(lines: Sequence[OpenFindingLine]) -> list[FindingGroup]:
+    """Grouped by key, in the order of each key's first (most severe, most urgent) line."""
+    groups: dict[str, FindingGroup] = {}
+    for line in lines:
+        group = groups.setdefault(line.key, FindingGroup(line, []))
+        group.lines.append(line)
+    return list(groups.values())
+
+
 def agency_html(report: AgencyReport) -> str:
     context = _context(report.language, report.week)
     return _ENV.get_template("agency.html").render(
-        report=report, chart=trend_svg(report.trend, report.language), **context
+        report=report,
+        chart=trend_svg(report.trend, report.language),
+        groups=group_findings(report.open_findings),
+        **context,
     )
 
 
