@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import multiprocessing
 import random
 import resource
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -102,8 +105,25 @@ async def seed(store: Store, agencies: int, assets: int, rng: random.Random) -> 
     return len(finding_rows)
 
 
-async def render_all(store: Store, workers: int, in_flight: int) -> tuple[float, int, int]:
+async def worker_peaks(renderer: PdfRenderer, peaks: dict[int, float], stop: asyncio.Event) -> None:
+    """Each worker's peak RSS (VmHWM), read while it lives: a worker is replaced after 200 documents."""
+    while not stop.is_set():
+        for pid in renderer.worker_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[pid] = max(peaks.get(pid, 0.0), int(line.split()[1]) / 1024)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+
+
+async def render_all(store: Store, workers: int, in_flight: int) -> tuple[float, int, int, float]:
     renderer = PdfRenderer(workers=workers)
+    peaks: dict[int, float] = {}
+    stop = asyncio.Event()
     maker = StoreReportMaker(store, renderer)
     slugs = await maker.reports.agency_names()
     gate = asyncio.Semaphore(in_flight)
@@ -116,11 +136,28 @@ async def render_all(store: Store, workers: int, in_flight: int) -> tuple[float,
             sizes.append(len(rendered.content))
 
     began = time.monotonic()
+    sampler = asyncio.create_task(worker_peaks(renderer, peaks, stop))
     try:
         await asyncio.gather(*(one(slug) for slug in slugs))
     finally:
+        stop.set()
+        await sampler
         renderer.close()
-    return time.monotonic() - began, len(sizes), sum(sizes)
+    return time.monotonic() - began, len(sizes), sum(sizes), max(peaks.values(), default=0.0)
+
+
+def seed_database(path: Path, agencies: int, assets: int) -> int:
+    """In its own process, so that the seeding's memory is not the renderer's peak."""
+
+    async def run() -> int:
+        store = Store.open(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(store.engine)
+            return await seed(store, agencies, assets, random.Random(25))
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
 
 
 async def main() -> None:
@@ -132,16 +169,16 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="posture-bench-reports-") as folder:
         clock = FakeClock(WEEK.end + timedelta(hours=8))
-        store = Store.open(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", clock)
-        await upgrade(store.engine)
+        path = Path(folder) / "bench.db"
         began = time.monotonic()
-        findings = await seed(store, args.agencies, args.assets, random.Random(25))
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as seeder:
+            findings = seeder.submit(seed_database, path, args.agencies, args.assets).result()
+        store = Store.open(f"sqlite+aiosqlite:///{path}", clock)
         print(f"seeded {args.agencies} agencies, {args.agencies * args.assets} assets, {findings} findings "
               f"in {time.monotonic() - began:.1f}s")  # fmt: skip
-        total_s, count, size = await render_all(store, args.workers, args.in_flight)
+        total_s, count, size, worker_mb = await render_all(store, args.workers, args.in_flight)
         await store.close()
     parent_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest finished worker
     print(f"rendered {count} PDFs, {size / count / 1024:.0f} KiB on average, {args.workers} workers")
     print(f"reports_rss_parent_mb={parent_mb:.0f}")
     print(f"reports_rss_worker_mb={worker_mb:.0f}")

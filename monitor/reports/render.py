@@ -7,12 +7,12 @@ import asyncio
 import dataclasses
 import json
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -23,8 +23,9 @@ from monitor.reports.maker import RenderedReport, ReportFormat
 from monitor.reports.model import SEVERITY_LABELS, AgencyReport, OpenFindingLine, StateReport, TrendPoint
 from monitor.reports.texts import area_name, texts
 from monitor.reports.week import IsoWeek
-from monitor.store.store import Store
-from monitor.usecases.reports import Reports
+
+if TYPE_CHECKING:  # a PDF worker imports this module: it needs neither the store nor the checks
+    from monitor.store.store import Store
 
 JSON_VERSION = 1
 SEVERITY_COLOURS = {
@@ -35,6 +36,7 @@ SEVERITY_COLOURS = {
     "info": "#9aa5b1",
 }
 _TEMPLATES = Path(__file__).parent / "templates"
+_T = TypeVar("_T")
 
 
 def _environment() -> Environment:
@@ -171,6 +173,15 @@ def html_to_pdf(html: str) -> bytes:
     return pdf
 
 
+def agency_pdf(report: AgencyReport) -> bytes:
+    """Blocking, in a worker: the template and WeasyPrint both run there, off the parent's event loop."""
+    return html_to_pdf(agency_html(report))
+
+
+def state_pdf(report: StateReport) -> bytes:
+    return html_to_pdf(state_html(report))
+
+
 class PdfRenderer:
     """WeasyPrint in worker processes (spawned: the parent may run threads), started on first use. A worker is
     replaced after `tasks_per_worker` documents so that its heap does not grow without bound."""
@@ -181,13 +192,27 @@ class PdfRenderer:
         self._pool: ProcessPoolExecutor | None = None
 
     async def render(self, html: str) -> bytes:
+        return await self._run(html_to_pdf, html)
+
+    async def agency(self, report: AgencyReport) -> bytes:
+        return await self._run(agency_pdf, report)
+
+    async def state(self, report: StateReport) -> bytes:
+        return await self._run(state_pdf, report)
+
+    async def _run(self, function: Callable[[_T], bytes], argument: _T) -> bytes:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 max_tasks_per_child=self.tasks_per_worker,
             )
-        return await asyncio.get_running_loop().run_in_executor(self._pool, html_to_pdf, html)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, argument)
+
+    def worker_pids(self) -> list[int]:
+        """The live workers' process ids (for measuring their memory)."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return [int(pid) for pid in processes]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -199,6 +224,8 @@ class StoreReportMaker:
     """The ReportMaker delivery and the archive use: one agency's week from the store, in any format."""
 
     def __init__(self, store: Store, pdf: PdfRenderer | None = None) -> None:
+        from monitor.usecases.reports import Reports
+
         self.reports = Reports(store)
         self.pdf = pdf or PdfRenderer()
 
@@ -209,15 +236,17 @@ class StoreReportMaker:
     async def state(self, week: IsoWeek, language: Language, format: ReportFormat) -> bytes:
         report = await self.reports.state(week, language)
         if format == "json":
-            return state_json(report)
-        html = state_html(report)
-        return html.encode() if format == "html" else await self.pdf.render(html)
+            return await asyncio.to_thread(state_json, report)
+        if format == "html":
+            return (await asyncio.to_thread(state_html, report)).encode()
+        return await self.pdf.state(report)
 
     async def _render(self, report: AgencyReport, format: ReportFormat) -> bytes:
         if format == "json":
-            return agency_json(report)
-        html = agency_html(report)
-        return html.encode() if format == "html" else await self.pdf.render(html)
+            return await asyncio.to_thread(agency_json, report)
+        if format == "html":
+            return (await asyncio.to_thread(agency_html, report)).encode()
+        return await self.pdf.agency(report)
 
     def close(self) -> None:
         self.pdf.close()
