@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from checks import REGISTRY, default_names, names_for
 from checks.base import DNS_NAMESERVERS
-from monitor import __version__, cli_contacts, cli_discovery, cli_report_send, cli_vulndb
+from monitor import __version__, cli_contacts, cli_discovery, cli_reports, cli_vulndb
 from monitor.app import DAEMON_ROLES, Daemon
 from monitor.display import printable, result_report, table
 from monitor.errors import InvalidInput, UserError
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_vulndb.add_parser(commands)
     cli_discovery.add_parser(commands)
     cli_contacts.add_parser(commands)
-    cli_report_send.add_parser(commands)  # interim: the lead merges it into `report send`
+    cli_reports.add_parser(commands)
 
     demo = commands.add_parser("demo", help="seed a loopback demo agency, start weak local servers, scan them")
     demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
@@ -443,5 +443,5 @@ _ADMIN: dict[tuple[str, str], Handler] = {
     ("contact", "add"): cli_contacts.add,
     ("contact", "list"): cli_contacts.list_contacts,
     ("contact", "remove"): cli_contacts.remove,
-    ("report-send", "send"): cli_report_send.send,
+    ("report", "report"): cli_reports.report,
 }

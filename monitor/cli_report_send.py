@@ -1,14 +1,12 @@
 """`posture report send [--agency SLUG] [--week 2026-W49]`: make, archive and mail a week's reports now (the
 schedule's work, by hand), and send whatever failed before for that week again.
 
-The lead hooks it into the `report` command: `add_send_arguments(parser)` on its `send` sub-parser and `send` as
-its handler (signature of monitor/cli.py's admin handlers). Until then `posture report-send` runs it.
+`posture report send` (monitor/cli_reports.py) calls `send`; its `--agency` and `--week` are the report command's.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from monitor.errors import InvalidInput
 from monitor.report_wiring import delivery_from
@@ -16,18 +14,6 @@ from monitor.reports.week import IsoWeek
 from monitor.settings import Settings
 from monitor.store.store import Store
 from monitor.usecases.delivery import MakerFactory
-
-
-def add_send_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--agency", metavar="SLUG", help="only this agency (default: every agency with contacts)")
-    parser.add_argument("--week", metavar="YYYY-Www", help="the ISO week (default: the last complete week)")
-
-
-def add_parser(commands: Any) -> None:
-    """The interim `posture report-send` command, until `report send` is merged into `posture report`."""
-    parser = commands.add_parser("report-send", help="mail the weekly reports now (interim name of `report send`)")
-    add_send_arguments(parser)
-    parser.set_defaults(action="send")
 
 
 async def send(

@@ -1,5 +1,4 @@
-"""How the daemon and the CLI build weekly report delivery from the settings, and THE place where the real report
-renderer is plugged in (`report_maker_factory`)."""
+"""How the daemon and the CLI build weekly report delivery from the settings, with the report renderer."""
 
 from __future__ import annotations
 
@@ -8,15 +7,16 @@ from datetime import timedelta
 from monitor.durations import parse_duration
 from monitor.errors import InvalidInput
 from monitor.mailer import Sender, SmtpConfig, SmtpSender
+from monitor.reports.render import StoreReportMaker
 from monitor.settings import Settings
 from monitor.store.store import Store
 from monitor.usecases.delivery import DeliveryPolicy, MakerFactory, ReportDelivery
 
 
 def report_maker_factory() -> MakerFactory | None:
-    """The renderer of the weekly reports, as a function of the Store. PLUG POINT: the lead returns the real one
-    here (e.g. `return StoreReportMaker`); None means reports cannot be made, and none are sent."""
-    return None
+    """The renderer of the weekly reports, as a function of the Store: the report use case's data rendered as
+    PDF in worker processes (monitor/reports/render.py)."""
+    return StoreReportMaker
 
 
 def smtp_config(settings: Settings) -> SmtpConfig | None:

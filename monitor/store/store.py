@@ -25,6 +25,7 @@ from monitor.store.history import History
 from monitor.store.leader import Job, lead, once_as_leader
 from monitor.store.outbox_store import OutboxStore
 from monitor.store.registry import Registry
+from monitor.store.report_queries import ReportQueries
 from monitor.store.report_store import ReportStore
 from monitor.store.schema import ensure_current, upgrade
 from monitor.store.scope_requests import ScopeStore
@@ -112,7 +113,13 @@ class Store:
 
     @cached_property
     def reports(self) -> ReportStore:
+        """The report archive and the deliveries."""
         return ReportStore(self.engine, self.clock)
+
+    @cached_property
+    def report_data(self) -> ReportQueries:
+        """What a report says: the findings history read for one agency and week."""
+        return ReportQueries(self.engine, self.clock)
 
     @cached_property
     def vulndb(self) -> VulnStore:
