@@ -228,13 +228,12 @@ class Daemon:
             log.info("stopped")
 
     def _report_delivery(self, store: Store) -> ReportDelivery | None:
-        """Weekly reports by mail when a mail server is configured and a renderer is plugged in; said once if not."""
+        """Weekly reports by mail when a mail server is configured; said once if not."""
         if self.role == "api":
             return None
         delivery = delivery_from(store, self.settings, self.report_maker)
         if delivery is None:
-            missing = "POSTURE_SMTP_HOST is not set" if self.settings.smtp_host is None else "no report renderer"
-            log.warning("%s: weekly reports are not sent", missing)
+            log.warning("POSTURE_SMTP_HOST is not set: weekly reports are not sent")
         return delivery
 
     def _live_vulndb(self, store: Store, rejudging: Rejudging, resources: dict[str, Any]) -> LiveVulnDb | None:

@@ -13,7 +13,7 @@ from monitor.store.store import Store
 from monitor.usecases.delivery import DeliveryPolicy, MakerFactory, ReportDelivery
 
 
-def report_maker_factory() -> MakerFactory | None:
+def report_maker_factory() -> MakerFactory:
     """The renderer of the weekly reports, as a function of the Store: the report use case's data rendered as
     PDF in worker processes (monitor/reports/render.py)."""
     return StoreReportMaker
@@ -46,9 +46,9 @@ def delivery_policy(settings: Settings) -> DeliveryPolicy:
 def delivery_from(
     store: Store, settings: Settings, maker_factory: MakerFactory | None = None, sender: Sender | None = None
 ) -> ReportDelivery | None:
-    """The delivery, or None when no mail server is configured or no renderer is plugged in."""
+    """The delivery, or None when no mail server is configured."""
     config = smtp_config(settings)
     factory = maker_factory or report_maker_factory()
-    if config is None or factory is None:
+    if config is None:
         return None
     return ReportDelivery(store, factory(store), sender or SmtpSender(config), delivery_policy(settings))

@@ -47,7 +47,7 @@ async def test_mistakes_are_one_line_errors_and_leave_no_file(
         (("report", AGENCY, "--week", "2026-W54"), "posture: error: week: 2026 has no ISO week 54"),
         (("report", AGENCY, "--week", "letzte"), "posture: error: week: 'letzte' is not an ISO week such as 2026-W49"),
         (("report",), "posture: error: report: name an agency's slug, or `state` for the state-wide report"),
-        (("report", "send"), "posture: error: report send: not available yet in this version"),
+        (("report", "send"), "posture: error: smtp_host: no mail server configured (POSTURE_SMTP_HOST)"),
     ):
         done = posture_subprocess(*args, "--output", str(out))
         assert done.code == 2 and done.stderr.strip() == message, (args, done.stderr)
