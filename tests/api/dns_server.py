@@ -27,14 +27,17 @@ class _Quiet(DNSLogger):
 
 @dataclass
 class Zone(BaseResolver):  # type: ignore[misc]
-    """name → {"A": [...], "AAAA": [...], "TXT": [...]}; unknown names get NXDOMAIN."""
+    """name → {"A": [...], "AAAA": [...], "TXT": [...]}; unknown names get NXDOMAIN. `asked` lists every name a
+    question was about (a test proves that a name was never looked up)."""
 
     records: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     ttl: int = 1  # seconds, of every answer
+    asked: list[str] = field(default_factory=list)
 
     def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
         reply = request.reply()
         name = str(request.q.qname).rstrip(".").lower()
+        self.asked.append(name)
         qtype = QTYPE[request.q.qtype]
         if name not in self.records:
             reply.header.rcode = RCODE.NXDOMAIN

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from dnslib import DNSRecord
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,18 +31,8 @@ CONFIGS = {name: check.config_model() for name, check in REGISTRY.items()}
 NET = "127.0.60"  # this file's loopback addresses
 
 
-class RecordingZone(Zone):
-    """The zone, remembering every name it was asked about (a name outside the scope must never be asked)."""
-
-    asked: list[str]
-
-    def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
-        self.asked.append(str(request.q.qname).rstrip(".").lower())
-        return super().resolve(request, handler)
-
-
 @pytest.fixture
-def zone() -> Iterator[tuple[RecordingZone, str]]:
+def zone() -> Iterator[tuple[Zone, str]]:
     records = {
         "vpn.lk-a.example": {"A": [f"{NET}.5"]},
         "app.lk-a.example": {"A": [f"{NET}.10"]},
@@ -53,8 +42,7 @@ def zone() -> Iterator[tuple[RecordingZone, str]]:
         "test.lk-a.example": {"A": ["10.9.9.9"]},
         "elsewhere.example.org": {"A": [f"{NET}.6"]},
     }
-    found = RecordingZone(records)
-    found.asked = []
+    found = Zone(records)
     with dns_server(found) as server:
         yield found, server
 
@@ -73,9 +61,7 @@ class Sources:
 
 
 @pytest.fixture
-async def world(
-    engine: AsyncEngine, zone: tuple[RecordingZone, str]
-) -> AsyncIterator[tuple[Discovery, Sources, Store]]:
+async def world(engine: AsyncEngine, zone: tuple[Zone, str]) -> AsyncIterator[tuple[Discovery, Sources, Store]]:
     store = Store(engine, FakeClock())
     for slug in ("lk-a", "lk-b"):
         await store.registry.add_agency(slug, slug.upper(), STAFF)
@@ -102,7 +88,7 @@ def _seen(host: str, port: int | None, source: str = "dns", **evidence: Any) -> 
 
 
 async def test_only_what_the_scope_admits_becomes_a_candidate(
-    world: tuple[Discovery, Sources, Store], zone: tuple[RecordingZone, str]
+    world: tuple[Discovery, Sources, Store], zone: tuple[Zone, str]
 ) -> None:
     discovery, sources, store = world
     sources.seen["dns"] = [
