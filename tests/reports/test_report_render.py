@@ -104,7 +104,7 @@ async def test_the_html_shows_hostile_fields_as_text_in_chromium(filled: Store, 
                 "Nicht erreichbare Systeme",
                 "Entwicklung der letzten 12 Wochen",
             ]
-            assert await page.locator("svg.trend rect").count() > 0
+            assert await page.locator("svg.trend path").count() > 0
             assert await page.title() == "Wöchentlicher Sicherheitsbericht – Landkreis Berichtshausen – 2026-W48"
         finally:
             await browser.close()
@@ -133,4 +133,5 @@ def test_the_trend_chart_scales_to_the_highest_week() -> None:
 
     empty = {"critical": 0, "high": 0, "medium": 0, "low": 0, "info": 0}
     svg = str(trend_svg([TrendPoint(WEEK.previous(1), empty), TrendPoint(WEEK, {**empty, "high": 7})], "de"))
-    assert svg.count("<rect") == 1 and ">8</text>" in svg and "W48" in svg
+    # one bar of 7 on an axis up to 8: 7/8 of the plot's 180 px, from its floor (y 192) up
+    assert svg.count("<path") == 1 and 'd="M' in svg and "v157.5" in svg and ">8</text>" in svg and "W48" in svg
