@@ -64,6 +64,9 @@ bench: venv
 	$(BIN)/python bench/tls_probe.py
 	$(BIN)/python bench/ports_probe.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/discovery.py
+	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/delivery.py
 
 # not part of `make bench` or `make test`: ten minutes of the real daemon under load (docs/benchmarks.md)
 soak: deps venv
