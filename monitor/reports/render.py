@@ -124,12 +124,15 @@ def group_findings(lines: Sequence[OpenFindingLine]) -> list[FindingGroup]:
     return list(groups.values())
 
 
-def agency_html(report: AgencyReport) -> str:
+def agency_html(report: AgencyReport, printed: bool = False) -> str:
+    """The agency report as HTML; `printed`: the PDF's source, without each asset's evidence line (it is what the
+    scanned server said, for the web UI, HTML and JSON; leaving it out of the PDF takes a sixth off its layout)."""
     context = _context(report.language, report.week)
     return _ENV.get_template("agency.html").render(
         report=report,
         chart=trend_svg(report.trend, report.language),
         groups=group_findings(report.open_findings),
+        printed=printed,
         **context,
     )
 
@@ -186,7 +189,7 @@ def _fonts() -> Any:
 
 def agency_pdf(report: AgencyReport) -> bytes:
     """Blocking, in a worker: the template and WeasyPrint both run there, off the parent's event loop."""
-    return html_to_pdf(agency_html(report))
+    return html_to_pdf(agency_html(report, printed=True))
 
 
 def state_pdf(report: StateReport) -> bytes:
