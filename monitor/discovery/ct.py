@@ -95,15 +95,17 @@ class CtCursor:
         """A cursor that reads `log` from entry `index` (0: the whole log) instead of from its current end."""
         return cls(log.url, index, 0)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The cursor as a JSON object (what the database keeps; `from_json` reads it back)."""
+        return {
+            "log_url": self.log_url,
+            "next_index": self.next_index,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
+        }
+
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "log_url": self.log_url,
-                "next_index": self.next_index,
-                "tree_size": self.tree_size,
-                "root_hash": self.root_hash,
-            }
-        )
+        return json.dumps(self.as_dict())
 
     @classmethod
     def from_json(cls, data: str | Mapping[str, Any]) -> CtCursor:

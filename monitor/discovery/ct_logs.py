@@ -4,7 +4,6 @@ the use case has stored what was read (`commit`), so a crash in between reads th
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -85,10 +84,5 @@ class CtLogs:
     async def commit(self) -> None:
         """Store how far each log was read, once what it named is stored."""
         for url, cursor in self._read.items():
-            await self.store.save_ct_cursor(url, _json(cursor), None)
+            await self.store.save_ct_cursor(url, cursor.as_dict(), None)
         self._read = {}
-
-
-def _json(cursor: CtCursor) -> dict[str, object]:
-    loaded: dict[str, object] = json.loads(cursor.to_json())
-    return loaded
